@@ -1,0 +1,50 @@
+using System;
+
+namespace Runchat.Internal;
+
+/// <summary>Rejects job ids that could not be sent as exactly one path segment.</summary>
+/// <remarks>
+/// The generated code percent-encodes the id with Uri.EscapeDataString, so '/', '?', '#' and '%'
+/// can never change the path, query or fragment. What remains are ids that encoding cannot make
+/// safe: "." and ".." are removed by URI normalization (the POST would go to another path),
+/// and control characters or broken UTF-16 have no honest encoding.
+/// </remarks>
+internal static class JobIdValidator
+{
+    public static void Validate(string jobId, string parameterName = "jobId")
+    {
+        if (jobId is null)
+        {
+            throw new ArgumentNullException(parameterName, "A Runchat job id is required (from the Tasks dashboard).");
+        }
+
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            throw new ArgumentException("The Runchat job id is empty or whitespace.", parameterName);
+        }
+
+        if (jobId is "." or "..")
+        {
+            throw new ArgumentException($"'{jobId}' is not a valid Runchat job id: URI normalization would send the request to another path.", parameterName);
+        }
+
+        for (var i = 0; i < jobId.Length; i++)
+        {
+            var c = jobId[i];
+            if (char.IsControl(c))
+            {
+                throw new ArgumentException($"The Runchat job id contains a control character (U+{(int)c:X4}) at index {i}.", parameterName);
+            }
+
+            if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < jobId.Length && char.IsLowSurrogate(jobId[i + 1])))
+            {
+                throw new ArgumentException($"The Runchat job id contains an unpaired surrogate at index {i}.", parameterName);
+            }
+
+            if (char.IsHighSurrogate(c))
+            {
+                i++;
+            }
+        }
+    }
+}

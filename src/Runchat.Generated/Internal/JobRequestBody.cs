@@ -1,0 +1,59 @@
+using System;
+using System.IO;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using Newtonsoft.Json;
+
+namespace Runchat.Internal;
+
+/// <summary>
+/// The wire format of the three trigger modes. Every body the handwritten layer sends is built here.
+/// </summary>
+/// <remarks>
+/// no body → no content at all (Content-Length 0, no Content-Type): the server runs the template as-is.
+/// explicit message → exactly <c>{"message":"&lt;text&gt;"}</c>.
+/// raw payload → the payload's own bytes; or, when it has a top-level <c>message</c> key (which the
+/// server would take as the whole message, dropping the rest), <c>{"message":"&lt;payload text&gt;"}</c>.
+/// </remarks>
+internal static class JobRequestBody
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static HttpContent ForMessage(string message)
+    {
+        using var stream = new MemoryStream(message.Length + 16);
+        using (var writer = new StreamWriter(stream, Utf8, bufferSize: 1024, leaveOpen: true))
+        using (var json = new JsonTextWriter(writer) { Formatting = Formatting.None })
+        {
+            json.WriteStartObject();
+            json.WritePropertyName("message");
+            json.WriteValue(message);
+            json.WriteEndObject();
+        }
+
+        return Json(stream.GetBuffer(), 0, (int)stream.Length);
+    }
+
+    public static HttpContent ForPayload(JobPayload payload)
+    {
+        if (payload.HasTopLevelMessageKey)
+        {
+            return ForMessage(payload.ToString());
+        }
+
+        var bytes = payload.Utf8Bytes;
+        return Json(bytes.Array!, bytes.Offset, bytes.Count);
+    }
+
+    /// <summary>Gives a JSON body the charset the contract promises, whoever built it.</summary>
+    public static void SetJsonContentType(HttpContent content) =>
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+
+    private static HttpContent Json(byte[] buffer, int offset, int count)
+    {
+        var content = new ByteArrayContent(buffer, offset, count);
+        SetJsonContentType(content);
+        return content;
+    }
+}

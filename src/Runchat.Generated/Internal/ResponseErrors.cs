@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+
+namespace Runchat.Internal;
+
+/// <summary>The one place a non-2xx answer becomes an exception.</summary>
+/// <remarks>
+/// It reads the body as text first, so undocumented bodies (an HTML 502 page, an empty 500,
+/// truncated JSON) still give a <see cref="RunchatApiException"/> with the real status and
+/// never a JSON reader exception. The spec's statuses with an <see cref="Error"/> body give
+/// <see cref="RunchatApiException{TResult}"/> of <see cref="Error"/>.
+/// </remarks>
+internal static class ResponseErrors
+{
+    private const string Redacted = "[REDACTED]";
+
+    public static async Task<RunchatApiException> CreateAsync(HttpResponseMessage response, string? apiKey, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var headers = new Dictionary<string, IEnumerable<string>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var header in response.Headers)
+        {
+            headers[header.Key] = header.Value;
+        }
+
+        string? body = null;
+        if (response.Content is not null)
+        {
+            foreach (var header in response.Content.Headers)
+            {
+                headers[header.Key] = header.Value;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        }
+
+        // A proxy or a misbehaving server could echo the request back; the key must not travel on.
+        if (body is not null && !string.IsNullOrEmpty(apiKey))
+        {
+            body = body.Replace(apiKey, Redacted);
+        }
+
+        var serverError = RunchatApiException.ParseServerError(body);
+        var message = Describe(status, response) + (serverError is null ? string.Empty : " Server error: " + serverError);
+
+        if (status is 400 or 403 or 404 or 500 && TryReadError(body) is { } error)
+        {
+            return new RunchatApiException<Error>(message, status, body, headers, error, null);
+        }
+
+        return new RunchatApiException(message, status, body, headers, null);
+    }
+
+    private static string Describe(int status, HttpResponseMessage response) => status switch
+    {
+        400 => "Runchat rejected the request (400 Bad Request): the body could not be parsed, or the job is a flow job. This endpoint runs agent jobs only; flow jobs are triggered with GET.",
+        401 => "Runchat did not accept the API key (401 Unauthorized): it is missing, invalid or revoked. Check RUNCHAT_API_KEY or RunchatClientOptions.ApiKey; keys are managed from the account menu at runchat.com.",
+        403 => "Access denied (403 Forbidden): the API key's user has no permission to the Runchat behind this job.",
+        404 => "Not found (404): there is no job (or Runchat) with this id, or the base URL is wrong.",
+        429 => "Runchat is rate-limiting requests (429 Too Many Requests)" + DescribeRetryAfter(response) + ". The agent did not run.",
+        >= 300 and < 400 => $"Runchat answered with a redirect ({status}{DescribeLocation(response)}), which is never followed: re-sending the POST elsewhere, or as a GET, could trigger the job again. Check RunchatClientOptions.BaseUrl.",
+        >= 500 => $"The Runchat server failed ({status}). The agent may or may not have run; the request was not retried, because retrying could run it twice.",
+        _ => $"Runchat answered with the unexpected HTTP status {status}.",
+    };
+
+    private static string DescribeLocation(HttpResponseMessage response) =>
+        response.Headers.Location is { } location ? " to " + location : string.Empty;
+
+    private static string DescribeRetryAfter(HttpResponseMessage response) =>
+        RunchatRetryPolicy.GetRetryAfter(response) is { } wait ? $"; it asked to retry after {wait.TotalSeconds:0} s" : string.Empty;
+
+    private static Error? TryReadError(string? body)
+    {
+        if (string.IsNullOrWhiteSpace(body) || body!.TrimStart()[0] != '{')
+        {
+            return null;
+        }
+
+        try
+        {
+            var error = JsonConvert.DeserializeObject<Error>(body, new JsonSerializerSettings { DateParseHandling = DateParseHandling.None, MaxDepth = 64 });
+            return error?.Message is null ? null : error;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+
+namespace Runchat;
+
+/// <summary>
+/// One JSON object to forward to an agent job as-is, typically a webhook body.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The payload is validated once, when it is created: it must be exactly one JSON object in valid
+/// UTF-8, with nothing after it. Invalid input throws <see cref="ArgumentException"/> here, so no
+/// request is ever sent with it.
+/// </para>
+/// <para>
+/// It is sent byte-for-byte: no re-serialization, so dates, number formats (<c>1.10</c>,
+/// <c>1e3</c>, 30-digit integers), key order, escapes and whitespace reach the server untouched.
+/// The one exception is a payload with a top-level <c>message</c> key, which the server would
+/// otherwise treat as an explicit message and drop the rest; see
+/// <see cref="IRunchatClient.TriggerAgentJobAsync(string, JobPayload, CancellationToken)"/>.
+/// </para>
+/// <para>Instances are immutable and thread-safe, and can be sent any number of times.</para>
+/// </remarks>
+public sealed class JobPayload
+{
+    /// <summary>Deeper nesting than this is rejected with a clear message; the validating reader itself never recurses.</summary>
+    public const int MaxDepth = 1024;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly byte[] _buffer;
+    private readonly int _length;
+
+    private JobPayload(byte[] buffer, int length, bool hasTopLevelMessageKey)
+    {
+        _buffer = buffer;
+        _length = length;
+        HasTopLevelMessageKey = hasTopLevelMessageKey;
+    }
+
+    /// <summary>The payload's length in bytes, as it will be sent.</summary>
+    public int Length => _length;
+
+    /// <summary>
+    /// True when the object has a top-level <c>message</c> key. Such a payload is delivered whole,
+    /// wrapped as <c>{"message":"&lt;payload text&gt;"}</c>, instead of being sent as-is.
+    /// </summary>
+    public bool HasTopLevelMessageKey { get; }
+
+    internal ArraySegment<byte> Utf8Bytes => new(_buffer, 0, _length);
+
+    /// <summary>Creates a payload from JSON text; it is sent as the text's UTF-8 bytes.</summary>
+    /// <param name="json">Exactly one JSON object.</param>
+    /// <returns>The validated payload.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="json"/> is not valid JSON, or not a single JSON object.</exception>
+    public static JobPayload FromJson(string json)
+    {
+        if (json is null) throw new ArgumentNullException(nameof(json));
+
+        byte[] bytes;
+        try
+        {
+            bytes = StrictUtf8.GetBytes(json);
+        }
+        catch (EncoderFallbackException exception)
+        {
+            throw new ArgumentException("The payload text contains an unpaired surrogate character, so it cannot be sent as UTF-8 JSON.", nameof(json), exception);
+        }
+
+        return Create(bytes, bytes.Length, nameof(json));
+    }
+
+    /// <summary>
+    /// Creates a payload from UTF-8 JSON bytes, which are sent exactly. The array is not copied:
+    /// do not change it while the payload is in use.
+    /// </summary>
+    /// <param name="utf8Json">Exactly one JSON object, UTF-8 encoded (a leading byte-order mark is rejected).</param>
+    /// <returns>The validated payload.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="utf8Json"/> is null.</exception>
+    /// <exception cref="ArgumentException">The bytes are not valid UTF-8 JSON, or not a single JSON object.</exception>
+    public static JobPayload FromBytes(byte[] utf8Json)
+    {
+        if (utf8Json is null) throw new ArgumentNullException(nameof(utf8Json));
+        return Create(utf8Json, utf8Json.Length, nameof(utf8Json));
+    }
+
+    /// <summary>
+    /// Creates a payload by serializing an object with Newtonsoft.Json: a <c>JObject</c>, a POCO,
+    /// a dictionary or an anonymous object. Use <see cref="FromJson"/> for JSON you already have as text.
+    /// </summary>
+    /// <param name="value">An object that serializes to a JSON object.</param>
+    /// <param name="settings">Serializer settings; the Newtonsoft.Json defaults when null.</param>
+    /// <returns>The validated payload.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="value"/> does not serialize to a JSON object (a string, number, list...), or cannot be serialized.</exception>
+    public static JobPayload FromObject(object value, JsonSerializerSettings? settings = null)
+    {
+        if (value is null) throw new ArgumentNullException(nameof(value));
+        if (value is string)
+        {
+            throw new ArgumentException("FromObject was given a string, which would be sent as a JSON string, not an object. Use JobPayload.FromJson for JSON text.", nameof(value));
+        }
+
+        using var stream = new MemoryStream();
+        try
+        {
+            using var writer = new StreamWriter(stream, StrictUtf8, bufferSize: 4096, leaveOpen: true);
+            Newtonsoft.Json.JsonSerializer.Create(settings).Serialize(writer, value);
+        }
+        catch (Newtonsoft.Json.JsonException exception)
+        {
+            throw new ArgumentException($"The {value.GetType().Name} could not be serialized to JSON: {exception.Message}", nameof(value), exception);
+        }
+
+        return Create(stream.GetBuffer(), (int)stream.Length, nameof(value));
+    }
+
+    /// <summary>
+    /// Reads a payload from a stream of UTF-8 JSON (an ASP.NET Core <c>Request.Body</c>, a file),
+    /// to its end. The stream is not closed.
+    /// </summary>
+    /// <param name="utf8Json">The stream to read.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The validated payload.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="utf8Json"/> is null.</exception>
+    /// <exception cref="ArgumentException">The content is not valid UTF-8 JSON, or not a single JSON object.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static async Task<JobPayload> FromStreamAsync(Stream utf8Json, CancellationToken cancellationToken = default)
+    {
+        if (utf8Json is null) throw new ArgumentNullException(nameof(utf8Json));
+
+        var capacity = utf8Json.CanSeek ? (int)Math.Min(Math.Max(utf8Json.Length - utf8Json.Position, 0), int.MaxValue - 1) + 1 : 16 * 1024;
+        using var buffer = new MemoryStream(capacity);
+        await utf8Json.CopyToAsync(buffer, 81920, cancellationToken).ConfigureAwait(false);
+        return Create(buffer.GetBuffer(), (int)buffer.Length, nameof(utf8Json));
+    }
+
+    /// <summary>The payload as text (decoded from its UTF-8 bytes).</summary>
+    /// <returns>The JSON text exactly as it will be sent when it has no top-level <c>message</c> key.</returns>
+    public override string ToString() => StrictUtf8.GetString(_buffer, 0, _length);
+
+    private static JobPayload Create(byte[] buffer, int length, string parameterName)
+    {
+        var hasMessageKey = Validate(new ReadOnlySpan<byte>(buffer, 0, length), parameterName);
+        return new JobPayload(buffer, length, hasMessageKey);
+    }
+
+    // Utf8JsonReader is strict RFC 8259 (no comments, single quotes or trailing commas), validates
+    // UTF-8 and does not recurse, so hostile nesting cannot overflow the stack.
+    private static bool Validate(ReadOnlySpan<byte> utf8, string parameterName)
+    {
+        if (utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF)
+        {
+            throw new ArgumentException("The payload starts with a UTF-8 byte-order mark; send the JSON without it.", parameterName);
+        }
+
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
+        var hasMessageKey = false;
+        try
+        {
+            if (!reader.Read())
+            {
+                throw new ArgumentException("The payload is empty. To run the saved template as-is, call TriggerAgentJobAsync(jobId) with no payload.", parameterName);
+            }
+
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new ArgumentException($"The payload must be a JSON object, but it is {Describe(reader.TokenType)}. Wrap it in an object, or send text with the message overload.", parameterName);
+            }
+
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth == 1 && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("message"u8))
+                {
+                    hasMessageKey = true;
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException exception)
+        {
+            var detail = exception.Message.IndexOf("depth", StringComparison.OrdinalIgnoreCase) >= 0
+                ? $"it is nested deeper than {MaxDepth} levels"
+                : $"it is not valid JSON at byte {reader.BytesConsumed}: {exception.Message}";
+            throw new ArgumentException("The payload cannot be sent: " + detail, parameterName, exception);
+        }
+
+        return hasMessageKey;
+    }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+}

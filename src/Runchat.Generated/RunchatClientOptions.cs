@@ -1,0 +1,191 @@
+using System;
+using System.Globalization;
+
+namespace Runchat;
+
+/// <summary>
+/// Settings for <see cref="RunchatClient"/>: the API key, where the API lives, how long to wait
+/// for an agent run and how many provably safe retries to make.
+/// </summary>
+/// <remarks>
+/// Bind it from configuration (<c>services.AddRunchatClient(configuration.GetSection("Runchat"))</c>),
+/// fill it in code, or read the same environment variables as the official Runchat CLI with
+/// <see cref="FromEnvironment"/>. <see cref="ToString"/> never shows the API key.
+/// </remarks>
+public sealed class RunchatClientOptions
+{
+    /// <summary>The environment variable that holds the API key: <c>RUNCHAT_API_KEY</c>.</summary>
+    public const string ApiKeyEnvironmentVariable = "RUNCHAT_API_KEY";
+
+    /// <summary>An alias of <see cref="ApiKeyEnvironmentVariable"/> that the official Runchat CLI also reads: <c>RUNCHAT_TOKEN</c>.</summary>
+    public const string ApiKeyAliasEnvironmentVariable = "RUNCHAT_TOKEN";
+
+    /// <summary>The environment variable that overrides the base URL: <c>RUNCHAT_BASE_URL</c>.</summary>
+    public const string BaseUrlEnvironmentVariable = "RUNCHAT_BASE_URL";
+
+    /// <summary>The largest <see cref="MaxRetries"/> accepted.</summary>
+    public const int MaxRetriesLimit = 10;
+
+    /// <summary>The production API: <c>https://runchat.com/api/v1/</c>.</summary>
+    public static Uri DefaultBaseUrl { get; } = new Uri("https://runchat.com/api/v1/");
+
+    /// <summary>The default <see cref="Timeout"/>: 10 minutes, because agent runs are long.</summary>
+    public static TimeSpan DefaultTimeout { get; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The Runchat API key, sent as <c>Authorization: Bearer &lt;key&gt;</c>. Required.
+    /// It is never written to logs, exception messages or <see cref="ToString"/>.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// The API's base URL. Defaults to <see cref="DefaultBaseUrl"/>. A URL without a path
+    /// (<c>https://runchat.com</c>, as the official CLI's <c>RUNCHAT_BASE_URL</c> uses) means
+    /// <c>&lt;that&gt;/api/v1/</c>; a trailing slash or its absence never matters.
+    /// </summary>
+    public Uri BaseUrl { get; set; } = DefaultBaseUrl;
+
+    /// <summary>
+    /// How long one trigger may take in total, retries included, before it fails with a
+    /// <see cref="TimeoutException"/>. Defaults to 10 minutes. Use
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> to wait forever.
+    /// The timeout stops the client waiting; it does not stop a run the server has started.
+    /// </summary>
+    public TimeSpan Timeout { get; set; } = DefaultTimeout;
+
+    /// <summary>
+    /// How many times a request may be retried when it provably did not run the agent: a failure
+    /// to connect (nothing was sent) or <c>429 Too Many Requests</c>. Defaults to 2; 0 turns
+    /// retries off. Timeouts, 5xx answers and connections dropped after sending are never retried.
+    /// </summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>
+    /// Allows sending the API key over plain <c>http://</c> to a host that is not loopback.
+    /// Defaults to <see langword="false"/>; leave it so outside a trusted network.
+    /// </summary>
+    public bool AllowInsecureHttp { get; set; }
+
+    /// <summary>
+    /// Reads <c>RUNCHAT_API_KEY</c> (or its alias <c>RUNCHAT_TOKEN</c>) and <c>RUNCHAT_BASE_URL</c>,
+    /// the variables the official Runchat CLI uses. Unset variables leave the defaults.
+    /// </summary>
+    /// <returns>New options; the key may still be missing, which the client reports when it is created.</returns>
+    /// <exception cref="InvalidOperationException"><c>RUNCHAT_BASE_URL</c> is set but is not an absolute http(s) URL.</exception>
+    public static RunchatClientOptions FromEnvironment()
+    {
+        var options = new RunchatClientOptions
+        {
+            ApiKey = NonEmpty(Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable))
+                ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyAliasEnvironmentVariable)),
+        };
+
+        var baseUrl = NonEmpty(Environment.GetEnvironmentVariable(BaseUrlEnvironmentVariable));
+        if (baseUrl is not null)
+        {
+            if (!Uri.TryCreate(baseUrl.Trim(), UriKind.Absolute, out var uri) || !IsHttpScheme(uri))
+            {
+                throw new InvalidOperationException(
+                    $"{BaseUrlEnvironmentVariable} must be an absolute http or https URL such as https://runchat.com; got '{baseUrl}'.");
+            }
+
+            options.BaseUrl = uri;
+        }
+
+        return options;
+    }
+
+    /// <summary>Describes the options with the API key masked (first 4 characters, …, last 4; fully hidden when short).</summary>
+    /// <returns>A description that is safe to log.</returns>
+    public override string ToString() => string.Format(
+        CultureInfo.InvariantCulture,
+        "RunchatClientOptions {{ ApiKey = {0}, BaseUrl = {1}, Timeout = {2}, MaxRetries = {3}, AllowInsecureHttp = {4} }}",
+        MaskApiKey(ApiKey),
+        BaseUrl,
+        Timeout,
+        MaxRetries,
+        AllowInsecureHttp);
+
+    /// <summary>Masks a key the way the official Runchat CLI shows it: <c>rc_l…9f2a</c>.</summary>
+    internal static string MaskApiKey(string? apiKey)
+    {
+        if (string.IsNullOrEmpty(apiKey))
+        {
+            return "(not set)";
+        }
+
+        // Showing 8 characters of a short key would show most of it.
+        return apiKey!.Length < 16 ? "…" : apiKey.Substring(0, 4) + "…" + apiKey.Substring(apiKey.Length - 4);
+    }
+
+    /// <summary>Every problem that would stop the client working, or null when there is none.</summary>
+    internal string? GetValidationError()
+    {
+        if (string.IsNullOrWhiteSpace(ApiKey))
+        {
+            return $"A Runchat API key is required: set the {ApiKeyEnvironmentVariable} environment variable " +
+                   $"(or {ApiKeyAliasEnvironmentVariable}), or RunchatClientOptions.ApiKey. Keys are created from the account menu at runchat.com.";
+        }
+
+        foreach (var c in ApiKey!)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c > '\u007e')
+            {
+                return $"The Runchat API key contains whitespace, control or non-ASCII characters; check {ApiKeyEnvironmentVariable} for a stray newline or quote.";
+            }
+        }
+
+        if (BaseUrl is null || !BaseUrl.IsAbsoluteUri || !IsHttpScheme(BaseUrl))
+        {
+            return $"RunchatClientOptions.BaseUrl must be an absolute http or https URL; got '{BaseUrl}'.";
+        }
+
+        if (!string.IsNullOrEmpty(BaseUrl.Query) || !string.IsNullOrEmpty(BaseUrl.Fragment) || !string.IsNullOrEmpty(BaseUrl.UserInfo))
+        {
+            return "RunchatClientOptions.BaseUrl must not carry a query, fragment or user info.";
+        }
+
+        if (BaseUrl.Scheme == Uri.UriSchemeHttp && !BaseUrl.IsLoopback && !AllowInsecureHttp)
+        {
+            return $"Refusing to send the Runchat API key over plain http to '{BaseUrl.Host}'. Use https, " +
+                   "or set RunchatClientOptions.AllowInsecureHttp on a network you trust.";
+        }
+
+        if (Timeout != System.Threading.Timeout.InfiniteTimeSpan && Timeout <= TimeSpan.Zero)
+        {
+            return $"RunchatClientOptions.Timeout must be positive or Timeout.InfiniteTimeSpan; got {Timeout}.";
+        }
+
+        if (MaxRetries < 0 || MaxRetries > MaxRetriesLimit)
+        {
+            return $"RunchatClientOptions.MaxRetries must be between 0 and {MaxRetriesLimit}; got {MaxRetries}.";
+        }
+
+        return null;
+    }
+
+    /// <exception cref="InvalidOperationException">The options cannot work.</exception>
+    internal void Validate()
+    {
+        var error = GetValidationError();
+        if (error is not null)
+        {
+            throw new InvalidOperationException(error);
+        }
+    }
+
+    /// <summary>The base URL requests are resolved against: always ends in '/', and a bare host means /api/v1/.</summary>
+    internal Uri GetEndpointBaseUrl()
+    {
+        var builder = new UriBuilder(BaseUrl);
+        var path = builder.Path.TrimEnd('/');
+        builder.Path = path.Length == 0 ? "/api/v1/" : path + "/";
+        return builder.Uri;
+    }
+
+    internal RunchatClientOptions Clone() => (RunchatClientOptions)MemberwiseClone();
+
+    private static bool IsHttpScheme(Uri uri) => uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp;
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

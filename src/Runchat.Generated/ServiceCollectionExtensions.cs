@@ -1,0 +1,72 @@
+using System;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Runchat;
+using Runchat.Internal;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers <see cref="IRunchatClient"/> with dependency injection.</summary>
+public static class RunchatServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="IRunchatClient"/> and <see cref="RunchatClient"/> as an
+    /// IHttpClientFactory typed client with the Runchat pipeline: bearer key, our own timeout,
+    /// retries only where the agent provably did not run, and redirects never followed.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Fills in the options; <see cref="RunchatClientOptions.ApiKey"/> is required.</param>
+    /// <returns>The <see cref="IHttpClientBuilder"/>, to add handlers of your own.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is null.</exception>
+    /// <remarks>
+    /// The options are validated when first used (or at start-up under a host): a missing key throws
+    /// <see cref="OptionsValidationException"/> naming <c>RUNCHAT_API_KEY</c> before any request.
+    /// </remarks>
+    public static IHttpClientBuilder AddRunchatClient(this IServiceCollection services, Action<RunchatClientOptions> configure)
+    {
+        if (services is null) throw new ArgumentNullException(nameof(services));
+        if (configure is null) throw new ArgumentNullException(nameof(configure));
+
+        services.AddOptions<RunchatClientOptions>().Configure(configure);
+        return AddRunchatClientCore(services);
+    }
+
+    /// <summary>
+    /// Registers <see cref="IRunchatClient"/> with options bound from a configuration section
+    /// (keys <c>ApiKey</c>, <c>BaseUrl</c>, <c>Timeout</c> as <c>hh:mm:ss</c>, <c>MaxRetries</c>, <c>AllowInsecureHttp</c>).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="section">The section to bind, such as <c>configuration.GetSection("Runchat")</c>.</param>
+    /// <returns>The <see cref="IHttpClientBuilder"/>, to add handlers of your own.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="section"/> is null.</exception>
+    public static IHttpClientBuilder AddRunchatClient(this IServiceCollection services, IConfiguration section)
+    {
+        if (services is null) throw new ArgumentNullException(nameof(services));
+        if (section is null) throw new ArgumentNullException(nameof(section));
+
+        services.AddOptions<RunchatClientOptions>().Bind(section);
+        return AddRunchatClientCore(services);
+    }
+
+    private static IHttpClientBuilder AddRunchatClientCore(IServiceCollection services)
+    {
+        services.AddOptions<RunchatClientOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatClientOptions>, RunchatClientOptionsValidator>());
+
+        var builder = services.AddHttpClient<IRunchatClient, RunchatClient>(
+            RunchatHttpPipeline.HttpClientName,
+            static (httpClient, provider) => new RunchatClient(httpClient, RunchatHttpPipeline.GetOptions(provider)));
+        services.TryAddTransient(static provider => (RunchatClient)provider.GetRequiredService<IRunchatClient>());
+        return RunchatHttpPipeline.Configure(builder);
+    }
+
+    private sealed class RunchatClientOptionsValidator : IValidateOptions<RunchatClientOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RunchatClientOptions options)
+        {
+            var error = options.GetValidationError();
+            return error is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(error);
+        }
+    }
+}
