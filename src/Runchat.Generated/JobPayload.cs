@@ -147,28 +147,40 @@ public sealed class JobPayload
 
     private static JobPayload Create(byte[] buffer, int length, string parameterName)
     {
-        var hasMessageKey = Validate(new ReadOnlySpan<byte>(buffer, 0, length), parameterName);
+        var hasMessageKey = Validate(buffer, length, parameterName);
         return new JobPayload(buffer, length, hasMessageKey);
     }
 
     // Utf8JsonReader is strict RFC 8259 (no comments, single quotes or trailing commas), validates
     // UTF-8 and does not recurse, so hostile nesting cannot overflow the stack.
-    private static bool Validate(ReadOnlySpan<byte> utf8, string parameterName)
+    private static bool Validate(byte[] buffer, int length, string parameterName)
     {
+        var utf8 = new ReadOnlySpan<byte>(buffer, 0, length);
         if (utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF)
         {
             throw new ArgumentException("The payload starts with a UTF-8 byte-order mark; send the JSON without it.", parameterName);
+        }
+
+        try
+        {
+            // Utf8JsonReader checks the structure but not every byte inside string values.
+            StrictUtf8.GetCharCount(buffer, 0, length);
+        }
+        catch (DecoderFallbackException exception)
+        {
+            throw new ArgumentException($"The payload is not valid UTF-8 (at byte {exception.Index}), so it is not valid JSON.", parameterName, exception);
+        }
+
+        if (IsBlank(utf8))
+        {
+            throw new ArgumentException("The payload is empty. To run the saved template as-is, call TriggerAgentJobAsync(jobId) with no payload.", parameterName);
         }
 
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
         var hasMessageKey = false;
         try
         {
-            if (!reader.Read())
-            {
-                throw new ArgumentException("The payload is empty. To run the saved template as-is, call TriggerAgentJobAsync(jobId) with no payload.", parameterName);
-            }
-
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 throw new ArgumentException($"The payload must be a JSON object, but it is {Describe(reader.TokenType)}. Wrap it in an object, or send text with the message overload.", parameterName);
@@ -191,6 +203,19 @@ public sealed class JobPayload
         }
 
         return hasMessageKey;
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> utf8)
+    {
+        foreach (var b in utf8)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string Describe(JsonTokenType token) => token switch

@@ -9,10 +9,12 @@ namespace Runchat.Internal;
 /// <summary><c>User-Agent: Runchat.Generated/&lt;version&gt; (&lt;framework&gt;; &lt;os&gt;)</c>, computed once.</summary>
 internal static class RunchatUserAgent
 {
-    public static IReadOnlyList<ProductInfoHeaderValue> Value { get; } = Create();
+    // Declared before Value: static initializers run in textual order.
 
     /// <summary>The package version (from Directory.Build.props), without the source-revision suffix.</summary>
     public static string Version { get; } = GetVersion();
+
+    public static IReadOnlyList<ProductInfoHeaderValue> Value { get; } = Create();
 
     public static string HeaderText => string.Join(" ", Value);
 
@@ -38,11 +40,15 @@ internal static class RunchatUserAgent
     private static string Sanitize(string text)
     {
         var builder = new StringBuilder(text.Length);
-        foreach (var c in text.Trim())
+        foreach (var c in text)
         {
-            builder.Append(c is '(' or ')' or '\\' || c < ' ' || c > '~' ? ' ' : c);
+            var safe = c is '(' or ')' or '\\' || c < ' ' || c > '~' ? ' ' : c;
+            if (safe != ' ' || (builder.Length > 0 && builder[builder.Length - 1] != ' '))
+            {
+                builder.Append(safe);
+            }
         }
 
-        return builder.ToString();
+        return builder.ToString().TrimEnd();
     }
 }

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Runchat.Tests.TestSupport;
+
+/// <summary>
+/// A minimal HTTP/1.1 peer on a raw socket, for what WireMock cannot show or do: the exact
+/// request line as sent, and a connection dropped after the request was read.
+/// </summary>
+public sealed class RawHttpPeer : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Func<RawRequest, string?> _respond;
+    private int _connections;
+
+    /// <param name="respond">The raw response to write for a request, or null to close the connection without answering.</param>
+    public RawHttpPeer(Func<RawRequest, string?> respond)
+    {
+        _respond = respond;
+        _listener.Start();
+        _ = Task.Run(AcceptLoopAsync);
+    }
+
+    public Uri BaseUrl => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/api/v1/");
+
+    public int Connections => Volatile.Read(ref _connections);
+
+    public ConcurrentQueue<RawRequest> Requests { get; } = new();
+
+    public static string Ok(string json) =>
+        $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\nConnection: close\r\n\r\n{json}";
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient socket;
+            try
+            {
+                socket = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _connections);
+            _ = Task.Run(() => ServeAsync(socket));
+        }
+    }
+
+    private async Task ServeAsync(TcpClient socket)
+    {
+        using (socket)
+        {
+            var stream = socket.GetStream();
+            var request = await ReadRequestAsync(stream);
+            if (request is null)
+            {
+                return;
+            }
+
+            Requests.Enqueue(request);
+            var response = _respond(request);
+            if (response is null)
+            {
+                // Read the whole request, then hang up without a byte of response.
+                socket.Client.LingerState = new LingerOption(true, 0);
+                return;
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(response);
+            await stream.WriteAsync(bytes);
+            await stream.FlushAsync();
+        }
+    }
+
+    private static async Task<RawRequest?> ReadRequestAsync(NetworkStream stream)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int headEnd;
+        while ((headEnd = IndexOfHeadEnd(buffer)) < 0)
+        {
+            var read = await stream.ReadAsync(chunk);
+            if (read == 0)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var all = buffer.ToArray();
+        var head = Encoding.ASCII.GetString(all, 0, headEnd);
+        var lines = head.Split("\r\n");
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 1; i < lines.Length; i++)
+        {
+            var colon = lines[i].IndexOf(':');
+            if (colon > 0)
+            {
+                headers[lines[i][..colon].Trim()] = lines[i][(colon + 1)..].Trim();
+            }
+        }
+
+        var length = headers.TryGetValue("Content-Length", out var value) ? int.Parse(value) : 0;
+        var body = new MemoryStream();
+        body.Write(all, headEnd + 4, all.Length - headEnd - 4);
+        while (body.Length < length)
+        {
+            var read = await stream.ReadAsync(chunk);
+            if (read == 0)
+            {
+                break;
+            }
+
+            body.Write(chunk, 0, read);
+        }
+
+        return new RawRequest(lines[0], headers, body.ToArray());
+    }
+
+    private static int IndexOfHeadEnd(MemoryStream buffer)
+    {
+        var bytes = buffer.GetBuffer();
+        for (var i = 0; i + 3 < buffer.Length; i++)
+        {
+            if (bytes[i] == '\r' && bytes[i + 1] == '\n' && bytes[i + 2] == '\r' && bytes[i + 3] == '\n')
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+public sealed record RawRequest(string RequestLine, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+{
+    public string Target => RequestLine.Split(' ')[1];
+}
