@@ -12,6 +12,9 @@ namespace Runchat.Internal;
 /// <remarks>
 /// Referenced by build/templates/Class.liquid: NJsonSchema's default converter throws on unknown
 /// values (NSwag #4460), which would turn a harmless upstream addition into a failed agent run.
+/// The reader is left on the value: the generated optional properties ignore nulls, so
+/// Newtonsoft then reads the value again into the DTO's AdditionalProperties (or skips it when
+/// the DTO has none). The raw unknown value thus stays available, e.g. AdditionalProperties["status"].
 /// </remarks>
 internal sealed class TolerantStringEnumConverter : StringEnumConverter
 {
@@ -22,15 +25,17 @@ internal sealed class TolerantStringEnumConverter : StringEnumConverter
             return base.ReadJson(reader, objectType, existingValue, serializer);
         }
 
+        if (reader.TokenType is JsonToken.StartObject or JsonToken.StartArray)
+        {
+            return null;
+        }
+
         try
         {
             return base.ReadJson(reader, objectType, existingValue, serializer);
         }
         catch (JsonSerializationException)
         {
-            // An object or array in place of the string must be skipped whole, so the reader
-            // stays aligned for the properties that follow.
-            reader.Skip();
             return null;
         }
     }

@@ -68,7 +68,7 @@ public abstract class WireMockTest
             .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", contentType).WithBody(body));
     }
 
-    protected void RespondWithSuccess(string reply = "Done.") => RespondWith(200, Responses.Success(reply));
+    protected void RespondWithSuccess(string reply = "Done.") => RespondWith(200, ResponseBodies.Success(reply));
 
     protected IReadOnlyList<IRequestMessage> Requests => Server.LogEntries.Select(e => e.RequestMessage!).ToList();
 

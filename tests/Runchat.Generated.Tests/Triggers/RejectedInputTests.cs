@@ -189,7 +189,7 @@ public class RejectedInputTests : WireMockTest
     public async Task JobIdIsOnePercentEncodedPathSegment(string jobId, string expectedSegment)
     {
         // The exact request line, as sent: WireMock reports a decoded path.
-        using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok(Responses.Success()));
+        using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok(ResponseBodies.Success()));
         using var client = new RunchatClient(new RunchatClientOptions { ApiKey = ApiKey, BaseUrl = peer.BaseUrl });
 
         await client.TriggerAgentJobAsync(jobId);

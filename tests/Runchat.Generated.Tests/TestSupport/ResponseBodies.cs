@@ -3,7 +3,7 @@ using Newtonsoft.Json;
 namespace Runchat.Tests.TestSupport;
 
 /// <summary>Response bodies shaped like the spec's AgentJobResponse.</summary>
-public static class Responses
+public static class ResponseBodies
 {
     public static string Success(string reply = "Done.", string jobId = "job-1") => JsonConvert.SerializeObject(new
     {
