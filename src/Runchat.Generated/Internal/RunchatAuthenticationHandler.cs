@@ -11,8 +11,9 @@ namespace Runchat.Internal;
 /// refuses to put the key on plain http to a host that is not loopback.
 /// </summary>
 /// <remarks>
-/// The check sits here, on the last hop before the wire, so it also covers a request whose URL
-/// was changed by a handler the user added to the pipeline.
+/// It is the outer layer of the primary handler, below IHttpClientFactory's logging handlers and
+/// any handler the user adds, so none of them ever sees the key. The http check sits here, on the
+/// last hop before the wire, so it also covers a URL changed by a handler the user added.
 /// </remarks>
 internal sealed class RunchatAuthenticationHandler : DelegatingHandler
 {
@@ -26,7 +27,7 @@ internal sealed class RunchatAuthenticationHandler : DelegatingHandler
         _allowInsecureHttp = options.AllowInsecureHttp;
     }
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var uri = request.RequestUri;
         if (uri is not null && uri.IsAbsoluteUri && uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback && !_allowInsecureHttp)
@@ -35,7 +36,6 @@ internal sealed class RunchatAuthenticationHandler : DelegatingHandler
                 $"Refusing to send the Runchat API key over plain http to '{uri.Host}'. Use https, or set RunchatClientOptions.AllowInsecureHttp on a network you trust.");
         }
 
-        request.Headers.Authorization = _authorization;
         if (request.Headers.UserAgent.Count == 0)
         {
             foreach (var product in RunchatUserAgent.Value)
@@ -44,6 +44,16 @@ internal sealed class RunchatAuthenticationHandler : DelegatingHandler
             }
         }
 
-        return base.SendAsync(request, cancellationToken);
+        // The key is on the request only while it is on the wire: a retry clones the request, and
+        // the clone passes through logging handlers that must never see it.
+        request.Headers.Authorization = _authorization;
+        try
+        {
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.Headers.Authorization = null;
+        }
     }
 }

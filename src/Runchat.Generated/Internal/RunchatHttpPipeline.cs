@@ -13,8 +13,12 @@ namespace Runchat.Internal;
 /// <remarks>
 /// Outermost first: <see cref="RunchatTimeoutHandler"/> (one deadline for the whole call) →
 /// the Polly retry handler (<see cref="RunchatRetryPolicy"/>; each attempt is a fresh copy of the
-/// request) → <see cref="RunchatAuthenticationHandler"/> (key and User-Agent) → a primary handler
-/// that never follows redirects. HttpClient's own timeout is off.
+/// request) → any handlers the user adds → IHttpClientFactory's logging → the primary handler:
+/// <see cref="RunchatAuthenticationHandler"/> (key and User-Agent) over a socket handler that
+/// never follows redirects. HttpClient's own timeout is off.
+/// The key is added inside the primary handler, below every logging handler: IHttpClientFactory
+/// redacts header values in its log text but hands the raw headers to structured loggers, so a
+/// header it never sees is the only header it cannot leak.
 /// </remarks>
 internal static class RunchatHttpPipeline
 {
@@ -29,11 +33,11 @@ internal static class RunchatHttpPipeline
             client.Timeout = Timeout.InfiniteTimeSpan;
         });
 
-        builder.ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler);
+        builder.ConfigurePrimaryHttpMessageHandler(static services =>
+            new RunchatAuthenticationHandler(GetOptions(services)) { InnerHandler = CreateSocketHandler() });
         builder.AddHttpMessageHandler(static services => new RunchatTimeoutHandler(GetOptions(services).Timeout));
         builder.AddResilienceHandler("RunchatRetry", static (pipeline, context) =>
             RunchatRetryPolicy.AddTo(pipeline, GetOptions(context.ServiceProvider).MaxRetries));
-        builder.AddHttpMessageHandler(static services => new RunchatAuthenticationHandler(GetOptions(services)));
         builder.RedactLoggedHeaders(static header =>
             string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase)
             || string.Equals(header, "Proxy-Authorization", StringComparison.OrdinalIgnoreCase));
@@ -44,7 +48,7 @@ internal static class RunchatHttpPipeline
         services.GetRequiredService<IOptions<RunchatClientOptions>>().Value;
 
     // A 302 would turn the POST into a GET, and on this API a GET also triggers the job.
-    private static HttpMessageHandler CreatePrimaryHandler()
+    private static HttpMessageHandler CreateSocketHandler()
     {
 #if NET8_0_OR_GREATER
         return new SocketsHttpHandler

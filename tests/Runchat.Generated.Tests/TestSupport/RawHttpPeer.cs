@@ -19,12 +19,15 @@ public sealed class RawHttpPeer : IDisposable
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<RawRequest, string?> _respond;
+    private readonly TimeSpan _delay;
     private int _connections;
 
     /// <param name="respond">The raw response to write for a request, or null to close the connection without answering.</param>
-    public RawHttpPeer(Func<RawRequest, string?> respond)
+    /// <param name="delay">How long to wait after reading a request before answering (an agent that takes its time).</param>
+    public RawHttpPeer(Func<RawRequest, string?> respond, TimeSpan delay = default)
     {
         _respond = respond;
+        _delay = delay;
         _listener.Start();
         _ = Task.Run(AcceptLoopAsync);
     }
@@ -75,6 +78,18 @@ public sealed class RawHttpPeer : IDisposable
             }
 
             Requests.Enqueue(request);
+            if (_delay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(_delay, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
             var response = _respond(request);
             if (response is null)
             {
