@@ -1,0 +1,103 @@
+using System;
+using System.CommandLine;
+using System.Threading;
+using System.Threading.Tasks;
+using Runchat.Cli.Sandbox;
+
+namespace Runchat.Cli;
+
+/// <summary>The <c>runchat-job</c> command line: where arguments are declared and parsed.</summary>
+public static class RunchatCli
+{
+    public static async Task<int> InvokeAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
+    {
+        var root = Build(console);
+        // Response files are off: "@file" and "@-" belong to --payload.
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await console.Error.WriteLineAsync("error: " + error.Message).ConfigureAwait(false);
+            }
+
+            await console.Error.WriteLineAsync("Run 'runchat-job --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        var configuration = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parsed.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // One clear line, never a stack trace; the commands map every failure they expect.
+            await console.Error.WriteLineAsync($"error: {exception.GetType().Name}: {exception.Message}").ConfigureAwait(false);
+            return ExitCodes.RunOrApiError;
+        }
+    }
+
+    private static RootCommand Build(CliConsole console)
+    {
+        var root = new RootCommand("Trigger Runchat agent jobs, or serve an offline sandbox of the Runchat API.");
+        root.Subcommands.Add(BuildTrigger(console));
+        root.Subcommands.Add(BuildSandbox(console));
+        return root;
+    }
+
+    private static Command BuildTrigger(CliConsole console)
+    {
+        var jobId = new Argument<string>("jobId") { Description = "The job id from the Runchat Tasks dashboard." };
+        var message = new Option<string?>("--message", "-m") { Description = "Append this text as the user message." };
+        var payload = new Option<string?>("--payload", "-p")
+        {
+            Description = "Forward a JSON object as-is: inline JSON, @file, or @- for standard input.",
+            HelpName = "JSON|@file|@-",
+        };
+        var apiKey = new Option<string?>("--api-key") { Description = "The API key (default: RUNCHAT_API_KEY, then RUNCHAT_TOKEN)." };
+        var baseUrl = new Option<string?>("--base-url") { Description = "The API base URL (default: RUNCHAT_BASE_URL, then https://runchat.com/api/v1/)." };
+        var timeout = new Option<double?>("--timeout") { Description = "Seconds to wait for the agent (default: 600).", HelpName = "SECONDS" };
+        var json = new Option<bool>("--json") { Description = "Print the whole response as JSON instead of the final reply." };
+        var sandbox = new Option<bool>("--sandbox") { Description = "Start a local sandbox of the Runchat API and run against it (offline, no key needed)." };
+
+        var command = new Command("trigger", "Run a saved agent job: as-is, with a message, or with a raw JSON payload.")
+        {
+            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox,
+        };
+        command.SetAction((result, cancellationToken) => new TriggerCommand(console).RunAsync(
+            new TriggerArguments(
+                result.GetValue(jobId)!,
+                result.GetValue(message),
+                result.GetValue(payload),
+                result.GetValue(apiKey),
+                result.GetValue(baseUrl),
+                result.GetValue(timeout),
+                result.GetValue(json),
+                result.GetValue(sandbox)),
+            cancellationToken));
+        return command;
+    }
+
+    private static Command BuildSandbox(CliConsole console)
+    {
+        var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1). Default: 5123.", DefaultValueFactory = _ => 5123 };
+        var command = new Command("sandbox", "Serve a local stand-in of the Runchat API until Ctrl+C.") { port };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            await using var server = await SandboxServer.StartAsync(result.GetValue(port), cancellationToken).ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"Runchat sandbox listening on {server.BaseUrl} (Ctrl+C to stop).").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"Try: RUNCHAT_BASE_URL={server.BaseUrl} RUNCHAT_API_KEY=sandbox runchat-job trigger demo-agent --message \"hello\"").ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

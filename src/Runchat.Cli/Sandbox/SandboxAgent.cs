@@ -1,0 +1,139 @@
+using System;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Runchat.Cli.Sandbox;
+
+/// <summary>
+/// What the sandbox answers, following the spec of <c>POST /job/{runchat_job_id}</c>:
+/// no body runs the saved template; <c>{"message": "..."}</c> appends the text; any other JSON
+/// object is appended as its JSON text (exactly as received).
+/// </summary>
+/// <remarks>
+/// Job ids choose the behaviour: <c>flow-*</c> is a flow job (400), <c>missing-*</c> is unknown
+/// (404), <c>forbidden-*</c> belongs to someone else (403), <c>fail-*</c> runs and finishes with
+/// <c>status: error</c>, <c>slow-*</c> takes <see cref="SlowRunDuration"/>; every other id is an
+/// agent job that succeeds. A request without a bearer key gets 401.
+/// </remarks>
+public static class SandboxAgent
+{
+    public static readonly TimeSpan SlowRunDuration = TimeSpan.FromSeconds(30);
+
+    public static SandboxReply Handle(string jobId, string? authorization, ReadOnlySpan<byte> body)
+    {
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.Ordinal) || authorization.Length <= "Bearer ".Length)
+        {
+            return Error(401, "Unauthorized: send Authorization: Bearer <api key>. The sandbox accepts any non-empty key.");
+        }
+
+        if (jobId.StartsWith("flow-", StringComparison.Ordinal))
+        {
+            return Error(400, $"Job {jobId} is a flow job. This endpoint only supports agent jobs; use GET /job/{jobId}.");
+        }
+
+        if (jobId.StartsWith("missing-", StringComparison.Ordinal))
+        {
+            return Error(404, $"Job {jobId} not found.");
+        }
+
+        if (jobId.StartsWith("forbidden-", StringComparison.Ordinal))
+        {
+            return Error(403, "Access denied to the underlying Runchat.");
+        }
+
+        string? appended = null;
+        if (body.Length > 0)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(body.ToArray());
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    return Error(400, "Body could not be parsed: the request body must be a JSON object.");
+                }
+
+                appended = document.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
+                    ? message.GetString()
+                    : Encoding.UTF8.GetString(body);
+            }
+            catch (JsonException exception)
+            {
+                return Error(400, "Body could not be parsed: " + exception.Message);
+            }
+        }
+
+        var failed = jobId.StartsWith("fail-", StringComparison.Ordinal);
+        var reply = appended is null
+            ? $"Sandbox agent ran the saved template of job {jobId}."
+            : $"Sandbox agent received your message ({appended.Length} characters): {Preview(appended)}";
+
+        using var stream = new System.IO.MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("metadata", JsonSerializer.Serialize(new
+            {
+                sandbox = true,
+                input_tokens = 42 + (appended?.Length ?? 0) / 4,
+                output_tokens = reply.Length / 4,
+                credits = 0,
+                request_bytes = body.Length,
+                request_sha256 = Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant(),
+            }));
+            json.WriteStartArray("messages");
+            WriteMessage(json, "system", $"You are the sandbox agent for job {jobId}.");
+            WriteMessage(json, "user", "Saved template: run the task of job " + jobId + ".");
+            if (appended is not null)
+            {
+                WriteMessage(json, "user", appended);
+            }
+
+            if (failed)
+            {
+                json.WriteStartObject();
+                json.WriteString("role", "assistant");
+                json.WriteNull("content");
+                json.WriteStartArray("tool_calls");
+                json.WriteStartObject();
+                json.WriteString("id", "call_1");
+                json.WriteString("type", "function");
+                json.WriteEndObject();
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            else
+            {
+                WriteMessage(json, "assistant", reply);
+            }
+
+            json.WriteEndArray();
+            json.WriteString("job_id", jobId);
+            json.WriteString("runchat_id", "sandbox-" + jobId);
+            json.WriteString("status", failed ? "error" : "success");
+            if (failed)
+            {
+                json.WriteString("error", "Sandbox: the agent's tool call failed (job ids starting with fail- always fail).");
+            }
+
+            json.WriteEndObject();
+        }
+
+        return new SandboxReply(200, stream.ToArray(), Delay: jobId.StartsWith("slow-", StringComparison.Ordinal) ? SlowRunDuration : TimeSpan.Zero);
+    }
+
+    private static string Preview(string text) => text.Length <= 200 ? text : text.Substring(0, 200) + "…";
+
+    private static void WriteMessage(Utf8JsonWriter json, string role, string content)
+    {
+        json.WriteStartObject();
+        json.WriteString("role", role);
+        json.WriteString("content", content);
+        json.WriteEndObject();
+    }
+
+    private static SandboxReply Error(int status, string message) =>
+        new(status, JsonSerializer.SerializeToUtf8Bytes(new { error = message }), TimeSpan.Zero);
+}
+
+public sealed record SandboxReply(int Status, byte[] Body, TimeSpan Delay);

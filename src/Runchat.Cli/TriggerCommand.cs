@@ -1,0 +1,220 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Newtonsoft.Json;
+using Runchat.Cli.Sandbox;
+
+namespace Runchat.Cli;
+
+public sealed record TriggerArguments(
+    string JobId,
+    string? Message,
+    string? Payload,
+    string? ApiKey,
+    string? BaseUrl,
+    double? TimeoutSeconds,
+    bool Json,
+    bool Sandbox);
+
+/// <summary><c>runchat-job trigger</c>: one library call, its output, and the official exit codes.</summary>
+public sealed class TriggerCommand
+{
+    private const string SandboxKey = "sandbox-key";
+
+    private readonly CliConsole _console;
+
+    public TriggerCommand(CliConsole console) => _console = console;
+
+    public async Task<int> RunAsync(TriggerArguments arguments, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunCoreAsync(arguments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UsageException exception)
+        {
+            return await FailAsync(ExitCodes.Usage, exception.Message).ConfigureAwait(false);
+        }
+        catch (ArgumentException exception)
+        {
+            return await FailAsync(ExitCodes.Usage, exception.Message).ConfigureAwait(false);
+        }
+        catch (RunchatApiException exception) when (exception.StatusCode is 401 or 403)
+        {
+            return await FailAsync(ExitCodes.Authentication, FirstLine(exception.Message)).ConfigureAwait(false);
+        }
+        catch (RunchatApiException exception)
+        {
+            return await FailAsync(ExitCodes.RunOrApiError, FirstLine(exception.Message)).ConfigureAwait(false);
+        }
+        catch (TimeoutException exception)
+        {
+            return await FailAsync(ExitCodes.NetworkOrTimeout, exception.Message).ConfigureAwait(false);
+        }
+        catch (HttpRequestException exception)
+        {
+            return await FailAsync(ExitCodes.NetworkOrTimeout, "could not reach the Runchat API: " + exception.Message).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return await FailAsync(ExitCodes.Interrupted, "interrupted; a run the server had already started may still be running.").ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> RunCoreAsync(TriggerArguments arguments, CancellationToken cancellationToken)
+    {
+        if (arguments.Message is not null && arguments.Payload is not null)
+        {
+            throw new UsageException("--message and --payload cannot be used together: a message is appended as text, a payload is forwarded as JSON.");
+        }
+
+        var payload = arguments.Payload is null ? null : await ReadPayloadAsync(arguments.Payload, cancellationToken).ConfigureAwait(false);
+
+        var options = RunchatClientOptions.FromEnvironment();
+        if (arguments.ApiKey is not null)
+        {
+            options.ApiKey = arguments.ApiKey;
+        }
+
+        if (arguments.BaseUrl is not null)
+        {
+            if (!Uri.TryCreate(arguments.BaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new UsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{arguments.BaseUrl}'.");
+            }
+
+            options.BaseUrl = baseUrl;
+        }
+
+        if (arguments.TimeoutSeconds is { } seconds)
+        {
+            if (seconds <= 0 || double.IsNaN(seconds) || double.IsInfinity(seconds))
+            {
+                throw new UsageException("--timeout must be a positive number of seconds.");
+            }
+
+            options.Timeout = TimeSpan.FromSeconds(seconds);
+        }
+
+        await using var sandbox = arguments.Sandbox ? await SandboxServer.StartAsync(0, cancellationToken).ConfigureAwait(false) : null;
+        if (sandbox is not null)
+        {
+            options.BaseUrl = sandbox.BaseUrl;
+            options.ApiKey ??= SandboxKey;
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ApiKey))
+        {
+            return await FailAsync(ExitCodes.Authentication,
+                $"no API key: pass --api-key or set {RunchatClientOptions.ApiKeyEnvironmentVariable} (or {RunchatClientOptions.ApiKeyAliasEnvironmentVariable}). Try --sandbox to run offline.").ConfigureAwait(false);
+        }
+
+        RunchatClient client;
+        try
+        {
+            client = new RunchatClient(options);
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new UsageException(exception.Message);
+        }
+
+        using (client)
+        {
+            var call = payload is not null ? client.TriggerAgentJobAsync(arguments.JobId, payload, cancellationToken)
+                : arguments.Message is not null ? client.TriggerAgentJobAsync(arguments.JobId, arguments.Message, cancellationToken)
+                : client.TriggerAgentJobAsync(arguments.JobId, cancellationToken);
+            var response = await WithProgressAsync(call).ConfigureAwait(false);
+
+            if (arguments.Json)
+            {
+                await _console.Out.WriteLineAsync(JsonConvert.SerializeObject(response, Formatting.Indented)).ConfigureAwait(false);
+            }
+            else if (response.IsSuccess)
+            {
+                if (response.FinalReply is { } reply)
+                {
+                    await _console.Out.WriteLineAsync(reply).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _console.Error.WriteLineAsync("The run succeeded; the agent gave no text reply (use --json to see the transcript).").ConfigureAwait(false);
+                }
+            }
+
+            if (!response.IsSuccess)
+            {
+                return await FailAsync(ExitCodes.RunOrApiError, new RunchatAgentRunException(response).Message).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Success;
+        }
+    }
+
+    private async Task<JobPayload> ReadPayloadAsync(string source, CancellationToken cancellationToken)
+    {
+        if (source == "@-")
+        {
+            using var stdin = _console.OpenInput();
+            return await JobPayload.FromStreamAsync(stdin, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (source.StartsWith("@", StringComparison.Ordinal))
+        {
+            var path = source.Substring(1);
+            if (!File.Exists(path))
+            {
+                throw new UsageException($"--payload file '{path}' does not exist.");
+            }
+
+            using var file = File.OpenRead(path);
+            return await JobPayload.FromStreamAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+
+        return JobPayload.FromJson(source);
+    }
+
+    // Elapsed time on stderr while the agent runs, only for a person watching a terminal.
+    private async Task<T> WithProgressAsync<T>(Task<T> call)
+    {
+        if (!_console.IsErrorTerminal)
+        {
+            return await call.ConfigureAwait(false);
+        }
+
+        var watch = Stopwatch.StartNew();
+        while (await Task.WhenAny(call, Task.Delay(1000)).ConfigureAwait(false) != call)
+        {
+            await _console.Error.WriteAsync($"\rWaiting for the agent… {watch.Elapsed.TotalSeconds:0}s ").ConfigureAwait(false);
+        }
+
+        if (watch.Elapsed >= TimeSpan.FromSeconds(1))
+        {
+            await _console.Error.WriteAsync("\r\u001b[K").ConfigureAwait(false);
+        }
+
+        return await call.ConfigureAwait(false);
+    }
+
+    private async Task<int> FailAsync(int exitCode, string message)
+    {
+        await _console.Error.WriteLineAsync("error: " + message).ConfigureAwait(false);
+        return exitCode;
+    }
+
+    private static string FirstLine(string text)
+    {
+        var newline = text.IndexOf('\n');
+        return newline < 0 ? text : text.Substring(0, newline);
+    }
+
+    private sealed class UsageException : Exception
+    {
+        public UsageException(string message) : base(message)
+        {
+        }
+    }
+}
