@@ -21,7 +21,8 @@ public static class RunchatCli
                 await console.Error.WriteLineAsync("error: " + error.Message).ConfigureAwait(false);
             }
 
-            await console.Error.WriteLineAsync("Run 'runchat-job --help' for usage.").ConfigureAwait(false);
+            var command = parsed.CommandResult.Command is RootCommand ? "" : parsed.CommandResult.Command.Name + " ";
+            await console.Error.WriteLineAsync($"Run 'runchat-job {command}--help' for usage.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 

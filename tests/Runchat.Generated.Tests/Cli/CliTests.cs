@@ -1,0 +1,262 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Tasks;
+using Newtonsoft.Json.Linq;
+using NUnit.Framework;
+using Runchat.Cli;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Cli;
+
+/// <summary>Runs <c>runchat-job</c> in-process against its own sandbox and against WireMock.</summary>
+[TestFixture]
+[Category("Cli")]
+[NonParallelizable] // the tool reads RUNCHAT_* environment variables, which these tests clear
+public class CliTests : WireMockTest
+{
+    private string? _savedKey;
+    private string? _savedToken;
+    private string? _savedBaseUrl;
+
+    [SetUp]
+    public void ClearEnvironment()
+    {
+        _savedKey = Environment.GetEnvironmentVariable("RUNCHAT_API_KEY");
+        _savedToken = Environment.GetEnvironmentVariable("RUNCHAT_TOKEN");
+        _savedBaseUrl = Environment.GetEnvironmentVariable("RUNCHAT_BASE_URL");
+        Environment.SetEnvironmentVariable("RUNCHAT_API_KEY", null);
+        Environment.SetEnvironmentVariable("RUNCHAT_TOKEN", null);
+        Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", null);
+    }
+
+    [TearDown]
+    public void RestoreEnvironment()
+    {
+        Environment.SetEnvironmentVariable("RUNCHAT_API_KEY", _savedKey);
+        Environment.SetEnvironmentVariable("RUNCHAT_TOKEN", _savedToken);
+        Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", _savedBaseUrl);
+    }
+
+    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var console = new CliConsole(output, error, () => new MemoryStream(stdin ?? Array.Empty<byte>()), IsErrorTerminal: false);
+        var exitCode = await RunchatCli.InvokeAsync(args, console);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    private static Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    private static void AssertNoStackTrace(string error) =>
+        Assert.That(error, Does.Not.Contain("   at ").And.Not.Contain("Exception:"), "errors are one clear line");
+
+    [Test]
+    public async Task MainCommandPrintsTheAgentsReplyFromTheSandbox()
+    {
+        var (exitCode, output, error) = await RunAsync("trigger", "demo-agent", "--message", "Summarize today's tickets", "--sandbox");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Success), error);
+        Assert.That(output.Trim(), Is.EqualTo("Sandbox agent received your message (25 characters): Summarize today's tickets"));
+        Assert.That(error, Is.Empty, "no progress output when stderr is not a terminal");
+    }
+
+    [Test]
+    public async Task NoMessageOrPayloadRunsTheTemplateAsIs()
+    {
+        var (exitCode, output, _) = await RunAsync("trigger", "nightly-digest", "--sandbox");
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        Assert.That(output.Trim(), Is.EqualTo("Sandbox agent ran the saved template of job nightly-digest."));
+    }
+
+    [Test]
+    public async Task JsonOutputParsesAndCarriesTheWholeResponse()
+    {
+        var (exitCode, output, _) = await RunAsync("trigger", "demo-agent", "--message", "hi", "--json", "--sandbox");
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        var json = JObject.Parse(output);
+        Assert.That((string?)json["status"], Is.EqualTo("success"));
+        Assert.That((string?)json["job_id"], Is.EqualTo("demo-agent"));
+        Assert.That(((JArray)json["messages"]!).Count, Is.EqualTo(4));
+    }
+
+    [Test]
+    public async Task PayloadFromFileArrivesByteIdenticalAtTheSandbox()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "runchat-payload-" + Guid.NewGuid() + ".json");
+        var bytes = Encoding.UTF8.GetBytes(Triggers.RawPayloadTests.FragileWebhook);
+        await File.WriteAllBytesAsync(path, bytes);
+        try
+        {
+            var (exitCode, output, error) = await RunAsync("trigger", "webhook-relay", "--payload", "@" + path, "--json", "--sandbox");
+
+            Assert.That(exitCode, Is.EqualTo(0), error);
+            AssertArrivedExactly(output, bytes);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public async Task PayloadFromStandardInputArrivesByteIdenticalAtTheSandbox()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Triggers.RawPayloadTests.FragileWebhook);
+
+        var (exitCode, output, error) = await RunAsync(bytes, "trigger", "webhook-relay", "--payload", "@-", "--json", "--sandbox");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        AssertArrivedExactly(output, bytes);
+    }
+
+    private static void AssertArrivedExactly(string jsonOutput, byte[] bytes)
+    {
+        var response = JObject.Parse(jsonOutput);
+        var metadata = JObject.Parse((string)response["metadata"]!);
+        Assert.That((string?)metadata["request_sha256"], Is.EqualTo(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant()));
+        Assert.That((int)metadata["request_bytes"]!, Is.EqualTo(bytes.Length));
+        Assert.That((string?)response["messages"]![2]!["content"], Is.EqualTo(Encoding.UTF8.GetString(bytes)));
+    }
+
+    [Test]
+    public async Task InlinePayloadIsForwarded()
+    {
+        RespondWithSuccess("ok");
+        var (exitCode, output, _) = await RunAsync("trigger", "demo", "--payload", "{\"a\": 1.10}", "--api-key", ApiKey, "--base-url", Server.Url!);
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        Assert.That(output.Trim(), Is.EqualTo("ok"));
+        Assert.That(SingleRequest().BodyAsBytes, Is.EqualTo("{\"a\": 1.10}"u8.ToArray()));
+    }
+
+    [Test]
+    public async Task EnvironmentSuppliesKeyAndBaseUrl()
+    {
+        RespondWithSuccess("from env");
+        Environment.SetEnvironmentVariable("RUNCHAT_TOKEN", ApiKey);
+        Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", Server.Url);
+
+        var (exitCode, output, _) = await RunAsync("trigger", "demo");
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        Assert.That(output.Trim(), Is.EqualTo("from env"));
+        Assert.That(Header(SingleRequest(), "Authorization"), Is.EqualTo("Bearer " + ApiKey));
+    }
+
+    [Test]
+    public async Task RunThatFinishesWithStatusErrorExitsOne()
+    {
+        var (exitCode, _, error) = await RunAsync("trigger", "fail-nightly", "--sandbox");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.RunOrApiError));
+        Assert.That(error, Does.Contain("status 'error'"));
+        AssertNoStackTrace(error);
+    }
+
+    [TestCase("flow-report", TestName = "FlowJobExitsOne")]
+    [TestCase("missing-job", TestName = "UnknownJobExitsOne")]
+    public async Task ApiErrorExitsOne(string jobId)
+    {
+        var (exitCode, _, error) = await RunAsync("trigger", jobId, "--sandbox");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.RunOrApiError));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
+        AssertNoStackTrace(error);
+    }
+
+    [TestCase("--message", "a", "--payload", "{}", TestName = "MessageWithPayloadIsAUsageError")]
+    [TestCase("--payload", "[1,2]", TestName = "PayloadThatIsNotAnObjectIsAUsageError")]
+    [TestCase("--payload", "@/no/such/file.json", TestName = "MissingPayloadFileIsAUsageError")]
+    [TestCase("--message", "  ", TestName = "BlankMessageIsAUsageError")]
+    [TestCase("--timeout", "-1", TestName = "NegativeTimeoutIsAUsageError")]
+    [TestCase("--timeout", "soon", TestName = "UnparsableTimeoutIsAUsageError")]
+    [TestCase("--base-url", "runchat.com", TestName = "RelativeBaseUrlIsAUsageError")]
+    [TestCase("--frobnicate", TestName = "UnknownOptionIsAUsageError")]
+    public async Task BadUsageExitsTwoWithoutSendingAnything(params string[] extra)
+    {
+        RespondWithSuccess();
+        var (exitCode, _, error) = await RunAsync(["trigger", "demo", "--api-key", ApiKey, .. extra]);
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage), error);
+        Assert.That(error, Does.StartWith("error: "));
+        AssertNoStackTrace(error);
+        Assert.That(Requests, Is.Empty);
+    }
+
+    [Test]
+    public async Task MissingJobIdIsAUsageError()
+    {
+        var (exitCode, _, error) = await RunAsync("trigger");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("Required argument missing").And.Contain("runchat-job trigger --help"));
+    }
+
+    [Test]
+    public async Task NoKeyExitsThree()
+    {
+        var (exitCode, _, error) = await RunAsync("trigger", "demo", "--base-url", Server.Url!);
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Authentication));
+        Assert.That(error, Does.Contain("RUNCHAT_API_KEY"));
+        Assert.That(Requests, Is.Empty);
+    }
+
+    [TestCase(401)]
+    [TestCase(403)]
+    public async Task RejectedKeyExitsThreeAndNeverShowsTheKey(int status)
+    {
+        RespondWith(status, "{\"error\":\"nope for " + ApiKey + "\"}");
+
+        var (exitCode, output, error) = await RunAsync("trigger", "demo", "--api-key", ApiKey, "--base-url", Server.Url!);
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Authentication));
+        Assert.That(output + error, Does.Not.Contain(ApiKey));
+        AssertNoStackTrace(error);
+    }
+
+    [Test]
+    public async Task SandboxWithoutAKeyHeaderIsUnauthorized()
+    {
+        await using var sandbox = await Runchat.Cli.Sandbox.SandboxServer.StartAsync();
+        using var http = new System.Net.Http.HttpClient();
+
+        var response = await http.PostAsync(new Uri(sandbox.BaseUrl, "job/demo"), null);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(401));
+    }
+
+    [Test]
+    public async Task TimeoutExitsFour()
+    {
+        var (exitCode, _, error) = await RunAsync("trigger", "slow-agent", "--sandbox", "--timeout", "0.5");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout));
+        Assert.That(error, Does.Contain("may still be running"));
+    }
+
+    [Test]
+    public async Task UnreachableServerExitsFour()
+    {
+        var (exitCode, _, error) = await RunAsync("trigger", "demo", "--api-key", ApiKey, "--base-url", "http://127.0.0.1:9/");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout));
+        AssertNoStackTrace(error);
+    }
+
+    [TestCase("--help")]
+    [TestCase("trigger", "--help")]
+    [TestCase("sandbox", "--help")]
+    public async Task HelpWorksForEveryCommand(params string[] args)
+    {
+        var (exitCode, output, _) = await RunAsync(args);
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        Assert.That(output, Does.Contain("Usage:"));
+    }
+}
