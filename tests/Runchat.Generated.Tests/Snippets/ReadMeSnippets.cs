@@ -1,0 +1,244 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Newtonsoft.Json.Linq;
+using NUnit.Framework;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Snippets;
+
+/// <summary>
+/// Every C# sample in README.md lives here between "#region Snippet:" markers, compiles with the
+/// tests, and the ReadMeIsInSyncWithTheSnippets test fails when the README's copy drifts.
+/// </summary>
+[TestFixture]
+[Category("Snippets")]
+[NonParallelizable]
+public class ReadMeSnippets : WireMockTest
+{
+    [Test]
+    public async Task Quickstart()
+    {
+        RespondWithSuccess("Digest posted to #support.");
+        Environment.SetEnvironmentVariable("RUNCHAT_API_KEY", ApiKey);
+        Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", Server.Url);
+        try
+        {
+            #region Snippet:Quickstart
+            using var client = new RunchatClient(RunchatClientOptions.FromEnvironment());
+
+            AgentJobResponse run = await client.TriggerAgentJobAsync(
+                "support-digest", "Summarize today's tickets and post the digest to #support.");
+
+            Console.WriteLine(run.EnsureSuccess().FinalReply);
+            #endregion
+
+            Assert.That(run.FinalReply, Is.EqualTo("Digest posted to #support."));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("RUNCHAT_API_KEY", null);
+            Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", null);
+        }
+    }
+
+    [Test]
+    public async Task TriggerModes()
+    {
+        RespondWithSuccess();
+        using var client = CreateClient();
+        var cancellationToken = CancellationToken.None;
+        var webhookBody = "{\"event\":\"invoice.paid\",\"amount\":1.10}"u8.ToArray();
+
+        #region Snippet:TriggerAsIs
+        // No body at all: the agent runs its saved chat template as-is.
+        AgentJobResponse nightly = await client.TriggerAgentJobAsync("nightly-digest", cancellationToken);
+        #endregion
+
+        #region Snippet:TriggerWithMessage
+        // Body {"message":"..."}: the text is appended as the user message.
+        AgentJobResponse answer = await client.TriggerAgentJobAsync(
+            "support-agent", "Customer #4411 cannot log in; check the auth logs.", cancellationToken);
+        #endregion
+
+        #region Snippet:TriggerWithPayload
+        // The webhook body, byte for byte: the agent receives the whole payload as its message.
+        JobPayload payload = JobPayload.FromBytes(webhookBody);
+        AgentJobResponse triage = await client.TriggerAgentJobAsync("billing-agent", payload, cancellationToken);
+
+        // Or build one: JobPayload.FromJson(text), JobPayload.FromObject(new { alert = "disk full" }),
+        // await JobPayload.FromStreamAsync(stream).
+        #endregion
+
+        Assert.That(Requests, Has.Count.EqualTo(3));
+        Assert.That(Requests.Any(r => r.BodyAsBytes is { } b && b.SequenceEqual(webhookBody)), Is.True);
+        Assert.That(new[] { nightly, answer, triage }.All(r => r.IsSuccess), Is.True);
+    }
+
+    #region Snippet:ForwardAspNetCoreWebhook
+    public static void MapFormWebhook(WebApplication app) =>
+        app.MapPost("/webhooks/form-submitted", async (HttpRequest request, IRunchatClient runchat, CancellationToken cancellationToken) =>
+        {
+            JobPayload payload;
+            try
+            {
+                // Forwarded verbatim: no model binding, no re-serialization.
+                payload = await JobPayload.FromStreamAsync(request.Body, cancellationToken);
+            }
+            catch (ArgumentException invalid)
+            {
+                return Results.BadRequest(invalid.Message);
+            }
+
+            AgentJobResponse run = await runchat.TriggerAgentJobAsync("lead-triage-agent", payload, cancellationToken);
+            return run.IsSuccess ? Results.Ok(new { reply = run.FinalReply }) : Results.Problem(run.Error);
+        });
+    #endregion
+
+    [Test]
+    public async Task ForwardingAnAspNetCoreRequestBodyIsVerbatim()
+    {
+        RespondWithSuccess("Lead triaged.");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        await using var app = builder.Build();
+        MapFormWebhook(app);
+        await app.StartAsync();
+        var address = app.Urls.First();
+        using var http = new HttpClient();
+        const string form = "{\"form_id\": \"contact-us\", \"fields\": {\"email\": \"ada@example.com\", \"budget\": 1.10}}";
+
+        var forwarded = await http.PostAsync(address + "/webhooks/form-submitted", new StringContent(form));
+        var rejected = await http.PostAsync(address + "/webhooks/form-submitted", new StringContent("[not an object]"));
+
+        Assert.That((int)forwarded.StatusCode, Is.EqualTo(200), await forwarded.Content.ReadAsStringAsync());
+        Assert.That((int)rejected.StatusCode, Is.EqualTo(400));
+        Assert.That(SingleRequest().Body, Is.EqualTo(form));
+        await app.StopAsync();
+    }
+
+    [Test]
+    public async Task ReadingResults()
+    {
+        RespondWithSuccess("All good.");
+        using var client = CreateClient();
+        AgentJobResponse run = await client.TriggerAgentJobAsync("support-agent", "status?");
+
+        #region Snippet:ReadResults
+        if (run.IsSuccess)
+        {
+            Console.WriteLine(run.FinalReply);                   // last assistant text
+            foreach (AgentMessage message in run.Transcript)     // typed views of run.Messages
+            {
+                Console.WriteLine($"{message.Role}: {message.Text}");
+            }
+
+            JObject? metadata = run.GetMetadata();               // the stringified "metadata", parsed
+            Console.WriteLine($"credits used: {metadata?["credits"]}");
+        }
+        else
+        {
+            Console.WriteLine($"run {run.JobId} failed: {run.Error}"); // or run.EnsureSuccess() to throw
+        }
+        #endregion
+
+        Assert.That(run.GetMetadata()?["credits"]?.ToString(), Is.EqualTo("0.10"));
+    }
+
+    [Test]
+    public async Task HandlingErrors()
+    {
+        RespondWith(400, "{\"error\":\"Job nightly-report is a flow job\"}");
+        using var client = CreateClient();
+        var handled = false;
+
+        #region Snippet:HandleErrors
+        try
+        {
+            AgentJobResponse run = (await client.TriggerAgentJobAsync("nightly-report")).EnsureSuccess();
+        }
+        catch (RunchatApiException e) when (e.StatusCode == 400)
+        {
+            Console.WriteLine($"rejected: {e.ServerError}");    // the server's own "error" text
+            handled = true;
+        }
+        catch (RunchatAgentRunException e)
+        {
+            Console.WriteLine($"the agent ran but failed: {e.Error}");
+        }
+        catch (TimeoutException)
+        {
+            // The job may still be running on the server: check its history before triggering it again.
+        }
+        #endregion
+
+        Assert.That(handled, Is.True);
+    }
+
+    [Test]
+    public async Task DependencyInjection()
+    {
+        RespondWithSuccess();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:BaseUrl"] = Server.Url,
+        }).Build();
+        var services = new ServiceCollection();
+
+        #region Snippet:DependencyInjection
+        // appsettings.json: { "Runchat": { "ApiKey": "...", "Timeout": "00:15:00", "MaxRetries": 2 } }
+        services.AddRunchatClient(configuration.GetSection("Runchat"))
+            .AddHttpMessageHandler(() => new MyAuditHandler()); // the IHttpClientBuilder is yours to extend
+
+        // or in code:
+        // services.AddRunchatClient(options => options.ApiKey = Environment.GetEnvironmentVariable("RUNCHAT_API_KEY"));
+        #endregion
+
+        using var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("demo");
+        Assert.That(MyAuditHandler.Seen, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void ReadMeIsInSyncWithTheSnippets()
+    {
+        var readme = File.ReadAllText(Repository.Path("README.md")).Replace("\r\n", "\n");
+        var source = File.ReadAllText(Repository.Path("tests", "Runchat.Generated.Tests", "Snippets", "ReadMeSnippets.cs")).Replace("\r\n", "\n");
+        var snippets = System.Text.RegularExpressions.Regex.Matches(source, @"#region Snippet:(\w+)\n(.*?)\n\s*#endregion", System.Text.RegularExpressions.RegexOptions.Singleline);
+
+        Assert.That(snippets, Has.Count.GreaterThanOrEqualTo(7));
+        foreach (System.Text.RegularExpressions.Match snippet in snippets)
+        {
+            var code = Dedent(snippet.Groups[2].Value);
+            Assert.That(readme, Does.Contain(code), $"README.md is missing the current text of snippet '{snippet.Groups[1].Value}':\n{code}");
+        }
+    }
+
+    private static string Dedent(string block)
+    {
+        var lines = block.Split('\n');
+        var indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
+        return string.Join("\n", lines.Select(l => l.Length >= indent ? l.Substring(indent) : l.TrimStart()));
+    }
+
+    private sealed class MyAuditHandler : DelegatingHandler
+    {
+        public static int Seen;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Seen);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
