@@ -95,11 +95,21 @@ public sealed class JobPayload
     /// a dictionary or an anonymous object. Use <see cref="FromJson"/> for JSON you already have as text.
     /// </summary>
     /// <param name="value">An object that serializes to a JSON object.</param>
+    /// <returns>The validated payload.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="value"/> does not serialize to a JSON object (a string, number, list...), or cannot be serialized.</exception>
+    public static JobPayload FromObject(object value) => FromObject(value, settings: null);
+
+    /// <summary>
+    /// Creates a payload by serializing an object with Newtonsoft.Json and the given settings
+    /// (naming strategy, converters, date format).
+    /// </summary>
+    /// <param name="value">An object that serializes to a JSON object.</param>
     /// <param name="settings">Serializer settings; the Newtonsoft.Json defaults when null.</param>
     /// <returns>The validated payload.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="value"/> does not serialize to a JSON object (a string, number, list...), or cannot be serialized.</exception>
-    public static JobPayload FromObject(object value, JsonSerializerSettings? settings = null)
+    public static JobPayload FromObject(object value, JsonSerializerSettings? settings)
     {
         if (value is null) throw new ArgumentNullException(nameof(value));
         if (value is string)
