@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Takes a new upstream Runchat spec into openapi/runchat.yaml, then shows what it changes.
+#
+#   build/update-spec.sh <page.md | spec.yaml | spec.json | https://...>
+#
+# The input may be the upstream docs page in markdown form (the ```yaml block is extracted, as in
+# the page the current spec came from) or a raw OpenAPI YAML/JSON file. A URL needs network;
+# everything else works offline. The spec is validated (it parses as OpenAPI and still has what
+# the handwritten layer wraps) before anything is written. Then the client is regenerated and the
+# public-API diff against tests/Runchat.Generated.Tests/PublicApi/PublicApi.approved.txt is printed.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+spec="$root/openapi/runchat.yaml"
+provenance="$root/openapi/PROVENANCE.md"
+
+die() { echo "update-spec: $*" >&2; exit 1; }
+
+[ $# -eq 1 ] || { echo "usage: build/update-spec.sh <page.md | spec.yaml | spec.json | url>" >&2; exit 2; }
+source_arg=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [[ "$source_arg" =~ ^https?:// ]]; then
+  curl -fsSL --max-time 60 "$source_arg" -o "$work/input" \
+    || die "could not download $source_arg (a URL needs network; save the page and pass the file instead)"
+else
+  [ -f "$source_arg" ] || die "no such file: $source_arg"
+  cp "$source_arg" "$work/input"
+fi
+
+# A docs page wraps the spec in a ```yaml (or ````yaml) fence: take the first such block.
+if grep -qE '^`{3,}[[:space:]]*ya?ml' "$work/input"; then
+  # (mawk, Debian's awk, has no {3,} intervals.)
+  awk 'f == 0 && /^```+[ \t]*ya?ml/ { match($0, /^`+/); fence = substr($0, 1, RLENGTH); f = 1; next }
+       f == 1 && $0 == fence { exit }
+       f == 1 { print }' "$work/input" > "$work/candidate.yaml"
+  form="the yaml block of a markdown page"
+elif grep -qE '^[[:space:]]*\{' "$work/input" && grep -q '"openapi"' "$work/input"; then
+  cp "$work/input" "$work/candidate.json"
+  form="a JSON spec, converted to YAML"
+elif grep -qE '^(openapi|swagger):' "$work/input"; then
+  cp "$work/input" "$work/candidate.yaml"
+  form="a raw YAML spec, verbatim"
+else
+  die "no OpenAPI spec found in $source_arg (expected a markdown page with a \`\`\`yaml block, or a YAML/JSON spec)"
+fi
+
+spectool() { dotnet run --project "$root/build/SpecTool" --verbosity quiet -- "$@"; }
+
+if [ -f "$work/candidate.json" ]; then
+  spectool to-yaml "$work/candidate.json" "$work/candidate.yaml" || die "the JSON spec is invalid (see above); nothing was changed"
+fi
+[ -s "$work/candidate.yaml" ] || die "the spec block in $source_arg is empty"
+spectool check "$work/candidate.yaml" || die "the spec is invalid or dropped what the client wraps (see above); nothing was changed"
+
+if cmp -s "$work/candidate.yaml" "$spec"; then
+  echo "update-spec: openapi/runchat.yaml is already this spec; no change."
+  exit 0
+fi
+
+cp "$work/candidate.yaml" "$spec"
+sha=$(sha256sum "$spec" | cut -d' ' -f1)
+cat > "$provenance" <<NOTE
+# Where \`runchat.yaml\` comes from
+
+| | |
+|---|---|
+| Source | $source_arg |
+| Taken | $(date -u +%Y-%m-%d) |
+| Form | $form |
+| sha256 | $sha |
+
+The file is the upstream spec exactly as published. Nothing in this repository edits it: the
+build pins our operation names on a copy in \`obj/\` (see \`build/Runchat.Generation.targets\`).
+To take a new version, run \`build/update-spec.sh <page.md|spec.yaml|url>\`.
+NOTE
+echo "update-spec: wrote openapi/runchat.yaml ($form) and openapi/PROVENANCE.md"
+git -C "$root" --no-pager diff --stat -- openapi/ || true
+
+echo "update-spec: regenerating and comparing the public API..."
+log="$work/test.log"
+if dotnet test "$root/tests/Runchat.Generated.Tests" --filter "FullyQualifiedName~PublicApiMatchesTheApprovedSnapshot" > "$log" 2>&1; then
+  echo "update-spec: the public API is unchanged."
+elif grep -q "The public API of Runchat.Generated changed" "$log"; then
+  echo "update-spec: the public API changed:"
+  sed -n '/The public API of Runchat.Generated changed/,/Stack Trace/p' "$log" | grep -E '^\s*[+-] ' || true
+  echo "update-spec: review it, run the tests, then re-approve with:"
+  echo "  RUNCHAT_APPROVE_PUBLIC_API=1 dotnet test Runchat.Generated.sln --filter PublicApiMatchesTheApprovedSnapshot"
+else
+  grep -E 'error|Error' "$log" | sort -u | head -n 20 >&2 || true
+  die "the client no longer builds with this spec (errors above); fix the handwritten layer or revert openapi/"
+fi
