@@ -75,6 +75,31 @@ public class RawPayloadTests : WireMockTest
     }
 
     [Test]
+    public async Task LargePayloadFromNonSeekableStreamIsSentExactly()
+    {
+        RespondWithSuccess();
+        using var client = CreateClient();
+        var bytes = Encoding.UTF8.GetBytes("{\"blob\":\"" + new string('x', 300_000) + "\u00e9\"}");
+
+        var payload = await JobPayload.FromStreamAsync(new NonSeekableStream(bytes));
+        await client.TriggerAgentJobAsync("demo-agent", payload);
+
+        Assert.That(payload.Length, Is.EqualTo(bytes.Length));
+        Assert.That(SingleRequest().BodyAsBytes, Is.EqualTo(bytes));
+    }
+
+    [Test]
+    public async Task SeekableStreamIsReadFromItsCurrentPosition()
+    {
+        var bytes = Encoding.UTF8.GetBytes("garbage{\"a\":1}");
+        using var stream = new MemoryStream(bytes) { Position = 7 };
+
+        var payload = await JobPayload.FromStreamAsync(stream);
+
+        Assert.That(payload.ToString(), Is.EqualTo("{\"a\":1}"));
+    }
+
+    [Test]
     public async Task PayloadFromObjectIsSerializedWithNewtonsoft()
     {
         RespondWithSuccess();
