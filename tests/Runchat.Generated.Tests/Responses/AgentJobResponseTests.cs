@@ -155,4 +155,15 @@ public class AgentJobResponseTests : WireMockTest
         Assert.That(response.Transcript, Has.Count.EqualTo(2));
         Assert.That(response.FinalReply, Is.Null);
     }
+
+    [Test]
+    public async Task RawMessagesKeepDateLikeStringsAsReceived()
+    {
+        var response = await TriggerWith("{\"status\":\"success\",\"messages\":[{\"role\":\"tool\",\"content\":\"2026-11-28T09:15:00.000+01:00\",\"at\":\"2026-11-28\"}]}");
+
+        var raw = response.Transcript[0].Raw;
+        Assert.That(raw["content"]!.Type, Is.EqualTo(Newtonsoft.Json.Linq.JTokenType.String));
+        Assert.That(response.Transcript[0].Text, Is.EqualTo("2026-11-28T09:15:00.000+01:00"));
+        Assert.That(raw.ToString(Newtonsoft.Json.Formatting.None), Is.EqualTo("{\"role\":\"tool\",\"content\":\"2026-11-28T09:15:00.000+01:00\",\"at\":\"2026-11-28\"}"));
+    }
 }

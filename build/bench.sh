@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs the benchmark suite in a short mode and writes a markdown table of client/baseline ratios.
+#
+#   build/bench.sh            # short BenchmarkDotNet jobs + peak memory + no-op build timing
+#   build/bench.sh --dry      # compile-and-run smoke only (what CI does); no numbers
+#
+# Results go to tests/Runchat.Generated.Benchmarks/results/ (the table: results.md).
+# Ratios compare medians measured in the same run; absolute times on shared machines are noise.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+project="$root/tests/Runchat.Generated.Benchmarks"
+out="$project/results"
+mkdir -p "$out"
+
+dotnet build "$project" -c Release -nologo -v:q
+dll="$project/bin/Release/net10.0/Runchat.Generated.Benchmarks.dll"
+
+if [ "${1:-}" = "--dry" ]; then
+  dotnet "$dll" --filter '*' --job dry --artifacts "$out/dry" > "$out/dry.log"
+  grep -qE 'benchmarks? (executed|found)|Global total time' "$out/dry.log"
+  echo "bench: dry run OK"
+  exit 0
+fi
+
+dotnet "$dll" --filter '*SmallTrigger*' '*LargeTranscript*' '*PassThrough*' --iterationCount 15 --warmupCount 3 --launchCount 1 --exporters github --artifacts "$out/bdn" | tee "$out/bdn.log" >/dev/null
+
+# Peak working set of one large-transcript call, each in a fresh process, median of 5.
+peak() { for _ in 1 2 3 4 5; do dotnet "$dll" peak "$1" | cut -f4; done | sort -n | sed -n 3p; }
+peak_library=$(peak library)
+peak_baseline=$(peak handwritten)
+
+# No-op build of the library, with and without the generation step, alternating, median of 7.
+dotnet build "$root/src/Runchat.Generated" -nologo -v:q >/dev/null
+time_build() {
+  local start end
+  start=$(date +%s%N)
+  dotnet build "$root/src/Runchat.Generated" --no-restore -nologo -v:q "$@" >/dev/null
+  end=$(date +%s%N)
+  echo $(( (end - start) / 1000000 ))
+}
+with=(); without=()
+for _ in 1 2 3 4 5 6 7; do
+  with+=("$(time_build)")
+  without+=("$(time_build -p:RunchatSkipGeneration=true)")
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n 4p; }
+build_with=$(median "${with[@]}")
+build_without=$(median "${without[@]}")
+
+{
+  echo "| scenario | measure | baseline | client | client/baseline | target |"
+  echo "|---|---|---|---|---|---|"
+  # BenchmarkDotNet's github tables: pull Mean, Ratio, Allocated, Alloc Ratio per benchmark.
+  for report in "$out"/bdn/results/*-report-github.md; do
+    python3 - "$report" <<'PY'
+import sys, re
+rows = [l for l in open(sys.argv[1]) if l.startswith('|')]
+head = [c.strip() for c in rows[0].strip('|\n').split('|')]
+scenario = re.sub(r'.*\.(\w+)-report-github\.md$', r'\1', sys.argv[1])
+data = [dict(zip(head, [c.strip() for c in r.strip('|\n').split('|')])) for r in rows[2:]]
+groups = {}
+for d in data:
+    groups.setdefault(d.get('Categories', ''), []).append(d)
+for cat, items in groups.items():
+    base = next((d for d in items if d.get('Ratio', '').startswith('1.00')), None)
+    for d in items:
+        if d is base or base is None:
+            continue
+        name = scenario + (' / ' + cat if cat else '')
+        print(f"| {name} | time (mean) | {base['Mean']} | {d['Mean']} | {d['Ratio']} | |")
+        print(f"| {name} | allocated | {base['Allocated']} | {d['Allocated']} | {d.get('Alloc Ratio', '')} | |")
+PY
+  done
+  echo "| LargeTranscript | peak working set / payload | ${peak_baseline} | ${peak_library} | $(python3 -c "print(f'{$peak_library/$peak_baseline:.2f}')") | client ≤ 3.00 |"
+  echo "| no-op build | wall time (ms, median of 7) | ${build_without} | ${build_with} | $(python3 -c "print(f'{$build_with/$build_without:.3f}')") | ≤ 1.05 |"
+} > "$out/results.md"
+cat "$out/results.md"

@@ -1,0 +1,37 @@
+using System;
+using System.Diagnostics;
+using System.Threading.Tasks;
+using BenchmarkDotNet.Running;
+using Runchat.Benchmarks;
+
+// "peak <library|handwritten>" measures the peak working set of one large-transcript call in this
+// process (BenchmarkDotNet reports allocations, not peaks); anything else goes to BenchmarkDotNet.
+if (args.Length == 2 && args[0] == "peak")
+{
+    var response = LargeTranscript.Response;
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
+    using var process = Process.GetCurrentProcess();
+    process.Refresh();
+    var before = process.WorkingSet64;
+    string? reply;
+    if (args[1] == "library")
+    {
+        var (client, owner) = Clients.Library(new InMemoryAgentHandler(response));
+        reply = (await client.TriggerAgentJobAsync("digest-agent", "go")).FinalReply;
+        owner.Dispose();
+    }
+    else
+    {
+        reply = await Clients.HandWritten(new InMemoryAgentHandler(response)).TriggerAsync("digest-agent", "go");
+    }
+
+    process.Refresh();
+    var peak = process.PeakWorkingSet64 - before;
+    Console.WriteLine($"{args[1]}\t{response.Length}\t{peak}\t{(double)peak / response.Length:0.00}\t{reply}");
+    return 0;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(SmallTrigger).Assembly).Run(args);
+return 0;
