@@ -18,8 +18,13 @@ dll="$project/bin/Release/net10.0/Runchat.Generated.Benchmarks.dll"
 
 if [ "${1:-}" = "--dry" ]; then
   dotnet "$dll" --filter '*' --job dry --artifacts "$out/dry" > "$out/dry.log"
-  grep -qE 'benchmarks? (executed|found)|Global total time' "$out/dry.log"
-  echo "bench: dry run OK"
+  found=$(sed -n 's/.*Found \([0-9]*\) benchmark(s) in total.*/\1/p' "$out/dry.log")
+  executed=$(sed -n 's/.*executed benchmarks: \([0-9]*\).*/\1/p' "$out/dry.log" | awk '{ s += $1 } END { print s + 0 }')
+  if [ -z "$found" ] || [ "$found" != "$executed" ] || grep -qiE 'has failed|Exception:' "$out/dry.log"; then
+    echo "bench: dry run failed ($executed of ${found:-?} benchmarks ran); see $out/dry.log" >&2
+    exit 1
+  fi
+  echo "bench: dry run OK ($executed benchmarks)"
   exit 0
 fi
 
@@ -55,21 +60,30 @@ build_without=$(median "${without[@]}")
   for report in "$out"/bdn/results/*-report-github.md; do
     python3 - "$report" <<'PY'
 import sys, re
+# One row per library benchmark against the hand-written baseline of its group (the method whose
+# name starts with HandWritten and has no qualifier), with the ratios BenchmarkDotNet computed.
 rows = [l for l in open(sys.argv[1]) if l.startswith('|')]
 head = [c.strip() for c in rows[0].strip('|\n').split('|')]
 scenario = re.sub(r'.*\.(\w+)-report-github\.md$', r'\1', sys.argv[1])
-data = [dict(zip(head, [c.strip() for c in r.strip('|\n').split('|')])) for r in rows[2:]]
+data = [dict(zip(head, [c.strip() for c in r.strip('|\n').split('|')])) for r in rows[2:] if r.strip('|\n ').strip()]
+data = [d for d in data if d.get('Method')]
 groups = {}
 for d in data:
     groups.setdefault(d.get('Categories', ''), []).append(d)
+def kib(text):
+    value, unit = text.split()
+    return float(value) * {'B': 1 / 1024, 'KB': 1, 'MB': 1024, 'GB': 1024 * 1024}[unit]
 for cat, items in groups.items():
-    base = next((d for d in items if d.get('Ratio', '').startswith('1.00')), None)
+    base = min((d for d in items if d['Method'].startswith('HandWritten')), key=lambda d: len(d['Method']))
     for d in items:
-        if d is base or base is None:
+        if d is base or d['Method'].startswith('HandWritten'):
             continue
-        name = scenario + (' / ' + cat if cat else '')
+        name = f"{scenario} / {d['Method']}"
         print(f"| {name} | time (mean) | {base['Mean']} | {d['Mean']} | {d['Ratio']} | |")
         print(f"| {name} | allocated | {base['Allocated']} | {d['Allocated']} | {d.get('Alloc Ratio', '')} | |")
+        if scenario == 'PassThrough':
+            payload_kib = 1024.0
+            print(f"| {name} | allocated per payload byte (extra over baseline) | {kib(base['Allocated'])/payload_kib:.3f} | {kib(d['Allocated'])/payload_kib:.3f} ({(kib(d['Allocated'])-kib(base['Allocated']))/payload_kib:+.3f}) | | extra ≤ 0.25 |")
 PY
   done
   echo "| LargeTranscript | peak working set / payload | ${peak_baseline} | ${peak_library} | $(python3 -c "print(f'{$peak_library/$peak_baseline:.2f}')") | client ≤ 3.00 |"
