@@ -19,7 +19,7 @@ dll="$project/bin/Release/net10.0/Runchat.Generated.Benchmarks.dll"
 if [ "${1:-}" = "--dry" ]; then
   dotnet "$dll" --filter '*' --job dry --artifacts "$out/dry" > "$out/dry.log"
   found=$(sed -n 's/.*Found \([0-9]*\) benchmark(s) in total.*/\1/p' "$out/dry.log")
-  executed=$(sed -n 's/.*executed benchmarks: \([0-9]*\).*/\1/p' "$out/dry.log" | awk '{ s += $1 } END { print s + 0 }')
+  executed=$(sed -n 's/^Global total time.*executed benchmarks: \([0-9]*\).*/\1/p' "$out/dry.log")
   if [ -z "$found" ] || [ "$found" != "$executed" ] || grep -qiE 'has failed|Exception:' "$out/dry.log"; then
     echo "bench: dry run failed ($executed of ${found:-?} benchmarks ran); see $out/dry.log" >&2
     exit 1
