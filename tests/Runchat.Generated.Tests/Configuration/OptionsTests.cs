@@ -109,6 +109,31 @@ public class OptionsTests : WireMockTest
     }
 
     [Test]
+    public async Task KeyIsNotSentOverPlainHttpEvenWhenAHandlerRewritesTheUrl()
+    {
+        RespondWithSuccess();
+        var services = new ServiceCollection();
+        services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); })
+            .AddHttpMessageHandler(() => new RewriteToRemoteHttp());
+        using var provider = services.BuildServiceProvider();
+
+        var exception = Assert.ThrowsAsync<InvalidOperationException>(() => provider.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("demo"));
+
+        Assert.That(exception!.Message, Does.Contain("plain http").And.Contain("runchat.example.com"));
+        Assert.That(exception.Message, Does.Not.Contain(ApiKey));
+        Assert.That(Requests, Is.Empty);
+    }
+
+    private sealed class RewriteToRemoteHttp : System.Net.Http.DelegatingHandler
+    {
+        protected override Task<System.Net.Http.HttpResponseMessage> SendAsync(System.Net.Http.HttpRequestMessage request, System.Threading.CancellationToken cancellationToken)
+        {
+            request.RequestUri = new Uri("http://runchat.example.com" + request.RequestUri!.PathAndQuery);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Test]
     public void PlainHttpToARemoteHostIsAllowedWhenAskedFor()
     {
         using var client = new RunchatClient(new RunchatClientOptions { ApiKey = ApiKey, BaseUrl = new Uri("http://runchat.internal"), AllowInsecureHttp = true });
