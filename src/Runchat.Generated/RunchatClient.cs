@@ -74,14 +74,7 @@ public partial class RunchatClient : IDisposable
             snapshot.Validate();
 
             var services = new ServiceCollection();
-            services.AddRunchatClient(target =>
-            {
-                target.ApiKey = snapshot.ApiKey;
-                target.BaseUrl = snapshot.BaseUrl;
-                target.Timeout = snapshot.Timeout;
-                target.MaxRetries = snapshot.MaxRetries;
-                target.AllowInsecureHttp = snapshot.AllowInsecureHttp;
-            });
+            services.AddRunchatClient(snapshot.CopyTo);
             // The client holds its handler chain for its whole life; there is no rotation to wait for.
             services.AddHttpClient(RunchatHttpPipeline.HttpClientName).SetHandlerLifetime(System.Threading.Timeout.InfiniteTimeSpan);
             var provider = services.BuildServiceProvider();

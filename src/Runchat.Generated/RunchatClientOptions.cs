@@ -185,6 +185,16 @@ public sealed class RunchatClientOptions
 
     internal RunchatClientOptions Clone() => (RunchatClientOptions)MemberwiseClone();
 
+    /// <summary>Copies every setting onto <paramref name="target"/>; kept beside the properties so a new one is not forgotten.</summary>
+    internal void CopyTo(RunchatClientOptions target)
+    {
+        target.ApiKey = ApiKey;
+        target.BaseUrl = BaseUrl;
+        target.Timeout = Timeout;
+        target.MaxRetries = MaxRetries;
+        target.AllowInsecureHttp = AllowInsecureHttp;
+    }
+
     private static bool IsHttpScheme(Uri uri) => uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp;
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

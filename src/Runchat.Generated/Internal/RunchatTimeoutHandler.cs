@@ -43,6 +43,6 @@ internal sealed class RunchatTimeoutHandler : DelegatingHandler
         }
     }
 
-    internal static string Describe(TimeSpan timeout) =>
+    private static string Describe(TimeSpan timeout) =>
         timeout.TotalSeconds < 120 ? $"{timeout.TotalSeconds:0.###} s" : $"{timeout.TotalMinutes:0.##} min";
 }

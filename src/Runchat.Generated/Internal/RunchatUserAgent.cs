@@ -16,8 +16,6 @@ internal static class RunchatUserAgent
 
     public static IReadOnlyList<ProductInfoHeaderValue> Value { get; } = Create();
 
-    public static string HeaderText => string.Join(" ", Value);
-
     private static IReadOnlyList<ProductInfoHeaderValue> Create() => new[]
     {
         new ProductInfoHeaderValue("Runchat.Generated", Version),
