@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -51,6 +52,14 @@ public static class RunchatServiceCollectionExtensions
 
     private static IHttpClientBuilder AddRunchatClientCore(IServiceCollection services)
     {
+        // A second call only adds configuration: building the pipeline twice would nest a second
+        // timeout and retry handler inside the first.
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(RegistrationMarker)))
+        {
+            return services.AddHttpClient(RunchatHttpPipeline.HttpClientName);
+        }
+
+        services.AddSingleton<RegistrationMarker>();
         services.AddOptions<RunchatClientOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatClientOptions>, RunchatClientOptionsValidator>());
 
@@ -59,6 +68,10 @@ public static class RunchatServiceCollectionExtensions
             static (httpClient, provider) => new RunchatClient(httpClient, RunchatHttpPipeline.GetOptions(provider)));
         services.TryAddTransient(static provider => (RunchatClient)provider.GetRequiredService<IRunchatClient>());
         return RunchatHttpPipeline.Configure(builder);
+    }
+
+    private sealed class RegistrationMarker
+    {
     }
 
     private sealed class RunchatClientOptionsValidator : IValidateOptions<RunchatClientOptions>

@@ -226,6 +226,21 @@ public class OptionsTests : WireMockTest
     }
 
     [Test]
+    public async Task RegisteringTwiceAddsConfigurationButNotASecondPipeline()
+    {
+        Server.Given(WireMock.RequestBuilders.Request.Create().WithPath(JobPath + "*").UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(429).WithHeader("Retry-After", "0"));
+        var services = new ServiceCollection();
+        services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        services.AddRunchatClient(o => o.MaxRetries = 1);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.CatchAsync<RunchatApiException>(() => provider.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("demo"));
+
+        Assert.That(Requests, Has.Count.EqualTo(2), "one retry from one retry handler, not 2 x 2 from two nested ones");
+    }
+
+    [Test]
     public void StandaloneClientCopiesItsOptions()
     {
         var options = Options();
