@@ -39,11 +39,14 @@ public class CliTests : WireMockTest
         Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", _savedBaseUrl);
     }
 
-    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, params string[] args)
+    private static Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, params string[] args) =>
+        RunAsync(stdin, isErrorTerminal: false, args);
+
+    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, bool isErrorTerminal, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var console = new CliConsole(output, error, () => new MemoryStream(stdin ?? Array.Empty<byte>()), IsErrorTerminal: false);
+        var console = new CliConsole(output, error, () => new MemoryStream(stdin ?? Array.Empty<byte>()), isErrorTerminal);
         var exitCode = await RunchatCli.InvokeAsync(args, console);
         return (exitCode, output.ToString(), error.ToString());
     }
@@ -238,6 +241,16 @@ public class CliTests : WireMockTest
 
         Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout));
         Assert.That(error, Does.Contain("may still be running"));
+    }
+
+    [Test]
+    public async Task ElapsedTimeIsShownOnStderrWhenItIsATerminal()
+    {
+        var (exitCode, output, error) = await RunAsync(null, isErrorTerminal: true, "trigger", "slow-agent", "--sandbox", "--timeout", "3.5");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout));
+        Assert.That(error, Does.Contain("Waiting for the agent… 1s").And.Contain("Waiting for the agent… 2s"));
+        Assert.That(output, Is.Empty, "progress never goes to stdout");
     }
 
     [Test]
