@@ -29,6 +29,7 @@ public class PublicApiTests
                 "System.Runtime.Versioning.TargetFrameworkAttribute",
                 "System.Reflection.AssemblyMetadataAttribute",
                 "System.CodeDom.Compiler.GeneratedCodeAttribute",
+                "System.Runtime.CompilerServices.InternalsVisibleToAttribute",
             },
         }).Replace("\r\n", "\n");
 
