@@ -23,6 +23,16 @@ public class SpecLintTests
     }
 
     [Test]
+    public void ProvenanceNoteRecordsTheCheckedInSpec()
+    {
+        var spec = System.IO.File.ReadAllBytes(Repository.Path("openapi", "runchat.yaml"));
+        var hash = System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(spec)).ToLowerInvariant();
+
+        Assert.That(System.IO.File.ReadAllText(Repository.Path("openapi", "PROVENANCE.md")), Does.Contain("| sha256 | " + hash + " |"),
+            "openapi/runchat.yaml changed without build/update-spec.sh updating openapi/PROVENANCE.md");
+    }
+
+    [Test]
     public async Task EvolvedFixturePassesTheSameChecks()
     {
         var (_, problems) = await SpecChecks.LoadAsync(Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "evolution", "runchat.evolved.yaml"));
