@@ -50,17 +50,35 @@ public partial class RunchatClient
     /// <summary>The one send path of the handwritten layer.</summary>
     private async Task<AgentJobResponse> SendTriggerAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
     {
+        // The pipeline's timeout handler bounds the wait for the answer; this deadline also bounds
+        // reading it (the generated code deserializes the body with synchronous reads, which no
+        // token reaches, so RunchatClient.Wire.cs aborts the response when the token fires).
+        var timeout = _options?.Timeout ?? Timeout.InfiniteTimeSpan;
+        using var deadline = timeout == Timeout.InfiniteTimeSpan ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline?.CancelAfter(timeout);
+        var token = deadline?.Token ?? cancellationToken;
+
         // The generated operation serializes its AgentJobRequest argument, which cannot express
-        // "no body" or "these exact bytes". The body travels to PrepareRequestAsync (in
-        // RunchatClient.Wire.cs) beside the call instead; AsyncLocal keeps concurrent calls apart.
-        PendingBody.Value = new RequestBody(content);
+        // "no body" or "these exact bytes". The body travels to PrepareRequestAsync beside the
+        // call instead; AsyncLocal keeps concurrent calls apart.
+        var call = new CallState(content, token);
+        CurrentCall.Value = call;
         try
         {
-            return await TriggerAgentJobWithMessageAsync(null, jobId, cancellationToken).ConfigureAwait(false);
+            return await TriggerAgentJobWithMessageAsync(null, jobId, token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not TimeoutException && deadline is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
+        {
+            throw RunchatTimeoutHandler.CreateTimeoutException(timeout, exception);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The trigger was cancelled while the response was read. A run the server started is not stopped.", exception, cancellationToken);
         }
         finally
         {
-            PendingBody.Value = null;
+            CurrentCall.Value = null;
+            call.Dispose();
             content?.Dispose();
         }
     }

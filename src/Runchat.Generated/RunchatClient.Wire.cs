@@ -1,3 +1,4 @@
+using System;
 using System.Net.Http;
 using System.Text;
 using System.Threading;
@@ -11,7 +12,7 @@ namespace Runchat;
 // route every non-2xx answer through ResponseErrors, the single place that maps responses to exceptions.
 public partial class RunchatClient
 {
-    private static readonly AsyncLocal<RequestBody?> PendingBody = new();
+    private static readonly AsyncLocal<CallState?> CurrentCall = new();
 
     private static Task PrepareRequestAsync(HttpClient client, HttpRequestMessage request, StringBuilder urlBuilder, CancellationToken cancellationToken) =>
         Task.CompletedTask;
@@ -19,12 +20,9 @@ public partial class RunchatClient
     private static async Task PrepareRequestAsync(HttpClient client, HttpRequestMessage request, string url, CancellationToken cancellationToken)
     {
         var generated = request.Content;
-        var pending = PendingBody.Value;
-        if (pending is not null)
+        if (CurrentCall.Value is { } call && call.TakeBody(out var body))
         {
-            // Consumed once, so a nested call on the same flow cannot pick it up again.
-            PendingBody.Value = null;
-            request.Content = pending.Content;
+            request.Content = body;
             generated?.Dispose();
             return;
         }
@@ -51,17 +49,55 @@ public partial class RunchatClient
         var status = (int)response.StatusCode;
         if (status is >= 200 and < 300)
         {
+            CurrentCall.Value?.AbortOnCancel(response);
             return;
         }
 
         throw await ResponseErrors.CreateAsync(response, _options?.ApiKey, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The body a handwritten trigger wants sent; <see cref="Content"/> null means no body at all.</summary>
-    private sealed class RequestBody
+    /// <summary>What one handwritten trigger hands to the hooks above.</summary>
+    private sealed class CallState : IDisposable
     {
-        public RequestBody(HttpContent? content) => Content = content;
+        private readonly CancellationToken _token;
+        private HttpContent? _body;
+        private bool _bodyTaken;
+        private CancellationTokenRegistration _abort;
 
-        public HttpContent? Content { get; }
+        /// <param name="body">The body to send; null means no body at all.</param>
+        /// <param name="token">The call's token (the caller's, linked with the deadline).</param>
+        public CallState(HttpContent? body, CancellationToken token)
+        {
+            _body = body;
+            _token = token;
+        }
+
+        /// <summary>Hands the body over once, so a nested call on the same flow cannot pick it up again.</summary>
+        public bool TakeBody(out HttpContent? body)
+        {
+            body = _body;
+            if (_bodyTaken)
+            {
+                return false;
+            }
+
+            _bodyTaken = true;
+            _body = null;
+            return true;
+        }
+
+        /// <summary>
+        /// The generated code reads a successful body with synchronous reads that no token reaches;
+        /// disposing the response when the token fires aborts a stalled read promptly.
+        /// </summary>
+        public void AbortOnCancel(HttpResponseMessage response)
+        {
+            if (_token.CanBeCanceled)
+            {
+                _abort = _token.Register(static state => ((HttpResponseMessage)state!).Dispose(), response);
+            }
+        }
+
+        public void Dispose() => _abort.Dispose();
     }
 }

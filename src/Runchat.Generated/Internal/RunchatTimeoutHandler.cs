@@ -36,12 +36,14 @@ internal sealed class RunchatTimeoutHandler : DelegatingHandler
         }
         catch (OperationCanceledException exception) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException(
-                $"The Runchat API did not answer within the configured timeout of {Describe(_timeout)} (RunchatClientOptions.Timeout). " +
-                "The job may still be running on the server: it was not retried and is not cancelled there.",
-                exception);
+            throw CreateTimeoutException(_timeout, exception);
         }
     }
+
+    internal static TimeoutException CreateTimeoutException(TimeSpan timeout, Exception inner) => new(
+        $"The Runchat API did not answer within the configured timeout of {Describe(timeout)} (RunchatClientOptions.Timeout). " +
+        "The job may still be running on the server: it was not retried and is not cancelled there.",
+        inner);
 
     private static string Describe(TimeSpan timeout) =>
         timeout.TotalSeconds < 120 ? $"{timeout.TotalSeconds:0.###} s" : $"{timeout.TotalMinutes:0.##} min";

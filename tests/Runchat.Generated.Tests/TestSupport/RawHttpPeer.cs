@@ -20,14 +20,17 @@ public sealed class RawHttpPeer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<RawRequest, string?> _respond;
     private readonly TimeSpan _delay;
+    private readonly TimeSpan _holdOpen;
     private int _connections;
 
     /// <param name="respond">The raw response to write for a request, or null to close the connection without answering.</param>
     /// <param name="delay">How long to wait after reading a request before answering (an agent that takes its time).</param>
-    public RawHttpPeer(Func<RawRequest, string?> respond, TimeSpan delay = default)
+    /// <param name="holdOpen">How long to keep the connection open after writing the response (a body that stalls).</param>
+    public RawHttpPeer(Func<RawRequest, string?> respond, TimeSpan delay = default, TimeSpan holdOpen = default)
     {
         _respond = respond;
         _delay = delay;
+        _holdOpen = holdOpen;
         _listener.Start();
         _ = Task.Run(AcceptLoopAsync);
     }
@@ -37,6 +40,10 @@ public sealed class RawHttpPeer : IDisposable
     public int Connections => Volatile.Read(ref _connections);
 
     public ConcurrentQueue<RawRequest> Requests { get; } = new();
+
+    /// <summary>Headers promising a body of <paramref name="declaredLength"/> bytes, and only the start of it.</summary>
+    public static string Truncated(string start, int declaredLength) =>
+        $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declaredLength}\r\n\r\n{start}";
 
     public static string Ok(string json) =>
         $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\nConnection: close\r\n\r\n{json}";
@@ -101,6 +108,16 @@ public sealed class RawHttpPeer : IDisposable
             var bytes = Encoding.UTF8.GetBytes(response);
             await stream.WriteAsync(bytes);
             await stream.FlushAsync();
+            if (_holdOpen > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(_holdOpen, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
         }
     }
 
