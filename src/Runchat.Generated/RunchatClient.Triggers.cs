@@ -61,7 +61,7 @@ public partial class RunchatClient
         // The generated operation serializes its AgentJobRequest argument, which cannot express
         // "no body" or "these exact bytes". The body travels to PrepareRequestAsync beside the
         // call instead; AsyncLocal keeps concurrent calls apart.
-        var call = new CallState(content, token);
+        var call = new CallState(content, token, ownsDeadline: deadline is not null);
         CurrentCall.Value = call;
         try
         {

@@ -24,6 +24,11 @@ public partial class RunchatClient
         {
             request.Content = body;
             generated?.Dispose();
+            if (call.OwnsDeadline)
+            {
+                RunchatTimeoutHandler.MarkDeadlineOwnedByCaller(request);
+            }
+
             return;
         }
 
@@ -66,11 +71,15 @@ public partial class RunchatClient
 
         /// <param name="body">The body to send; null means no body at all.</param>
         /// <param name="token">The call's token (the caller's, linked with the deadline).</param>
-        public CallState(HttpContent? body, CancellationToken token)
+        /// <param name="ownsDeadline">Whether the caller enforces RunchatClientOptions.Timeout itself.</param>
+        public CallState(HttpContent? body, CancellationToken token, bool ownsDeadline)
         {
             _body = body;
             _token = token;
+            OwnsDeadline = ownsDeadline;
         }
+
+        public bool OwnsDeadline { get; }
 
         /// <summary>Hands the body over once, so a nested call on the same flow cannot pick it up again.</summary>
         public bool TakeBody(out HttpContent? body)

@@ -21,9 +21,33 @@ internal sealed class RunchatTimeoutHandler : DelegatingHandler
 
     public RunchatTimeoutHandler(TimeSpan timeout) => _timeout = timeout;
 
+    private const string DeadlineOwnedKey = "Runchat.DeadlineOwnedByCaller";
+
+    /// <summary>
+    /// Marks a request whose caller (the handwritten trigger path) already enforces the same
+    /// deadline over the whole call, body included, so this handler does not run a second timer.
+    /// </summary>
+    internal static void MarkDeadlineOwnedByCaller(HttpRequestMessage request)
+    {
+#if NET5_0_OR_GREATER
+        request.Options.Set(new HttpRequestOptionsKey<bool>(DeadlineOwnedKey), true);
+#else
+        request.Properties[DeadlineOwnedKey] = true;
+#endif
+    }
+
+    private static bool IsDeadlineOwnedByCaller(HttpRequestMessage request)
+    {
+#if NET5_0_OR_GREATER
+        return request.Options.TryGetValue(new HttpRequestOptionsKey<bool>(DeadlineOwnedKey), out var owned) && owned;
+#else
+        return request.Properties.TryGetValue(DeadlineOwnedKey, out var owned) && owned is true;
+#endif
+    }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (_timeout == Timeout.InfiniteTimeSpan)
+        if (_timeout == Timeout.InfiniteTimeSpan || IsDeadlineOwnedByCaller(request))
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
