@@ -73,7 +73,16 @@ public sealed class TriggerCommand
 
         var payload = arguments.Payload is null ? null : await ReadPayloadAsync(arguments.Payload, cancellationToken).ConfigureAwait(false);
 
-        var options = RunchatClientOptions.FromEnvironment();
+        RunchatClientOptions options;
+        try
+        {
+            options = RunchatClientOptions.FromEnvironment();
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new UsageException(exception.Message);
+        }
+
         if (arguments.ApiKey is not null)
         {
             options.ApiKey = arguments.ApiKey;

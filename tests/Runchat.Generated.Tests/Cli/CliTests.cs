@@ -192,6 +192,17 @@ public class CliTests : WireMockTest
     }
 
     [Test]
+    public async Task InvalidBaseUrlVariableIsAUsageError()
+    {
+        Environment.SetEnvironmentVariable("RUNCHAT_BASE_URL", "runchat.com");
+
+        var (exitCode, _, error) = await RunAsync("trigger", "demo", "--api-key", ApiKey);
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.StartWith("error: RUNCHAT_BASE_URL"));
+    }
+
+    [Test]
     public async Task MissingJobIdIsAUsageError()
     {
         var (exitCode, _, error) = await RunAsync("trigger");
