@@ -33,6 +33,28 @@ cat > "$work/nuget.config" <<XML
 </configuration>
 XML
 
+# A project outside the solution (so none of the repository's props apply) that takes the
+# package from the folder feed: project <dir> <target framework> [extra properties].
+project() {
+  mkdir -p "$work/$1"
+  cat > "$work/$1/$1.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <TargetFramework>$2</TargetFramework>
+    <LangVersion>latest</LangVersion>
+    <Nullable>enable</Nullable>
+    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+    <NoWarn>NU1603</NoWarn>
+    ${3:-}
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="Runchat.Generated" Version="$version" />
+  </ItemGroup>
+</Project>
+XML
+}
+
 echo "== tool install"
 dotnet tool install Runchat.Cli --version "$version" --tool-path "$work/tools" --add-source "$feed" >/dev/null
 "$work/tools/runchat-job" --help | head -n 3
@@ -43,22 +65,7 @@ for _ in $(seq 1 50); do grep -q "listening" "$work/sandbox.log" 2>/dev/null && 
 grep "listening" "$work/sandbox.log"
 
 echo "== consumer app (net10.0)"
-mkdir -p "$work/app"
-cat > "$work/app/app.csproj" <<XML
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <OutputType>Exe</OutputType>
-    <TargetFramework>net10.0</TargetFramework>
-    <Nullable>enable</Nullable>
-    <ImplicitUsings>enable</ImplicitUsings>
-    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
-    <NoWarn>NU1603</NoWarn>
-  </PropertyGroup>
-  <ItemGroup>
-    <PackageReference Include="Runchat.Generated" Version="$version" />
-  </ItemGroup>
-</Project>
-XML
+project app net10.0 "<OutputType>Exe</OutputType><ImplicitUsings>enable</ImplicitUsings>"
 cat > "$work/app/Program.cs" <<'CS'
 using Microsoft.Extensions.DependencyInjection;
 using Runchat;
@@ -81,21 +88,7 @@ CS
 (cd "$work" && dotnet run --project app -v:q -- "http://127.0.0.1:$port")
 
 echo "== netstandard2.0 library"
-mkdir -p "$work/nslib"
-cat > "$work/nslib/nslib.csproj" <<XML
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <TargetFramework>netstandard2.0</TargetFramework>
-    <LangVersion>latest</LangVersion>
-    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
-    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-    <NoWarn>NU1603</NoWarn>
-  </PropertyGroup>
-  <ItemGroup>
-    <PackageReference Include="Runchat.Generated" Version="$version" />
-  </ItemGroup>
-</Project>
-XML
+project nslib netstandard2.0
 cat > "$work/nslib/Relay.cs" <<'CS'
 using System.Threading.Tasks;
 using Runchat;

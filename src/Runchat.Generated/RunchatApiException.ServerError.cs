@@ -38,7 +38,18 @@ public partial class RunchatApiException
         }
     }
 
-    internal static string? ParseServerError(string? body)
+    internal static string? ParseServerError(string? body) => ServerErrorOf(ParseJsonObject(body));
+
+    /// <summary>Records the server error already parsed from <see cref="Response"/>, so it is not parsed again.</summary>
+    internal RunchatApiException WithServerError(string? serverError)
+    {
+        _serverError = serverError;
+        _serverErrorParsed = true;
+        return this;
+    }
+
+    /// <summary>The body as a JSON object, or null when it is not one (HTML, empty, truncated). Never throws.</summary>
+    internal static JObject? ParseJsonObject(string? body)
     {
         if (string.IsNullOrWhiteSpace(body))
         {
@@ -46,7 +57,7 @@ public partial class RunchatApiException
         }
 
         var trimmed = body!.TrimStart();
-        if (trimmed.Length == 0 || trimmed[0] != '{')
+        if (trimmed[0] != '{')
         {
             return null;
         }
@@ -54,13 +65,7 @@ public partial class RunchatApiException
         try
         {
             using var reader = new JsonTextReader(new System.IO.StringReader(trimmed)) { DateParseHandling = DateParseHandling.None, MaxDepth = 64 };
-            var error = JObject.Load(reader)["error"];
-            return error switch
-            {
-                JValue { Type: JTokenType.String } text => (string?)text,
-                JObject nested when nested["message"] is JValue { Type: JTokenType.String } message => (string?)message,
-                _ => null,
-            };
+            return JObject.Load(reader);
         }
         catch (JsonException)
         {
@@ -71,4 +76,12 @@ public partial class RunchatApiException
             return null;
         }
     }
+
+    /// <summary>The <c>error</c> string of an error body, or <c>error.message</c> when <c>error</c> is an object.</summary>
+    internal static string? ServerErrorOf(JObject? body) => body?["error"] switch
+    {
+        JValue { Type: JTokenType.String } text => (string?)text,
+        JObject nested when nested["message"] is JValue { Type: JTokenType.String } message => (string?)message,
+        _ => null,
+    };
 }

@@ -4,6 +4,7 @@ using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
 
 namespace Runchat.Internal;
 
@@ -45,15 +46,15 @@ internal static class ResponseErrors
             body = body.Replace(apiKey, Redacted);
         }
 
-        var serverError = RunchatApiException.ParseServerError(body);
+        // Parsed once: the message, ServerError and the typed Error all come from this object.
+        var json = RunchatApiException.ParseJsonObject(body);
+        var serverError = RunchatApiException.ServerErrorOf(json);
         var message = Describe(status, response) + (serverError is null ? string.Empty : " Server error: " + serverError);
 
-        if (status is 400 or 403 or 404 or 500 && TryReadError(body) is { } error)
-        {
-            return new RunchatApiException<Error>(message, status, body, headers, error, null);
-        }
-
-        return new RunchatApiException(message, status, body, headers, null);
+        var exception = status is 400 or 403 or 404 or 500 && ToError(json) is { } error
+            ? new RunchatApiException<Error>(message, status, body, headers, error, null)
+            : new RunchatApiException(message, status, body, headers, null);
+        return exception.WithServerError(serverError);
     }
 
     private static string Describe(int status, HttpResponseMessage response) => status switch
@@ -74,17 +75,17 @@ internal static class ResponseErrors
     private static string DescribeRetryAfter(HttpResponseMessage response) =>
         RunchatRetryPolicy.GetRetryAfter(response) is { } wait ? $"; it asked to retry after {wait.TotalSeconds:0} s" : string.Empty;
 
-    private static Error? TryReadError(string? body)
+    // The spec's Error body: {"error": "<text>"}. An error object of another shape stays untyped.
+    private static Error? ToError(JObject? json)
     {
-        if (string.IsNullOrWhiteSpace(body) || body!.TrimStart()[0] != '{')
+        if (json?["error"] is not JValue { Type: JTokenType.String })
         {
             return null;
         }
 
         try
         {
-            var error = JsonConvert.DeserializeObject<Error>(body, new JsonSerializerSettings { DateParseHandling = DateParseHandling.None, MaxDepth = 64 });
-            return error?.Message is null ? null : error;
+            return json.ToObject<Error>();
         }
         catch (JsonException)
         {
