@@ -92,7 +92,7 @@ public sealed class TriggerCommand
         {
             if (!Uri.TryCreate(arguments.BaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
             {
-                throw new UsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{arguments.BaseUrl}'.");
+                throw new UsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{Runchat.Internal.UrlDisplay.Safe(arguments.BaseUrl)}'.");
             }
 
             options.BaseUrl = baseUrl;

@@ -7,8 +7,9 @@ using Runchat.Internal;
 namespace Runchat;
 
 // Handwritten: the three trigger modes ("raw payload vs. explicit message"). Each validates its
-// arguments, builds its body in JobRequestBody, and goes through SendTriggerAsync, which reuses
-// the generated operation for the URL, headers, sending and response parsing.
+// arguments, builds its body in Internal/JobRequestBody.cs, and goes through SendTriggerAsync.
+// The generated operation for this endpoint is protected (nswag.json protectedMethods): its
+// AgentJobRequest parameter cannot express "no body" or "these exact bytes".
 public partial class RunchatClient
 {
     /// <inheritdoc />
@@ -48,38 +49,27 @@ public partial class RunchatClient
     }
 
     /// <summary>The one send path of the handwritten layer.</summary>
+    /// <remarks>
+    /// The request is built here, with its body as an argument; the pipeline (RunchatTransport, then
+    /// the handlers in Internal/RunchatHttpPipeline.cs) owns the deadline and buffers the answer;
+    /// ResponseErrors maps every non-2xx; the generated ReadObjectResponseAsync reads the 200.
+    /// </remarks>
     private async Task<AgentJobResponse> SendTriggerAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
     {
-        // The pipeline's timeout handler bounds the wait for the answer; this deadline also bounds
-        // reading it (the generated code deserializes the body with synchronous reads, which no
-        // token reaches, so RunchatClient.Wire.cs aborts the response when the token fires).
-        var timeout = _options?.Timeout ?? Timeout.InfiniteTimeSpan;
-        using var deadline = timeout == Timeout.InfiniteTimeSpan ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline?.CancelAfter(timeout);
-        var token = deadline?.Token ?? cancellationToken;
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RequestPath.ForTrigger(jobId), UriKind.Relative)) { Content = content };
+        request.Headers.TryAddWithoutValidation("Accept", "application/json");
 
-        // The generated operation serializes its AgentJobRequest argument, which cannot express
-        // "no body" or "these exact bytes". The body travels to PrepareRequestAsync beside the
-        // call instead; AsyncLocal keeps concurrent calls apart.
-        var call = new CallState(content, token, ownsDeadline: deadline is not null);
-        CurrentCall.Value = call;
-        try
+        using var response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        await ResponseErrors.ThrowIfNotSuccess(response, _httpClient.Options.ApiKey).ConfigureAwait(false);
+
+        var headers = ResponseErrors.CollectHeaders(response, _httpClient.Options.ApiKey);
+        var status = (int)response.StatusCode;
+        if (status != 200)
         {
-            return await TriggerAgentJobWithMessageAsync(null, jobId, token).ConfigureAwait(false);
+            throw new RunchatApiException($"Runchat answered with the unexpected HTTP status {status}; a trigger answers 200.", status, null, headers, null);
         }
-        catch (Exception exception) when (exception is not TimeoutException && deadline is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
-        {
-            throw RunchatTimeoutHandler.CreateTimeoutException(timeout, exception);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException && cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("The trigger was cancelled while the response was read. A run the server started is not stopped.", exception, cancellationToken);
-        }
-        finally
-        {
-            CurrentCall.Value = null;
-            call.Dispose();
-            content?.Dispose();
-        }
+
+        var result = await ReadObjectResponseAsync<AgentJobResponse>(response, headers, cancellationToken).ConfigureAwait(false);
+        return result.Object ?? throw new RunchatApiException("Runchat answered 200 with an empty body instead of the run's result.", status, result.Text, headers, null);
     }
 }

@@ -5,9 +5,9 @@ using Runchat.Internal;
 
 namespace Runchat;
 
-// Handwritten: how a RunchatClient comes to exist and who owns its HttpClient. The generated
-// constructor RunchatClient(HttpClient) stays available for callers who bring a fully configured
-// HttpClient of their own (BaseAddress, Authorization, no auto-redirect).
+// Handwritten: how a RunchatClient comes to exist and who owns its pipeline. The generated
+// constructor takes a RunchatTransport, which only this library creates, so every client has the
+// bearer key, the deadline, the retry policy and the redirect guard.
 
 /// <summary>
 /// The Runchat API client. Create one with <see cref="RunchatClient(RunchatClientOptions)"/>, or
@@ -15,7 +15,6 @@ namespace Runchat;
 /// </summary>
 public partial class RunchatClient : IDisposable
 {
-    private readonly RunchatClientOptions? _options;
     private readonly OwnedTransport? _ownedTransport;
 
     /// <summary>
@@ -27,7 +26,7 @@ public partial class RunchatClient : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="InvalidOperationException">
     /// The options cannot work: no API key (set <c>RUNCHAT_API_KEY</c>), a bad base URL, plain http to a
-    /// remote host without <see cref="RunchatClientOptions.AllowInsecureHttp"/>, or a non-positive timeout.
+    /// remote host without <see cref="RunchatClientOptions.AllowInsecureHttp"/>, or a timeout out of range.
     /// </exception>
     public RunchatClient(RunchatClientOptions options)
         : this(OwnedTransport.Create(options))
@@ -35,16 +34,9 @@ public partial class RunchatClient : IDisposable
     }
 
     private RunchatClient(OwnedTransport transport)
-        : this(transport.HttpClient, transport.Options)
+        : this(transport.Transport)
     {
         _ownedTransport = transport;
-    }
-
-    /// <summary>Used by dependency injection: the HttpClient comes from IHttpClientFactory with the Runchat pipeline.</summary>
-    internal RunchatClient(HttpClient httpClient, RunchatClientOptions options)
-        : this(httpClient)
-    {
-        _options = options;
     }
 
     /// <summary>Releases the HTTP pipeline this client created. A client from dependency injection owns nothing to release.</summary>
@@ -55,16 +47,13 @@ public partial class RunchatClient : IDisposable
     {
         private readonly ServiceProvider _services;
 
-        private OwnedTransport(ServiceProvider services, HttpClient httpClient, RunchatClientOptions options)
+        private OwnedTransport(ServiceProvider services, RunchatTransport transport)
         {
             _services = services;
-            HttpClient = httpClient;
-            Options = options;
+            Transport = transport;
         }
 
-        public HttpClient HttpClient { get; }
-
-        public RunchatClientOptions Options { get; }
+        public RunchatTransport Transport { get; }
 
         public static OwnedTransport Create(RunchatClientOptions options)
         {
@@ -79,12 +68,12 @@ public partial class RunchatClient : IDisposable
             services.AddHttpClient(RunchatHttpPipeline.HttpClientName).SetHandlerLifetime(System.Threading.Timeout.InfiniteTimeSpan);
             var provider = services.BuildServiceProvider();
             var httpClient = provider.GetRequiredService<IHttpClientFactory>().CreateClient(RunchatHttpPipeline.HttpClientName);
-            return new OwnedTransport(provider, httpClient, snapshot);
+            return new OwnedTransport(provider, RunchatHttpPipeline.CreateTransport(httpClient, snapshot));
         }
 
         public void Dispose()
         {
-            HttpClient.Dispose();
+            Transport.Dispose();
             _services.Dispose();
         }
     }

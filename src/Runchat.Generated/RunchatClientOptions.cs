@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using Runchat.Internal;
 
 namespace Runchat;
 
@@ -28,6 +29,13 @@ public sealed class RunchatClientOptions
 
     /// <summary>The production API: <c>https://runchat.com/api/v1/</c>.</summary>
     public static Uri DefaultBaseUrl { get; } = new Uri("https://runchat.com/api/v1/");
+
+    /// <summary>
+    /// The longest finite <see cref="Timeout"/> the runtime's timers can honour on every target
+    /// (<see cref="int.MaxValue"/> milliseconds, about 24.8 days). Longer values are refused when
+    /// the options are validated; use <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> to wait forever.
+    /// </summary>
+    public static TimeSpan MaxTimeout { get; } = TimeSpan.FromMilliseconds(int.MaxValue);
 
     /// <summary>The default <see cref="Timeout"/>: 10 minutes, because agent runs are long.</summary>
     public static TimeSpan DefaultTimeout { get; } = TimeSpan.FromMinutes(10);
@@ -86,7 +94,7 @@ public sealed class RunchatClientOptions
             if (!Uri.TryCreate(baseUrl.Trim(), UriKind.Absolute, out var uri) || !IsHttpScheme(uri))
             {
                 throw new InvalidOperationException(
-                    $"{BaseUrlEnvironmentVariable} must be an absolute http or https URL such as https://runchat.com; got '{baseUrl}'.");
+                    $"{BaseUrlEnvironmentVariable} must be an absolute http or https URL such as https://runchat.com; got '{UrlDisplay.Safe(baseUrl)}'.");
             }
 
             options.BaseUrl = uri;
@@ -101,7 +109,7 @@ public sealed class RunchatClientOptions
         CultureInfo.InvariantCulture,
         "RunchatClientOptions {{ ApiKey = {0}, BaseUrl = {1}, Timeout = {2}, MaxRetries = {3}, AllowInsecureHttp = {4} }}",
         MaskApiKey(ApiKey),
-        BaseUrl,
+        UrlDisplay.Safe(BaseUrl),
         Timeout,
         MaxRetries,
         AllowInsecureHttp);
@@ -137,12 +145,12 @@ public sealed class RunchatClientOptions
 
         if (BaseUrl is null || !BaseUrl.IsAbsoluteUri || !IsHttpScheme(BaseUrl))
         {
-            return $"RunchatClientOptions.BaseUrl must be an absolute http or https URL; got '{BaseUrl}'.";
+            return $"RunchatClientOptions.BaseUrl must be an absolute http or https URL; got '{UrlDisplay.Safe(BaseUrl)}'.";
         }
 
         if (!string.IsNullOrEmpty(BaseUrl.Query) || !string.IsNullOrEmpty(BaseUrl.Fragment) || !string.IsNullOrEmpty(BaseUrl.UserInfo))
         {
-            return "RunchatClientOptions.BaseUrl must not carry a query, fragment or user info.";
+            return $"RunchatClientOptions.BaseUrl must not carry a query, fragment or user info; got '{UrlDisplay.Safe(BaseUrl)}'. The API key is the only credential the client sends.";
         }
 
         if (BaseUrl.Scheme == Uri.UriSchemeHttp && !BaseUrl.IsLoopback && !AllowInsecureHttp)
@@ -151,9 +159,9 @@ public sealed class RunchatClientOptions
                    "or set RunchatClientOptions.AllowInsecureHttp on a network you trust.";
         }
 
-        if (Timeout != System.Threading.Timeout.InfiniteTimeSpan && Timeout <= TimeSpan.Zero)
+        if (Timeout != System.Threading.Timeout.InfiniteTimeSpan && (Timeout <= TimeSpan.Zero || Timeout > MaxTimeout))
         {
-            return $"RunchatClientOptions.Timeout must be positive or Timeout.InfiniteTimeSpan; got {Timeout}.";
+            return $"RunchatClientOptions.Timeout must be positive and at most {MaxTimeout.TotalDays:0.#} days, or Timeout.InfiniteTimeSpan to wait forever; got {Timeout}.";
         }
 
         if (MaxRetries < 0 || MaxRetries > MaxRetriesLimit)

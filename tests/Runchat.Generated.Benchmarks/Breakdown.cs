@@ -11,7 +11,6 @@ namespace Runchat.Benchmarks;
 public class SmallTriggerBreakdown
 {
     private RunchatClient _client = null!;
-    private RunchatClient _bare = null!;
     private HandWrittenClient _baseline = null!;
     private HandWrittenClient _baselineOverPipeline = null!;
     private HandWrittenClient _baselineOverPipelineNoRetry = null!;
@@ -22,17 +21,16 @@ public class SmallTriggerBreakdown
     {
         var response = Payloads.Response(messages: 6, targetBytes: 2048);
         (_client, _) = Clients.Library(new InMemoryAgentHandler(response));
-        _bare = new RunchatClient(new HttpClient(new RunchatAuthenticationHandler(new RunchatClientOptions { ApiKey = Clients.ApiKey }) { InnerHandler = new InMemoryAgentHandler(response) }) { BaseAddress = Clients.BaseUrl });
         _baseline = Clients.HandWritten(new InMemoryAgentHandler(response));
         var services = new ServiceCollection();
         services.AddRunchatClient(o => { o.ApiKey = Clients.ApiKey; o.BaseUrl = Clients.BaseUrl; })
-            .ConfigurePrimaryHttpMessageHandler(sp => new RunchatAuthenticationHandler(RunchatHttpPipeline.GetOptions(sp)) { InnerHandler = new InMemoryAgentHandler(response) });
+            .ConfigurePrimaryHttpMessageHandler(() => new InMemoryAgentHandler(response));
         var http = services.BuildServiceProvider().GetRequiredService<IHttpClientFactory>().CreateClient(RunchatHttpPipeline.HttpClientName);
         _baselineOverPipeline = new HandWrittenClient(http, Clients.ApiKey);
 
         var services2 = new ServiceCollection();
         services2.AddRunchatClient(o => { o.ApiKey = Clients.ApiKey; o.BaseUrl = Clients.BaseUrl; o.MaxRetries = 0; })
-            .ConfigurePrimaryHttpMessageHandler(sp => new RunchatAuthenticationHandler(RunchatHttpPipeline.GetOptions(sp)) { InnerHandler = new InMemoryAgentHandler(response) });
+            .ConfigurePrimaryHttpMessageHandler(() => new InMemoryAgentHandler(response));
         _baselineOverPipelineNoRetry = new HandWrittenClient(services2.BuildServiceProvider().GetRequiredService<IHttpClientFactory>().CreateClient(RunchatHttpPipeline.HttpClientName), Clients.ApiKey);
 
         var services3 = new ServiceCollection();
@@ -51,9 +49,6 @@ public class SmallTriggerBreakdown
 
     [Benchmark]
     public Task<string?> HandWrittenOverPipeline() => _baselineOverPipeline.TriggerAsync("support-agent", "Summarize today's tickets.");
-
-    [Benchmark]
-    public async Task<string?> LibraryWithoutPipeline() => (await _bare.TriggerAgentJobAsync("support-agent", "Summarize today's tickets.")).FinalReply;
 
     [Benchmark]
     public async Task<string?> Library() => (await _client.TriggerAgentJobAsync("support-agent", "Summarize today's tickets.")).FinalReply;

@@ -15,7 +15,7 @@ using Runchat.Internal;
 namespace Runchat.Benchmarks;
 
 /// <summary>A server in memory: reads the whole request body, as a socket would, and answers canned bytes.</summary>
-public sealed class InMemoryAgentHandler : HttpMessageHandler
+public sealed class InMemoryAgentHandler : HttpMessageHandler, IRedirectFreeHandler
 {
     private readonly byte[] _response;
 
@@ -39,12 +39,12 @@ public static class Clients
     public const string ApiKey = "rk_bench_0123456789abcdef0123456789";
     public static readonly Uri BaseUrl = new("https://runchat.example/api/v1/");
 
-    /// <summary>The library exactly as AddRunchatClient builds it, with the socket handler swapped for <paramref name="transport"/>.</summary>
+    /// <summary>The library exactly as AddRunchatClient builds it, with the primary handler swapped for <paramref name="transport"/>.</summary>
     public static (RunchatClient Client, IDisposable Owner) Library(HttpMessageHandler transport, Uri? baseUrl = null)
     {
         var services = new ServiceCollection();
         services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = baseUrl ?? BaseUrl; })
-            .ConfigurePrimaryHttpMessageHandler(sp => new RunchatAuthenticationHandler(RunchatHttpPipeline.GetOptions(sp)) { InnerHandler = transport });
+            .ConfigurePrimaryHttpMessageHandler(() => transport);
         var provider = services.BuildServiceProvider();
         return ((RunchatClient)provider.GetRequiredService<IRunchatClient>(), provider);
     }

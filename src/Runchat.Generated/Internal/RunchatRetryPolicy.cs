@@ -39,17 +39,21 @@ internal static class RunchatRetryPolicy
         {
             Name = "RunchatRetry",
             MaxRetryAttempts = maxRetries,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = BaseDelay,
-            MaxDelay = MaxRetryAfter,
             ShouldRetryAfterHeader = false,
-            ShouldHandle = static args => new ValueTask<bool>(ShouldRetry(args.Outcome)),
-            DelayGenerator = static args => new ValueTask<TimeSpan?>(GetRetryAfter(args.Outcome.Result)),
+            ShouldHandle = static args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.AttemptNumber, RequestDeadline.Remaining(args.Context.GetRequestMessage()))),
+            DelayGenerator = static args => new ValueTask<TimeSpan?>(GetDelay(args.Outcome.Result, args.AttemptNumber, jitter: true)),
         });
     }
 
-    public static bool ShouldRetry(Outcome<HttpResponseMessage> outcome)
+    /// <param name="outcome">The attempt's outcome.</param>
+    /// <param name="attemptNumber">0 for the first attempt.</param>
+    /// <param name="remaining">Time left before the call's deadline, or null when it has none.</param>
+    /// <remarks>
+    /// A wait that would outlast the deadline is not started: the caller then gets the 429 (or the
+    /// failure to connect) itself, which says the agent did not run, rather than a timeout, which
+    /// would have to say that it might have.
+    /// </remarks>
+    public static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, int attemptNumber, TimeSpan? remaining)
     {
         if (outcome.Result is { } response)
         {
@@ -59,10 +63,33 @@ internal static class RunchatRetryPolicy
             }
 
             var retryAfter = GetRetryAfter(response);
-            return retryAfter is null || retryAfter <= MaxRetryAfter;
+            if (retryAfter > MaxRetryAfter)
+            {
+                return false;
+            }
+        }
+        else if (outcome.Exception is not HttpRequestException exception || !IsFailureToConnect(exception))
+        {
+            return false;
         }
 
-        return outcome.Exception is HttpRequestException exception && IsFailureToConnect(exception);
+        return remaining is null || GetDelay(outcome.Result, attemptNumber, jitter: false) < remaining.Value;
+    }
+
+    /// <summary>Retry-After when the answer has one, else exponential backoff (1 s, 2 s, 4 s, ...) with up to 25% jitter.</summary>
+    /// <param name="response">The 429, or null after a failure to connect.</param>
+    /// <param name="attemptNumber">0 for the first attempt.</param>
+    /// <param name="jitter">False gives the longest delay the jitter can produce, to compare with the deadline.</param>
+    public static TimeSpan GetDelay(HttpResponseMessage? response, int attemptNumber, bool jitter)
+    {
+        if (GetRetryAfter(response) is { } retryAfter)
+        {
+            return retryAfter;
+        }
+
+        var exponential = BaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attemptNumber, 16));
+        var factor = jitter ? 1 + (0.25 * new Random(Guid.NewGuid().GetHashCode()).NextDouble()) : 1.25;
+        return TimeSpan.FromMilliseconds(Math.Min(exponential * factor, MaxRetryAfter.TotalMilliseconds));
     }
 
     /// <summary>True when the exception says the connection was never established, so no request byte left.</summary>

@@ -159,6 +159,27 @@ public class OptionsTests : WireMockTest
         Assert.Throws<InvalidOperationException>(() => CreateClient(o => o.Timeout = TimeSpan.FromSeconds(seconds)));
     }
 
+    [TestCase(25)]
+    [TestCase(60)]
+    public void ATimeoutLongerThanTheRuntimeCanHonourIsRejectedWhenValidated(int days)
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() => CreateClient(o => o.Timeout = TimeSpan.FromDays(days)));
+
+        Assert.That(exception!.Message, Does.Contain("at most 24.9 days").And.Contain("InfiniteTimeSpan"));
+        Assert.That(Requests, Is.Empty);
+    }
+
+    [Test]
+    public async Task TheLongestAcceptedTimeoutWorks()
+    {
+        RespondWithSuccess();
+        using var client = CreateClient(o => o.Timeout = RunchatClientOptions.MaxTimeout);
+
+        var run = await client.TriggerAgentJobAsync("demo-agent");
+
+        Assert.That(run.IsSuccess, Is.True);
+    }
+
     [TestCase(-1)]
     [TestCase(11)]
     public void OutOfRangeRetriesAreRejected(int retries)

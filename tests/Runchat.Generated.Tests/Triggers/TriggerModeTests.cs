@@ -81,29 +81,18 @@ public class TriggerModeTests : WireMockTest
     }
 
     [Test]
-    public async Task GeneratedOperationWithNullBodySendsNoBodyInsteadOfTheLiteralNull()
+    public void GeneratedOperationForTheTriggerEndpointIsNotPublic()
     {
-        RespondWithSuccess();
-        using var client = CreateClient();
-
-        await client.TriggerAgentJobWithMessageAsync(null, "demo-agent");
-
-        var request = SingleRequest();
-        Assert.That(request.BodyAsBytes ?? Array.Empty<byte>(), Is.Empty);
-        Assert.That(Header(request, "Content-Type"), Is.Null);
-    }
-
-    [Test]
-    public async Task GeneratedOperationWithARequestObjectSendsItsJsonWithCharset()
-    {
-        RespondWithSuccess();
-        using var client = CreateClient();
-
-        await client.TriggerAgentJobWithMessageAsync(new AgentJobRequest { Message = "hi" }, "demo-agent");
-
-        var request = SingleRequest();
-        Assert.That(Encoding.UTF8.GetString(request.BodyAsBytes!), Is.EqualTo("{\"message\":\"hi\"}"));
-        Assert.That(Header(request, "Content-Type"), Is.EqualTo("application/json; charset=utf-8"));
+        // Its AgentJobRequest parameter cannot express "no body" or "these exact bytes"; the three
+        // TriggerAgentJobAsync overloads are the public face of POST /job/{id}.
+        var publicMethods = typeof(RunchatClient).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Concat(typeof(IRunchatClient).GetMethods())
+            .Select(m => m.Name)
+            .ToList();
+        Assert.That(publicMethods, Has.None.StartsWith("TriggerAgentJobWithMessage"));
+        Assert.That(publicMethods, Has.Some.EqualTo("TriggerAgentJobAsync"));
+        Assert.That(typeof(RunchatClient).GetConstructors().Select(c => c.GetParameters().Single().ParameterType),
+            Has.None.EqualTo(typeof(System.Net.Http.HttpClient)), "no public constructor builds a client around an arbitrary HttpClient");
     }
 
     [Test]
