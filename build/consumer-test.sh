@@ -4,13 +4,30 @@
 #   2. dotnet tool install from that folder, then runchat-job --help, then its sandbox;
 #   3. a console app outside the solution that installs the library from the folder feed, calls
 #      AddRunchatClient + TriggerAgentJobAsync against the sandbox, and checks the reply;
-#   4. a netstandard2.0 class library that compiles against the package.
+#   4. a net8.0 app that pins Microsoft.Extensions.Hosting 8.0.x: it restores, keeps
+#      Microsoft.Extensions.Http at 8.0.x and runs against the sandbox;
+#   5. a netstandard2.0 class library that compiles against the package.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 sandbox_pid=""
-cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null || true; rm -rf "$work"; }
+# Stops what this script started and checks that it stopped: SIGTERM, then up to 5 s.
+stop_sandbox() {
+  [ -n "$sandbox_pid" ] || return 0
+  kill -TERM "$sandbox_pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$sandbox_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$sandbox_pid" 2>/dev/null; then
+    kill -KILL "$sandbox_pid" 2>/dev/null || true
+    echo "the sandbox did not stop within 5 s of SIGTERM" >&2
+    sandbox_pid=""
+    return 1
+  fi
+  wait "$sandbox_pid" 2>/dev/null || true
+  echo "sandbox stopped on SIGTERM"
+  sandbox_pid=""
+}
+cleanup() { stop_sandbox || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 # A unique version, so a package cached by an earlier run can never stand in for this one.
@@ -22,7 +39,17 @@ dotnet pack "$root/src/Runchat.Cli" -c Release -o "$feed" --version-suffix "$suf
 version=$(ls "$feed" | sed -n 's/^Runchat\.Generated\.\(.*\)\.nupkg$/\1/p' | head -n 1)
 ls -l "$feed"
 [ -f "$feed/Runchat.Generated.$version.snupkg" ] || { echo "no symbols package" >&2; exit 1; }
-python3 -m zipfile -l "$feed/Runchat.Generated.$version.nupkg" | grep -E 'lib/(netstandard2.0|net8.0)/Runchat.Generated.(dll|xml)|README.md' 
+python3 -m zipfile -l "$feed/Runchat.Generated.$version.nupkg" | grep -E 'lib/(netstandard2.0|net8.0)/Runchat.Generated.(dll|xml)|README.md'
+echo "== package dependencies (.nuspec)"
+python3 - "$feed/Runchat.Generated.$version.nupkg" <<'PY'
+import re, sys, zipfile
+nuspec = next(n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.endswith(".nuspec"))
+text = zipfile.ZipFile(sys.argv[1]).read(nuspec).decode()
+for group in re.findall(r'<group targetFramework="([^"]+)">(.*?)</group>', text, re.S):
+    print(group[0] + ": " + ", ".join(f"{i} {v}" for i, v in re.findall(r'<dependency id="([^"]+)" version="([^"]+)"', group[1])))
+    if re.search(r'id="Microsoft\.Extensions\.(?!Http\.Resilience")[^"]*" version="(?!8\.0\.)', group[1]):
+        sys.exit("a Microsoft.Extensions dependency above 8.0.x would force .NET 8 apps to upgrade")
+PY
 
 cat > "$work/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
@@ -87,6 +114,31 @@ return reply!.Contains("hello from a package consumer") && raw.Transcript[2].Tex
 CS
 (cd "$work" && dotnet run --project app -v:q -- "http://127.0.0.1:$port")
 
+echo "== .NET 8 LTS app (Microsoft.Extensions.Hosting 8.0.1 pinned)"
+# Only the .NET 10 runtime may be installed: RollForward runs the net8.0 build on it.
+project lts net8.0 "<OutputType>Exe</OutputType><ImplicitUsings>enable</ImplicitUsings><RollForward>Major</RollForward>"
+sed -i 's#</ItemGroup>#  <PackageReference Include="Microsoft.Extensions.Hosting" Version="8.0.1" />\n  </ItemGroup>#' "$work/lts/lts.csproj"
+cat > "$work/lts/Program.cs" <<'CS'
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Runchat;
+
+var builder = Host.CreateApplicationBuilder();
+builder.Services.AddRunchatClient(options =>
+{
+    options.ApiKey = "lts-key";
+    options.BaseUrl = new Uri(args[0]);
+});
+using var host = builder.Build();
+var run = await host.Services.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("lts-demo", "hello from .NET 8");
+Console.WriteLine(run.EnsureSuccess().FinalReply);
+return run.FinalReply!.Contains("hello from .NET 8") ? 0 : 1;
+CS
+(cd "$work" && dotnet run --project lts -v:q -- "http://127.0.0.1:$port")
+http_version=$(python3 -c 'import json,sys; libs=json.load(open(sys.argv[1]))["libraries"]; print(" ".join(k for k in libs if k.lower().startswith("microsoft.extensions.http/")))' "$work/lts/obj/project.assets.json")
+echo "resolved in the .NET 8 app: $http_version"
+case "$http_version" in Microsoft.Extensions.Http/8.0.*) ;; *) echo "the package lifted Microsoft.Extensions.Http above 8.0.x" >&2; exit 1;; esac
+
 echo "== netstandard2.0 library"
 project nslib netstandard2.0
 cat > "$work/nslib/Relay.cs" <<'CS'
@@ -103,4 +155,5 @@ public static class Relay
 }
 CS
 (cd "$work" && dotnet build nslib -v:q -nologo)
+stop_sandbox
 echo "consumer-test: OK ($version)"

@@ -26,7 +26,9 @@ public static class RunchatCli
             return ExitCodes.Usage;
         }
 
-        var configuration = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
+        // Signals are handled by Program.cs and arrive as cancellationToken; System.CommandLine's own
+        // handler would end the process with 130 after 2 s, whatever the command was doing.
+        var configuration = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             return await parsed.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);

@@ -114,7 +114,7 @@ public sealed class RunchatClientOptions
         MaxRetries,
         AllowInsecureHttp);
 
-    /// <summary>Masks a key the way the official Runchat CLI shows it: <c>rc_l…9f2a</c>.</summary>
+    /// <summary>Masks a key the way the official Runchat CLI shows it: <c>rk_l…9f2a</c>.</summary>
     internal static string MaskApiKey(string? apiKey)
     {
         if (string.IsNullOrEmpty(apiKey))

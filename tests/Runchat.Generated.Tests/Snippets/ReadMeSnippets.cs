@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Net;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
@@ -182,6 +183,32 @@ public class ReadMeSnippets : WireMockTest
         #endregion
 
         Assert.That(handled, Is.True);
+    }
+
+    [Test]
+    public async Task ProxyConfiguration()
+    {
+        RespondWithSuccess();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:BaseUrl"] = Server.Url,
+        }).Build();
+        var services = new ServiceCollection();
+
+        #region Snippet:ProxyConfiguration
+        services.AddRunchatClient(configuration.GetSection("Runchat"))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                Proxy = new WebProxy("http://proxy.internal:3128") { BypassProxyOnLocal = true },
+                // No need to set AllowAutoRedirect: the client turns redirects off on whatever handler you give it.
+            });
+        #endregion
+
+        // BypassProxyOnLocal covers loopback, so the request reaches WireMock directly, with the key.
+        using var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("demo");
+        Assert.That(Header(SingleRequest(), "Authorization"), Is.EqualTo("Bearer " + ApiKey));
     }
 
     [Test]

@@ -1,0 +1,91 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Cli;
+
+/// <summary>
+/// A real <c>runchat-job</c> process, stopped by a real SIGTERM or SIGINT: the sandbox stops
+/// (exit 0) and an interrupted trigger says the run may go on (exit 130), within 5 s.
+/// </summary>
+[TestFixture]
+[Category("Cli")]
+[Parallelizable(ParallelScope.All)]
+[Platform(Exclude = "Win", Reason = "POSIX signals")]
+public class SignalTests
+{
+    private static readonly string Tool = Path.Combine(TestContext.CurrentContext.TestDirectory, "runchat-job.dll");
+
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo(Repository.DotNet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Tool);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static void Signal(Process process, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {process.Id}")!;
+        kill.WaitForExit();
+        Assert.That(kill.ExitCode, Is.EqualTo(0), "kill -" + signal);
+    }
+
+    private static async Task<TimeSpan> ExitTimeAfter(Process process, string signal)
+    {
+        var watch = Stopwatch.StartNew();
+        Signal(process, signal);
+        var exited = process.WaitForExitAsync();
+        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10))) != exited)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"runchat-job ignored SIG{signal}");
+        }
+
+        return watch.Elapsed;
+    }
+
+    [TestCase("TERM")]
+    [TestCase("INT")]
+    public async Task TheSandboxStopsOnASignalWithExitCode0(string signal)
+    {
+        using var process = Start("sandbox", "--port", "0");
+        var first = await process.StandardOutput.ReadLineAsync();
+        Assert.That(first, Does.Contain("listening on http://127.0.0.1:"));
+
+        var elapsed = await ExitTimeAfter(process, signal);
+
+        TestContext.Out.WriteLine($"sandbox SIG{signal}: exit {process.ExitCode} after {elapsed.TotalMilliseconds:0} ms");
+        Assert.That(process.ExitCode, Is.EqualTo(0));
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
+    [TestCase("TERM")]
+    [TestCase("INT")]
+    public async Task AnInterruptedTriggerExits130AndSaysTheRunMayGoOn(string signal)
+    {
+        // slow- jobs take 30 s in the sandbox: the signal arrives while the agent "runs".
+        using var process = Start("trigger", "slow-job", "--message", "hello", "--sandbox");
+        var error = process.StandardError.ReadToEndAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var elapsed = await ExitTimeAfter(process, signal);
+
+        TestContext.Out.WriteLine($"trigger SIG{signal}: exit {process.ExitCode} after {elapsed.TotalMilliseconds:0} ms");
+        Assert.That(process.ExitCode, Is.EqualTo(130));
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+        Assert.That(await error, Does.Contain("interrupted").And.Contain("may still be running"));
+    }
+}
