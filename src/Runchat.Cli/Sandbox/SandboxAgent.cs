@@ -119,7 +119,7 @@ public static class SandboxAgent
             json.WriteEndObject();
         }
 
-        return new SandboxReply(200, stream.ToArray(), Delay: jobId.StartsWith("slow-", StringComparison.Ordinal) ? SlowRunDuration : TimeSpan.Zero);
+        return new SandboxReply(200, stream.ToArray(), Delay: RunDuration(jobId));
     }
 
     private static string Preview(string text) => text.Length <= 200 ? text : text.Substring(0, 200) + "…";
@@ -134,6 +134,26 @@ public static class SandboxAgent
 
     private static SandboxReply Error(int status, string message) =>
         new(status, JsonSerializer.SerializeToUtf8Bytes(new { error = message }), TimeSpan.Zero);
+
+    /// <summary><c>slow-*</c> takes <see cref="SlowRunDuration"/>; <c>delay-&lt;ms&gt;-*</c> takes that many milliseconds (at most a minute).</summary>
+    private static TimeSpan RunDuration(string jobId)
+    {
+        if (jobId.StartsWith("slow-", StringComparison.Ordinal))
+        {
+            return SlowRunDuration;
+        }
+
+        if (jobId.StartsWith("delay-", StringComparison.Ordinal))
+        {
+            var end = jobId.IndexOf('-', "delay-".Length);
+            if (end > 0 && int.TryParse(jobId.AsSpan("delay-".Length, end - "delay-".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds))
+            {
+                return TimeSpan.FromMilliseconds(Math.Min(milliseconds, 60_000));
+            }
+        }
+
+        return TimeSpan.Zero;
+    }
 }
 
 public sealed record SandboxReply(int Status, byte[] Body, TimeSpan Delay);

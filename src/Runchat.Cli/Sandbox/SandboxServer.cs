@@ -1,4 +1,9 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.IO;
 using System.Linq;
 using System.Net;
@@ -21,16 +26,29 @@ public sealed class SandboxServer : IAsyncDisposable
 {
     public const string ApiPrefix = "/api/v1/job/";
 
-    private readonly WebApplication _app;
+    /// <summary>Where the sandbox lists every trigger it received: <c>GET /_sandbox/requests</c>.</summary>
+    public const string RequestsPath = "/_sandbox/requests";
 
-    private SandboxServer(WebApplication app, Uri baseUrl)
+    /// <summary>How many triggers are being answered now, and the most at once: <c>GET /_sandbox/stats</c>.</summary>
+    public const string StatsPath = "/_sandbox/stats";
+
+    private readonly ConcurrentQueue<SandboxRequest> _requests = new();
+    private WebApplication _app = null!;
+    private int _inFlight;
+    private int _maxInFlight;
+
+    private SandboxServer()
     {
-        _app = app;
-        BaseUrl = baseUrl;
     }
 
     /// <summary>The API root to give the client, e.g. <c>http://127.0.0.1:5123/api/v1/</c>.</summary>
-    public Uri BaseUrl { get; }
+    public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>Every trigger received so far, in order of arrival (recorded before the agent's answer).</summary>
+    public IReadOnlyList<SandboxRequest> Requests => _requests.ToArray();
+
+    /// <summary>The most triggers that were being answered at the same moment.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
 
     /// <summary>Starts the sandbox on 127.0.0.1; port 0 picks a free one.</summary>
     public static async Task<SandboxServer> StartAsync(int port = 0, CancellationToken cancellationToken = default)
@@ -42,11 +60,13 @@ public sealed class SandboxServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         var app = builder.Build();
-        app.Run(HandleAsync);
+        var server = new SandboxServer { _app = app };
+        app.Run(server.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new SandboxServer(app, new Uri(address.TrimEnd('/') + "/api/v1/"));
+        server.BaseUrl = new Uri(address.TrimEnd('/') + "/api/v1/");
+        return server;
     }
 
     public async ValueTask DisposeAsync()
@@ -55,8 +75,21 @@ public sealed class SandboxServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static async Task HandleAsync(HttpContext context)
+    private async Task HandleAsync(HttpContext context)
     {
+        if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == RequestsPath)
+        {
+            await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(Requests, SandboxJson.Options)).ConfigureAwait(false);
+            return;
+        }
+
+        if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == StatsPath)
+        {
+            var stats = new { requests = _requests.Count, in_flight = Volatile.Read(ref _inFlight), max_in_flight = MaxInFlight };
+            await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(stats)).ConfigureAwait(false);
+            return;
+        }
+
         // The raw target keeps %2F inside the job id as sent.
         var rawPath = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var query = rawPath.IndexOf('?');
@@ -81,20 +114,35 @@ public sealed class SandboxServer : IAsyncDisposable
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
 
-        var reply = SandboxAgent.Handle(jobId, context.Request.Headers.Authorization.FirstOrDefault(), body.GetBuffer().AsSpan(0, (int)body.Length));
-        if (reply.Delay > TimeSpan.Zero)
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        _requests.Enqueue(new SandboxRequest(jobId, context.Request.Method, Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), bytes.Length, DateTimeOffset.UtcNow));
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        try
         {
-            try
+            for (var max = Volatile.Read(ref _maxInFlight); inFlight > max; max = Volatile.Read(ref _maxInFlight))
             {
-                await Task.Delay(reply.Delay, context.RequestAborted).ConfigureAwait(false);
+                Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
 
-        await WriteAsync(context, reply.Status, reply.Body).ConfigureAwait(false);
+            var reply = SandboxAgent.Handle(jobId, context.Request.Headers.Authorization.FirstOrDefault(), bytes);
+            if (reply.Delay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(reply.Delay, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            await WriteAsync(context, reply.Status, reply.Body).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
     }
 
     private static Task WriteAsync(HttpContext context, int status, byte[] body)
@@ -104,6 +152,19 @@ public sealed class SandboxServer : IAsyncDisposable
         context.Response.ContentLength = body.Length;
         return context.Response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
     }
+}
+
+/// <summary>One trigger the sandbox received, as <c>GET /_sandbox/requests</c> lists it.</summary>
+public sealed record SandboxRequest(
+    [property: JsonPropertyName("job_id")] string JobId,
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("body_sha256")] string BodySha256,
+    [property: JsonPropertyName("bytes")] int Bytes,
+    [property: JsonPropertyName("received_at")] DateTimeOffset ReceivedAt);
+
+internal static class SandboxJson
+{
+    public static readonly JsonSerializerOptions Options = new() { WriteIndented = false };
 }
 
 /// <summary>A host lifetime that leaves process signals to the command line hosting the server.</summary>

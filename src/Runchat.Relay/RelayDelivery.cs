@@ -1,0 +1,49 @@
+using System;
+
+namespace Runchat.Relay;
+
+/// <summary>One webhook the relay accepted, and what became of its agent run.</summary>
+public sealed class RelayDelivery
+{
+    /// <summary>The relay's id for the delivery, returned to the sender as <c>delivery_id</c>.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The route's path, such as <c>/hooks/stripe</c>.</summary>
+    public required string Route { get; init; }
+
+    /// <summary>The Runchat job the delivery triggers.</summary>
+    public required string JobId { get; init; }
+
+    /// <summary>What makes a repeat of the delivery recognisable: the scheme's delivery id, the <c>Idempotency-Key</c>, or <c>sha256:</c> of the body.</summary>
+    public required string DedupeKey { get; init; }
+
+    /// <summary>Where the delivery stands.</summary>
+    public required RelayDeliveryState State { get; init; }
+
+    /// <summary>How many times a request to Runchat was started for it.</summary>
+    public required int Attempts { get; init; }
+
+    /// <summary>When the webhook was accepted.</summary>
+    public required DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>When the state last changed.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>When a <c>pending</c> delivery is next due.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    /// <summary>Why the last attempt did not succeed, in words; never a secret.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>The run's <c>status</c> once known (<c>success</c>, <c>error</c>, or what the server sent).</summary>
+    public string? Status { get; init; }
+
+    /// <summary>The run's final reply once known.</summary>
+    public string? FinalReply { get; init; }
+
+    /// <summary>The size of the stored body in bytes.</summary>
+    public int BodyBytes { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Id} {Route} -> {JobId}: {State.ToString().ToLowerInvariant()} (attempts {Attempts})";
+}

@@ -1,0 +1,66 @@
+using System;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Runchat.Relay;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the relay: its options, store, dispatcher and <see cref="IRunchatRelay"/>.</summary>
+public static class RunchatRelayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the relay with options bound from a configuration section (<c>Store</c>,
+    /// <c>MaxConcurrentRuns</c>, <c>MaxRunsPerMinute</c>, <c>MaxBodyBytes</c>, <c>SignatureTolerance</c>, <c>Routes</c>).
+    /// Needs <c>AddRunchatClient</c> too: the relay triggers jobs through <see cref="Runchat.IRunchatClient"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="section">The section, such as <c>configuration.GetSection("Relay")</c>.</param>
+    /// <returns>The service collection.</returns>
+    /// <remarks>Invalid options fail at start-up with <see cref="OptionsValidationException"/>, naming the route at fault.</remarks>
+    public static IServiceCollection AddRunchatRelay(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        services.AddOptions<RunchatRelayOptions>().Bind(section);
+        return AddCore(services);
+    }
+
+    /// <summary>Registers the relay with options set in code.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRunchatRelay(this IServiceCollection services, Action<RunchatRelayOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<RunchatRelayOptions>().Configure(configure);
+        return AddCore(services);
+    }
+
+    private static IServiceCollection AddCore(IServiceCollection services)
+    {
+        services.AddOptions<RunchatRelayOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatRelayOptions>, RelayOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DispatchSignal>();
+        services.TryAddSingleton<IDeliveryStore>(static provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
+            DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
+            return location!.Open();
+        });
+        services.TryAddSingleton<IRunchatRelay, RunchatRelay>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());
+        return services;
+    }
+
+    private sealed class RelayOptionsValidator : IValidateOptions<RunchatRelayOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RunchatRelayOptions options)
+        {
+            var errors = options.Validate();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}

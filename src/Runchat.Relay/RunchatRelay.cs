@@ -1,0 +1,38 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Runchat.Relay;
+
+/// <summary>The operator API over the store; a replay wakes the dispatcher.</summary>
+internal sealed class RunchatRelay : IRunchatRelay
+{
+    private readonly IDeliveryStore _store;
+    private readonly TimeProvider _time;
+    private readonly DispatchSignal _signal;
+
+    public RunchatRelay(IDeliveryStore store, TimeProvider time, DispatchSignal signal)
+    {
+        _store = store;
+        _time = time;
+        _signal = signal;
+    }
+
+    public Task<RelayDelivery?> GetAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryId);
+        return _store.GetAsync(deliveryId, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state = null, CancellationToken cancellationToken = default) =>
+        _store.ListAsync(state, cancellationToken);
+
+    public async Task<RelayDelivery?> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryId);
+        var delivery = await _store.ReplayAsync(deliveryId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        _signal.Notify();
+        return delivery;
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Runchat.Internal;
+using Runchat.Relay.Signatures;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// The relay's settings: where deliveries are stored, how fast runs may start, and the routes.
+/// Bound from the <c>Relay</c> configuration section and validated at start-up, naming the route at fault.
+/// </summary>
+public sealed class RunchatRelayOptions
+{
+    /// <summary>The default store: a SQLite file in the working directory.</summary>
+    public const string DefaultStore = "sqlite:runchat-relay.db";
+
+    /// <summary><c>sqlite:&lt;path&gt;</c> (embedded, one relay process per file). Defaults to <see cref="DefaultStore"/>.</summary>
+    public string Store { get; set; } = DefaultStore;
+
+    /// <summary>How many agent runs may be in flight at once. Defaults to 4.</summary>
+    public int MaxConcurrentRuns { get; set; } = 4;
+
+    /// <summary>How many runs may start in any 60 seconds. Defaults to 10, the limit Runchat's docs state.</summary>
+    public int MaxRunsPerMinute { get; set; } = 10;
+
+    /// <summary>The largest webhook body accepted; a larger one is answered 413. Defaults to 1 MiB.</summary>
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How far a signed timestamp may be from the relay's clock. Defaults to 5 minutes.</summary>
+    public TimeSpan SignatureTolerance { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The first wait before a send that provably did not happen is tried again; it doubles per attempt, up to 5 minutes.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The routes mapped by <c>MapRunchatRelay()</c>.</summary>
+    public List<RelayRouteOptions> Routes { get; set; } = new();
+
+    /// <summary>Every problem that would stop the relay working, each naming its route; empty when there is none.</summary>
+    internal IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!DeliveryStoreLocation.TryParse(Store, out _, out var storeError))
+        {
+            errors.Add("Relay:Store: " + storeError);
+        }
+
+        if (MaxConcurrentRuns is < 1 or > 1000) errors.Add($"Relay:MaxConcurrentRuns must be between 1 and 1000; got {MaxConcurrentRuns}.");
+        if (MaxRunsPerMinute is < 1 or > 1_000_000) errors.Add($"Relay:MaxRunsPerMinute must be between 1 and 1000000; got {MaxRunsPerMinute}.");
+        if (MaxBodyBytes is < 2 or > 100 * 1024 * 1024) errors.Add($"Relay:MaxBodyBytes must be between 2 and 104857600; got {MaxBodyBytes}.");
+        if (SignatureTolerance <= TimeSpan.Zero) errors.Add($"Relay:SignatureTolerance must be positive; got {SignatureTolerance}.");
+        if (RetryBaseDelay <= TimeSpan.Zero) errors.Add($"Relay:RetryBaseDelay must be positive; got {RetryBaseDelay}.");
+
+        for (var i = 0; i < Routes.Count; i++)
+        {
+            var route = Routes[i];
+            var name = $"Relay:Routes:{i} ({route.Path ?? "no path"})";
+            if (route.CreateRoute(out var error) is null)
+            {
+                errors.Add($"{name}: {error}");
+            }
+        }
+
+        foreach (var duplicate in Routes.Where(r => r.Path is not null).GroupBy(r => r.Path, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            errors.Add($"Relay:Routes: the path {duplicate.Key} is mapped {duplicate.Count()} times.");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>One webhook route: where it listens, which job it triggers, and how its senders sign.</summary>
+public sealed class RelayRouteOptions
+{
+    /// <summary>The path, such as <c>/hooks/stripe</c>.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The Runchat job to trigger with each delivery's body.</summary>
+    public string? JobId { get; set; }
+
+    /// <summary><c>standard-webhooks</c>, <c>stripe</c>, <c>github</c>, <c>slack</c>, <c>hmac-sha256</c> or <c>none</c>.</summary>
+    public string? Signature { get; set; }
+
+    /// <summary>The signing secret (from an environment variable or a secret store, as any configuration value). Not shown anywhere.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>For <c>hmac-sha256</c>: the header that carries the signature.</summary>
+    public string? Header { get; set; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Path} -> {JobId} ({Signature})";
+
+    internal RelayRoute? CreateRoute(out string? error)
+    {
+        if (string.IsNullOrWhiteSpace(Path) || !Path!.StartsWith("/", StringComparison.Ordinal))
+        {
+            error = "Path must start with '/', such as /hooks/stripe.";
+            return null;
+        }
+
+        try
+        {
+            var signature = WebhookSignature.FromConfiguration(Signature, Secret, Header);
+            error = null;
+            return RelayRoute.Create(Path, JobId!, signature);
+        }
+        catch (ArgumentException exception)
+        {
+            error = exception.Message;
+            return null;
+        }
+    }
+}
+
+/// <summary>A route ready to serve: its path, job and signature scheme, all validated.</summary>
+internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Signature)
+{
+    /// <exception cref="ArgumentException">The path or job id is invalid; the message names the route.</exception>
+    public static RelayRoute Create(string path, string jobId, WebhookSignature signature)
+    {
+        if (string.IsNullOrWhiteSpace(path) || !path.StartsWith("/", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The webhook route '{path}' must start with '/'.", nameof(path));
+        }
+
+        try
+        {
+            JobIdValidator.Validate(jobId, nameof(jobId));
+        }
+        catch (ArgumentException exception)
+        {
+            throw new ArgumentException($"The webhook route {path} has an invalid JobId: {Messages.WithoutParameter(exception)}", nameof(jobId), exception);
+        }
+
+        return new RelayRoute(path, jobId, signature ?? throw new ArgumentNullException(nameof(signature)));
+    }
+}

@@ -1,0 +1,152 @@
+using System;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Runchat.Relay.Signatures;
+
+/// <summary>
+/// How a route's senders sign their webhooks. Every scheme verifies over the raw request bytes and
+/// compares in constant time; schemes that sign a timestamp refuse one outside the tolerance.
+/// </summary>
+/// <remarks>The secret is never shown: <see cref="ToString"/> names the scheme only.</remarks>
+public abstract class WebhookSignature
+{
+    private protected WebhookSignature()
+    {
+    }
+
+    /// <summary>No signature: anyone who can reach the route can trigger the job. For trusted networks and tests.</summary>
+    public static WebhookSignature None { get; } = new NoSignature();
+
+    /// <summary>The scheme's name as configuration spells it (<c>stripe</c>, <c>standard-webhooks</c>, ...).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>
+    /// Standard Webhooks (<c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature</c>): HMAC-SHA256 of
+    /// <c>id.timestamp.body</c>; several <c>v1,</c> signatures in the header, so keys can rotate. The delivery
+    /// id is <c>webhook-id</c>.
+    /// </summary>
+    /// <param name="secret">The <c>whsec_</c>-prefixed base64 secret (the prefix is optional).</param>
+    /// <exception cref="ArgumentException">The secret is missing or not base64.</exception>
+    public static WebhookSignature StandardWebhooks(string secret) => new StandardWebhooksSignature(secret);
+
+    /// <summary>Stripe (<c>Stripe-Signature: t=…,v1=…</c>): HMAC-SHA256 of <c>t.body</c>. The delivery id is the event's <c>id</c>.</summary>
+    /// <param name="secret">The endpoint's signing secret, <c>whsec_…</c>, used as Stripe uses it (its text).</param>
+    /// <exception cref="ArgumentException">The secret is missing.</exception>
+    public static WebhookSignature Stripe(string secret) => new StripeSignature(secret);
+
+    /// <summary>GitHub (<c>X-Hub-Signature-256: sha256=…</c>): HMAC-SHA256 of the body. The delivery id is <c>X-GitHub-Delivery</c>.</summary>
+    /// <param name="secret">The webhook's secret.</param>
+    /// <exception cref="ArgumentException">The secret is missing.</exception>
+    public static WebhookSignature GitHub(string secret) => new GitHubSignature(secret);
+
+    /// <summary>Slack (<c>X-Slack-Request-Timestamp</c>, <c>X-Slack-Signature: v0=…</c>): HMAC-SHA256 of <c>v0:timestamp:body</c>.</summary>
+    /// <param name="secret">The app's signing secret.</param>
+    /// <exception cref="ArgumentException">The secret is missing.</exception>
+    public static WebhookSignature Slack(string secret) => new SlackSignature(secret);
+
+    /// <summary>A generic HMAC-SHA256 of the body, hex (optionally prefixed <c>sha256=</c>) in <paramref name="headerName"/>.</summary>
+    /// <param name="headerName">The header that carries the signature, such as <c>X-Signature</c>.</param>
+    /// <param name="secret">The shared secret.</param>
+    /// <exception cref="ArgumentException">The header name or the secret is missing.</exception>
+    public static WebhookSignature HmacSha256(string headerName, string secret) => new HmacSha256Signature(headerName, secret);
+
+    /// <inheritdoc />
+    public sealed override string ToString() => Name;
+
+    /// <summary>Builds the scheme named in configuration.</summary>
+    /// <exception cref="ArgumentException">The scheme is unknown, or its secret or header is missing.</exception>
+    internal static WebhookSignature FromConfiguration(string? scheme, string? secret, string? header) => scheme?.Trim().ToLowerInvariant() switch
+    {
+        "none" => None,
+        "standard-webhooks" or "standardwebhooks" => StandardWebhooks(secret!),
+        "stripe" => Stripe(secret!),
+        "github" => GitHub(secret!),
+        "slack" => Slack(secret!),
+        "hmac-sha256" or "hmacsha256" => HmacSha256(header!, secret!),
+        null or "" => throw new ArgumentException("Signature is required: standard-webhooks, stripe, github, slack, hmac-sha256 or none."),
+        _ => throw new ArgumentException($"Signature '{scheme}' is not known: use standard-webhooks, stripe, github, slack, hmac-sha256 or none."),
+    };
+
+    /// <summary>Checks one request. Never throws for bad input: a bad signature is a result.</summary>
+    internal abstract SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance);
+
+    private protected static byte[] RequireSecret(string? secret, string scheme)
+    {
+        if (string.IsNullOrWhiteSpace(secret))
+        {
+            throw new ArgumentException($"The {scheme} scheme needs a Secret (set it from an environment variable or a secret store).");
+        }
+
+        return Encoding.UTF8.GetBytes(secret);
+    }
+
+    private protected static string? Header(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
+
+    /// <summary>Refuses a missing, unparsable or out-of-tolerance unix timestamp.</summary>
+    private protected static string? CheckTimestamp(string? text, DateTimeOffset now, TimeSpan tolerance, string header, out long seconds)
+    {
+        seconds = 0;
+        if (text is null)
+        {
+            return $"the {header} header is missing";
+        }
+
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seconds))
+        {
+            return $"the {header} header is not a unix timestamp";
+        }
+
+        var age = now - DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, -62135596800L, 253402300799L));
+        return age.Duration() > tolerance
+            ? $"the signed timestamp is {Math.Abs(age.TotalSeconds):0} s from the relay's clock, more than the {tolerance.TotalSeconds:0} s tolerance"
+            : null;
+    }
+
+    /// <summary>HMAC-SHA256 of the parts, written one after another.</summary>
+    private protected static byte[] Hmac(byte[] key, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> body)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        hmac.AppendData(prefix);
+        hmac.AppendData(body);
+        return hmac.GetHashAndReset();
+    }
+
+    /// <summary>Constant-time comparison of an expected MAC with a hex string from a header.</summary>
+    private protected static bool HexEquals(byte[] expected, ReadOnlySpan<char> hex)
+    {
+        if (hex.Length != expected.Length * 2)
+        {
+            return false;
+        }
+
+        byte[] actual;
+        try
+        {
+            actual = Convert.FromHexString(hex);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(expected, actual);
+    }
+
+    private sealed class NoSignature : WebhookSignature
+    {
+        public override string Name => "none";
+
+        internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance) => SignatureCheck.Valid();
+    }
+}
+
+/// <summary>The outcome of a signature check: valid (with the scheme's delivery id, if it has one) or why not.</summary>
+internal readonly record struct SignatureCheck(bool IsValid, string? Error, string? DeliveryId)
+{
+    public static SignatureCheck Valid(string? deliveryId = null) => new(true, null, deliveryId);
+
+    public static SignatureCheck Invalid(string error) => new(false, error, null);
+}

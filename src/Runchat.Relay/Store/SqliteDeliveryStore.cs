@@ -1,0 +1,300 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Data.Sqlite;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a delivery is on
+/// disk before the relay answers 202. Every statement that touches a delivery is in this file.
+/// </summary>
+/// <remarks>
+/// One relay process per file: at start-up every <c>sending</c> row is taken to be left over from
+/// a relay that died (several instances need a shared store with leases: PostgreSQL).
+/// Uniqueness of (route, dedupe_key) is the unique index's, never a check-then-insert.
+/// The limits are counted in the claim statement itself, so a claim never exceeds them.
+/// </remarks>
+internal sealed class SqliteDeliveryStore : IDeliveryStore
+{
+    private const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS runchat_relay_schema (version INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS deliveries (
+            id              TEXT    PRIMARY KEY,
+            route           TEXT    NOT NULL,
+            job_id          TEXT    NOT NULL,
+            dedupe_key      TEXT    NOT NULL,
+            body            BLOB    NOT NULL,
+            state           TEXT    NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            received_at     INTEGER NOT NULL,
+            updated_at      INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            last_sent_at    INTEGER NULL,
+            claimed_by      TEXT    NULL,
+            lease_until     INTEGER NULL,
+            last_error      TEXT    NULL,
+            run_status      TEXT    NULL,
+            final_reply     TEXT    NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
+        CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
+        CREATE INDEX IF NOT EXISTS ix_deliveries_last_sent ON deliveries (last_sent_at);
+        INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
+        """;
+
+    private const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
+
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _initialize = new(1, 1);
+    private volatile bool _initialized;
+
+    public SqliteDeliveryStore(string path)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
+    }
+
+    public async Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at)
+            VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now)
+            ON CONFLICT (route, dedupe_key) DO NOTHING
+            RETURNING id;
+            """;
+        insert.Parameters.AddWithValue("$id", delivery.Id);
+        insert.Parameters.AddWithValue("$route", delivery.Route);
+        insert.Parameters.AddWithValue("$job", delivery.JobId);
+        insert.Parameters.AddWithValue("$key", delivery.DedupeKey);
+        insert.Parameters.AddWithValue("$body", delivery.Body);
+        insert.Parameters.AddWithValue("$now", delivery.ReceivedAt.ToUnixTimeMilliseconds());
+        if (await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string id)
+        {
+            return (id, false);
+        }
+
+        await using var existing = connection.CreateCommand();
+        existing.CommandText = "SELECT id FROM deliveries WHERE route = $route AND dedupe_key = $key;";
+        existing.Parameters.AddWithValue("$route", delivery.Route);
+        existing.Parameters.AddWithValue("$key", delivery.DedupeKey);
+        return ((string)(await existing.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, true);
+    }
+
+    public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE deliveries
+            SET state = 'unknown', claimed_by = NULL, lease_until = NULL, updated_at = $now,
+                last_error = 'The relay stopped while the request to Runchat was in flight: the agent may or may not have run. Check the job''s history, then replay it or not.'
+            WHERE state = 'sending';
+            """;
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ClaimedDelivery?> ClaimNextAsync(ClaimRequest request, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // One statement: the limits are counted under the same write lock that takes the claim.
+        command.CommandText = """
+            UPDATE deliveries
+            SET state = 'sending', attempts = attempts + 1, claimed_by = $owner, lease_until = $lease,
+                last_sent_at = $now, updated_at = $now
+            WHERE id = (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $now
+                        ORDER BY next_attempt_at, received_at LIMIT 1)
+              AND (SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent
+              AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute
+            RETURNING id, route, job_id, body, attempts;
+            """;
+        command.Parameters.AddWithValue("$owner", request.Owner);
+        command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$minuteAgo", request.Now.AddMinutes(-1).ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$maxConcurrent", request.MaxConcurrentRuns);
+        command.Parameters.AddWithValue("$maxPerMinute", request.MaxRunsPerMinute);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4));
+    }
+
+    public async Task CompleteAsync(string id, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE deliveries
+            SET state = $state, run_status = $status, final_reply = $reply, last_error = $error,
+                claimed_by = NULL, lease_until = NULL, updated_at = $now
+            WHERE id = $id AND state = 'sending';
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$state", StateName(state));
+        command.Parameters.AddWithValue("$status", (object?)result.Status ?? DBNull.Value);
+        command.Parameters.AddWithValue("$reply", (object?)result.FinalReply ?? DBNull.Value);
+        command.Parameters.AddWithValue("$error", (object?)result.Error ?? DBNull.Value);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RescheduleAsync(string id, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE deliveries
+            SET state = 'pending', next_attempt_at = $next, last_error = $error, claimed_by = NULL, lease_until = NULL, updated_at = $now
+            WHERE id = $id AND state = 'sending';
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$next", nextAttemptAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$error", error);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM deliveries WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = state is null
+            ? $"SELECT {Columns} FROM deliveries ORDER BY received_at DESC, id DESC;"
+            : $"SELECT {Columns} FROM deliveries WHERE state = $state ORDER BY received_at DESC, id DESC;";
+        if (state is not null)
+        {
+            command.Parameters.AddWithValue("$state", StateName(state.Value));
+        }
+
+        var list = new List<RelayDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(Read(reader));
+        }
+
+        return list;
+    }
+
+    public async Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE deliveries
+            SET state = 'pending', next_attempt_at = $now, updated_at = $now,
+                last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
+            WHERE id = $id AND state IN ('succeeded', 'failed', 'unknown');
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var delivery = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (delivery is not null && changed == 0)
+        {
+            throw new InvalidOperationException($"Delivery {id} is {StateName(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
+        }
+
+        return delivery;
+    }
+
+    internal static string StateName(RelayDeliveryState state) => state.ToString().ToLowerInvariant();
+
+    private static RelayDeliveryState ParseState(string text) => Enum.Parse<RelayDeliveryState>(text, ignoreCase: true);
+
+    private static RelayDelivery Read(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Route = reader.GetString(1),
+        JobId = reader.GetString(2),
+        DedupeKey = reader.GetString(3),
+        State = ParseState(reader.GetString(4)),
+        Attempts = reader.GetInt32(5),
+        ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+        NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+        LastError = reader.IsDBNull(9) ? null : reader.GetString(9),
+        Status = reader.IsDBNull(10) ? null : reader.GetString(10),
+        FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
+        BodyBytes = reader.GetInt32(12),
+    };
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (var pragma = connection.CreateCommand())
+            {
+                // FULL: a commit is on disk (WAL fsync) before the relay answers 202.
+                pragma.CommandText = "PRAGMA synchronous = FULL;";
+                await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!_initialized)
+            {
+                await InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task InitializeAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await _initialize.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            await using (var schema = connection.CreateCommand())
+            {
+                schema.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
+                await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT MAX(version) FROM runchat_relay_schema;";
+            var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new InvalidOperationException($"The relay store was written by a newer relay (schema {version}; this relay knows {SchemaVersion}). Upgrade the relay.");
+            }
+
+            _initialized = true;
+        }
+        finally
+        {
+            _initialize.Release();
+        }
+    }
+}
