@@ -43,9 +43,10 @@ public static class RunchatCli
 
     private static RootCommand Build(CliConsole console)
     {
-        var root = new RootCommand("Trigger Runchat agent jobs, or serve an offline sandbox of the Runchat API.");
+        var root = new RootCommand("Trigger Runchat agent jobs, relay webhooks to them, or serve an offline sandbox of the Runchat API.");
         root.Subcommands.Add(BuildTrigger(console));
         root.Subcommands.Add(BuildSandbox(console));
+        root.Subcommands.Add(Relay.RelayCommands.Build(console));
         return root;
     }
 

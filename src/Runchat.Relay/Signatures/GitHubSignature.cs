@@ -12,6 +12,9 @@ internal sealed class GitHubSignature : WebhookSignature
 
     public override string Name => "github";
 
+    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId) =>
+        new[] { ("X-Hub-Signature-256", "sha256=" + Convert.ToHexString(Hmac(_key, default, body)).ToLowerInvariant()), ("X-GitHub-Delivery", deliveryId) };
+
     internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         var header = Header(headers, "X-Hub-Signature-256");

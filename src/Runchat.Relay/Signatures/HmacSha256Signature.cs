@@ -22,6 +22,9 @@ internal sealed class HmacSha256Signature : WebhookSignature
 
     public override string Name => "hmac-sha256";
 
+    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId) =>
+        new[] { (_header, "sha256=" + Convert.ToHexString(Hmac(_key, default, body)).ToLowerInvariant()) };
+
     internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         var value = Header(headers, _header);

@@ -13,6 +13,13 @@ internal sealed class SlackSignature : WebhookSignature
 
     public override string Name => "slack";
 
+    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
+    {
+        var timestamp = now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var mac = Hmac(_key, Encoding.UTF8.GetBytes($"v0:{timestamp}:"), body);
+        return new[] { ("X-Slack-Request-Timestamp", timestamp), ("X-Slack-Signature", "v0=" + Convert.ToHexString(mac).ToLowerInvariant()) };
+    }
+
     internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         var signature = Header(headers, "X-Slack-Signature");

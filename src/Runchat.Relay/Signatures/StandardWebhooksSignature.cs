@@ -31,6 +31,13 @@ internal sealed class StandardWebhooksSignature : WebhookSignature
 
     public override string Name => "standard-webhooks";
 
+    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
+    {
+        var timestamp = now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var mac = Hmac(_key, Encoding.UTF8.GetBytes($"{deliveryId}.{timestamp}."), body);
+        return new[] { ("webhook-id", deliveryId), ("webhook-timestamp", timestamp), ("webhook-signature", "v1," + Convert.ToBase64String(mac)) };
+    }
+
     internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         var id = Header(headers, "webhook-id");

@@ -14,6 +14,13 @@ internal sealed class StripeSignature : WebhookSignature
 
     public override string Name => "stripe";
 
+    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
+    {
+        var timestamp = now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var mac = Hmac(_key, Encoding.UTF8.GetBytes(timestamp + "."), body);
+        return new[] { ("Stripe-Signature", $"t={timestamp},v1={Convert.ToHexString(mac).ToLowerInvariant()}") };
+    }
+
     internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
     {
         var header = Header(headers, "Stripe-Signature");

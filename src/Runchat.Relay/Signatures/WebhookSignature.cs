@@ -69,6 +69,9 @@ public abstract class WebhookSignature
         _ => throw new ArgumentException($"Signature '{scheme}' is not known: use standard-webhooks, stripe, github, slack, hmac-sha256 or none."),
     };
 
+    /// <summary>The headers a sender of this scheme would send with <paramref name="body"/>: for <c>runchat-job relay sign</c> and tests.</summary>
+    internal abstract (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId);
+
     /// <summary>Checks one request. Never throws for bad input: a bad signature is a result.</summary>
     internal abstract SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance);
 
@@ -140,6 +143,8 @@ public abstract class WebhookSignature
         public override string Name => "none";
 
         internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance) => SignatureCheck.Valid();
+
+        internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId) => Array.Empty<(string, string)>();
     }
 }
 

@@ -1,0 +1,319 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Runchat.Cli.Sandbox;
+using Runchat.Relay;
+using Runchat.Relay.Signatures;
+
+namespace Runchat.Cli.Relay;
+
+/// <summary><c>runchat-job relay serve|list|show|replay|sign</c>: where the relay's arguments are declared and run.</summary>
+public static class RelayCommands
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+
+    public static Command Build(CliConsole console)
+    {
+        var relay = new Command("relay", "Receive webhooks, store them durably, and trigger one agent run per delivery.");
+        relay.Subcommands.Add(BuildServe(console));
+        relay.Subcommands.Add(BuildList(console));
+        relay.Subcommands.Add(BuildShow(console));
+        relay.Subcommands.Add(BuildReplay(console));
+        relay.Subcommands.Add(BuildSign(console));
+        return relay;
+    }
+
+    private static Option<string> ConfigOption() => new("--config", "-c")
+    {
+        Description = "The relay's JSON configuration (sections Runchat and Relay); environment variables override it (Relay__Routes__0__Secret).",
+        Required = true,
+    };
+
+    private static Command BuildServe(CliConsole console)
+    {
+        var config = ConfigOption();
+        var urls = new Option<string>("--urls") { Description = $"Where to listen (default: {DefaultUrls}).", DefaultValueFactory = _ => DefaultUrls };
+        var sandbox = new Option<bool>("--sandbox") { Description = "Trigger jobs on an in-process sandbox of the Runchat API (offline, no key needed)." };
+        var command = new Command("serve", "Serve the configured webhook routes until Ctrl+C or SIGTERM.") { config, urls, sandbox };
+        command.SetAction((result, cancellationToken) => Guard(console, () => ServeAsync(console, result.GetValue(config)!, result.GetValue(urls)!, result.GetValue(sandbox), cancellationToken)));
+        return command;
+    }
+
+    private static Command BuildList(CliConsole console)
+    {
+        var config = ConfigOption();
+        var state = new Option<string?>("--state") { Description = "Only deliveries in this state." };
+        state.AcceptOnlyFromAmong("pending", "sending", "succeeded", "failed", "unknown");
+        var json = new Option<bool>("--json") { Description = "Print a JSON array (snake_case fields)." };
+        var command = new Command("list", "List the stored deliveries, newest first.") { config, state, json };
+        command.SetAction((result, cancellationToken) => Guard(console, async () =>
+        {
+            var store = OpenStore(result.GetValue(config)!);
+            var filter = result.GetValue(state) is { } name ? Enum.Parse<RelayDeliveryState>(name, ignoreCase: true) : (RelayDeliveryState?)null;
+            var deliveries = await store.ListAsync(filter, cancellationToken).ConfigureAwait(false);
+            if (result.GetValue(json))
+            {
+                await console.Out.WriteLineAsync(JsonSerializer.Serialize(deliveries, RelayJson.Options)).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            await console.Out.WriteLineAsync($"{"ID",-33} {"STATE",-9} {"TRIES",5}  {"RECEIVED (UTC)",-19}  {"ROUTE",-20} {"JOB",-20} LAST ERROR").ConfigureAwait(false);
+            foreach (var d in deliveries)
+            {
+                var error = d.LastError is null ? "" : d.LastError.Length > 60 ? d.LastError.Substring(0, 59) + "…" : d.LastError;
+                await console.Out.WriteLineAsync($"{d.Id,-33} {Name(d.State),-9} {d.Attempts,5}  {d.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {d.Route,-20} {d.JobId,-20} {error}").ConfigureAwait(false);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command BuildShow(CliConsole console)
+    {
+        var config = ConfigOption();
+        var id = new Argument<string>("deliveryId") { Description = "The delivery id the relay answered the sender with." };
+        var json = new Option<bool>("--json") { Description = "Print the delivery as JSON." };
+        var command = new Command("show", "Show one delivery.") { config, id, json };
+        command.SetAction((result, cancellationToken) => Guard(console, async () =>
+        {
+            var delivery = await OpenStore(result.GetValue(config)!).GetAsync(result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+            if (delivery is null)
+            {
+                await console.Error.WriteLineAsync($"error: there is no delivery {result.GetValue(id)}.").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            await console.Out.WriteLineAsync(result.GetValue(json) ? JsonSerializer.Serialize(delivery, RelayJson.Options) : Describe(delivery)).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command BuildReplay(CliConsole console)
+    {
+        var config = ConfigOption();
+        var id = new Argument<string>("deliveryId") { Description = "A succeeded, failed or unknown delivery to send again." };
+        var command = new Command("replay", "Send a finished delivery again (it can run the agent a second time: check the job's history first).") { config, id };
+        command.SetAction((result, cancellationToken) => Guard(console, async () =>
+        {
+            RelayDelivery? delivery;
+            try
+            {
+                delivery = await OpenStore(result.GetValue(config)!).ReplayAsync(result.GetValue(id)!, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException refused)
+            {
+                await console.Error.WriteLineAsync("error: " + refused.Message).ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            if (delivery is null)
+            {
+                await console.Error.WriteLineAsync($"error: there is no delivery {result.GetValue(id)}.").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            await console.Out.WriteLineAsync($"{delivery.Id} is pending again; a running relay sends it within a second.").ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command BuildSign(CliConsole console)
+    {
+        var scheme = new Option<string>("--scheme") { Description = "standard-webhooks, stripe, github, slack or hmac-sha256.", Required = true };
+        scheme.AcceptOnlyFromAmong("standard-webhooks", "stripe", "github", "slack", "hmac-sha256");
+        var secret = new Option<string>("--secret") { Description = "The route's secret.", Required = true };
+        var header = new Option<string?>("--header") { Description = "For hmac-sha256: the signature header." };
+        var payload = new Option<string>("--payload", "-p") { Description = "The body to sign: @file, @- for standard input, or inline JSON.", Required = true, HelpName = "JSON|@file|@-" };
+        var command = new Command("sign", "Print the headers a sender would send with a body (for curl -H @file), to try a route by hand.") { scheme, secret, header, payload };
+        command.SetAction((result, cancellationToken) => Guard(console, async () =>
+        {
+            var signature = WebhookSignature.FromConfiguration(result.GetValue(scheme), result.GetValue(secret), result.GetValue(header));
+            var source = result.GetValue(payload)!;
+            byte[] body = source == "@-"
+                ? await ReadAllAsync(console.OpenInput(), cancellationToken).ConfigureAwait(false)
+                : source.StartsWith('@') ? await File.ReadAllBytesAsync(source.Substring(1), cancellationToken).ConfigureAwait(false)
+                : Encoding.UTF8.GetBytes(source);
+            foreach (var (name, value) in signature.Sign(body, DateTimeOffset.UtcNow, "msg_" + Guid.NewGuid().ToString("N")))
+            {
+                await console.Out.WriteLineAsync($"{name}: {value}").ConfigureAwait(false);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static async Task<int> ServeAsync(CliConsole console, string configPath, string urls, bool useSandbox, CancellationToken cancellationToken)
+    {
+        var configuration = ReadConfiguration(configPath);
+        await using var sandbox = useSandbox ? await SandboxServer.StartAsync(0, CancellationToken.None).ConfigureAwait(false) : null;
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Configuration.AddConfiguration(configuration);
+        if (sandbox is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(new[]
+            {
+                new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:BaseUrl", sandbox.BaseUrl.ToString()),
+                new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:ApiKey", "sandbox-key"),
+            });
+        }
+
+        else if (string.IsNullOrWhiteSpace(builder.Configuration["Runchat:ApiKey"])
+                 && RunchatClientOptions.FromEnvironment().ApiKey is { } apiKey)
+        {
+            // The same variables as runchat-job trigger and the official CLI, besides Runchat__ApiKey.
+            builder.Configuration.AddInMemoryCollection(new[] { new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:ApiKey", apiKey) });
+        }
+
+        builder.WebHost.UseUrls(urls);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning);
+        // This command owns SIGINT/SIGTERM (Program.cs); ASP.NET Core's console lifetime would swallow them.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        builder.Services.AddRunchatClient(builder.Configuration.GetSection("Runchat"));
+        builder.Services.AddRunchatRelay(builder.Configuration.GetSection("Relay"));
+
+        await using var app = builder.Build();
+        app.MapRunchatRelay();
+        await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+
+        var options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
+        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {options.Store}; Ctrl+C to stop).").ConfigureAwait(false);
+        if (sandbox is not null)
+        {
+            await console.Out.WriteLineAsync($"Triggering jobs on the sandbox at {sandbox.BaseUrl} (its received triggers: {sandbox.BaseUrl.GetLeftPart(UriPartial.Authority)}{SandboxServer.RequestsPath}).").ConfigureAwait(false);
+        }
+
+        foreach (var route in options.Routes)
+        {
+            await console.Out.WriteLineAsync($"  POST {route.Path} -> job {route.JobId} ({route.Signature})").ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await console.Out.WriteLineAsync("Stopping: waiting for runs in flight (those cut off become unknown).").ConfigureAwait(false);
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Runs a command, turning configuration mistakes into one line and exit code 2.</summary>
+    private static async Task<int> Guard(CliConsole console, Func<Task<int>> run)
+    {
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        catch (ConfigurationProblem problem)
+        {
+            await console.Error.WriteLineAsync("error: " + problem.Message).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (OptionsValidationException invalid)
+        {
+            await console.Error.WriteLineAsync("error: the configuration is invalid: " + string.Join(" ", invalid.Failures)).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (ArgumentException invalid)
+        {
+            await console.Error.WriteLineAsync("error: " + invalid.Message).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (IOException io)
+        {
+            await console.Error.WriteLineAsync("error: " + io.Message).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+    }
+
+    private static IConfiguration ReadConfiguration(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new ConfigurationProblem($"the configuration file {full} does not exist.");
+        }
+
+        try
+        {
+            var configuration = new ConfigurationBuilder().AddJsonFile(full, optional: false).AddEnvironmentVariables().Build();
+            // A relative SQLite path means beside the configuration file, wherever the command runs.
+            var store = configuration["Relay:Store"] ?? RunchatRelayOptions.DefaultStore;
+            if (store.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase) && !Path.IsPathRooted(store.Substring("sqlite:".Length)))
+            {
+                var file = Path.Combine(Path.GetDirectoryName(full)!, store.Substring("sqlite:".Length));
+                configuration = new ConfigurationBuilder().AddConfiguration(configuration)
+                    .AddInMemoryCollection(new[] { new System.Collections.Generic.KeyValuePair<string, string?>("Relay:Store", "sqlite:" + file) }).Build();
+            }
+
+            return configuration;
+        }
+        catch (InvalidDataException invalid)
+        {
+            throw new ConfigurationProblem($"the configuration file {full} is not valid JSON: {invalid.Message}");
+        }
+    }
+
+    private static IDeliveryStore OpenStore(string configPath)
+    {
+        var options = new RunchatRelayOptions();
+        ReadConfiguration(configPath).GetSection("Relay").Bind(options);
+        return DeliveryStoreLocation.TryParse(options.Store, out var location, out var error)
+            ? location!.Open()
+            : throw new ConfigurationProblem($"Relay:Store '{options.Store}': {error}");
+    }
+
+    private static string Name(RelayDeliveryState state) => state.ToString().ToLowerInvariant();
+
+    private static string Describe(RelayDelivery d) => string.Join(Environment.NewLine, new[]
+    {
+        $"id:          {d.Id}",
+        $"route:       {d.Route}",
+        $"job_id:      {d.JobId}",
+        $"dedupe_key:  {d.DedupeKey}",
+        $"state:       {Name(d.State)}",
+        $"attempts:    {d.Attempts}",
+        $"received_at: {d.ReceivedAt:O}",
+        $"updated_at:  {d.UpdatedAt:O}",
+        $"body_bytes:  {d.BodyBytes}",
+        $"status:      {d.Status ?? "-"}",
+        $"final_reply: {d.FinalReply ?? "-"}",
+        $"last_error:  {d.LastError ?? "-"}",
+    });
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private sealed class ConfigurationProblem : Exception
+    {
+        public ConfigurationProblem(string message) : base(message)
+        {
+        }
+    }
+}
