@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NUnit.Framework;
+using Runchat.Relay;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>A relay on a real Kestrel port, with its own SQLite file, triggering jobs at <paramref name="runchatBaseUrl"/>.</summary>
+public sealed class RelayHost : IAsyncDisposable
+{
+    public const string ApiKey = "rk_relay_test_0123456789abcdef";
+
+    private readonly WebApplication _app;
+
+    private RelayHost(WebApplication app, Uri baseUrl, string databasePath)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+        DatabasePath = databasePath;
+        Http = new HttpClient { BaseAddress = baseUrl };
+    }
+
+    public Uri BaseUrl { get; }
+
+    public string DatabasePath { get; }
+
+    public HttpClient Http { get; }
+
+    public IRunchatRelay Relay => _app.Services.GetRequiredService<IRunchatRelay>();
+
+    public IServiceProvider Services => _app.Services;
+
+    public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"runchat-relay-test-{Guid.NewGuid():N}.db");
+
+    public static async Task<RelayHost> StartAsync(
+        Uri runchatBaseUrl,
+        Action<RunchatRelayOptions> configure,
+        Action<RouteMapper>? map = null,
+        Action<IServiceCollection>? services = null,
+        string? databasePath = null,
+        Action<RunchatClientOptions>? client = null,
+        TimeSpan? shutdownTimeout = null)
+    {
+        databasePath ??= NewDatabasePath();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        if (shutdownTimeout is { } timeout)
+        {
+            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = timeout);
+        }
+
+        builder.Services.AddRunchatClient(o =>
+        {
+            o.ApiKey = ApiKey;
+            o.BaseUrl = runchatBaseUrl;
+            o.Timeout = TimeSpan.FromSeconds(30);
+            client?.Invoke(o);
+        });
+        builder.Services.AddRunchatRelay(o =>
+        {
+            o.Store = "sqlite:" + databasePath;
+            o.MaxRunsPerMinute = 1_000_000;
+            o.MaxConcurrentRuns = 16;
+            o.RetryBaseDelay = TimeSpan.FromMilliseconds(200);
+            configure(o);
+        });
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.MapRunchatRelay();
+        map?.Invoke(new RouteMapper(app));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new RelayHost(app, new Uri(address), databasePath);
+    }
+
+    public static RelayRouteOptions Route(string path, string jobId, string signature = "none", string? secret = null, string? header = null) =>
+        new() { Path = path, JobId = jobId, Signature = signature, Secret = secret, Header = header };
+
+    public async Task<(int Status, JsonElement Body)> PostAsync(string path, byte[] body, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    public Task<(int Status, JsonElement Body)> PostAsync(string path, string body, params (string Name, string Value)[] headers) =>
+        PostAsync(path, Encoding.UTF8.GetBytes(body), headers);
+
+    /// <summary>Waits until every delivery has left pending/sending (or the timeout), and returns them all.</summary>
+    public async Task<IReadOnlyList<RelayDelivery>> SettledAsync(int expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var all = await Relay.ListAsync();
+            if ((all.Count >= expected && all.All(d => d.State is not (RelayDeliveryState.Pending or RelayDeliveryState.Sending))) || DateTime.UtcNow > deadline)
+            {
+                return all;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task StopAsync() => await _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            try
+            {
+                File.Delete(DatabasePath + suffix);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
+
+/// <summary>Lets a test map routes in code on the host's application.</summary>
+public sealed record RouteMapper(WebApplication App);

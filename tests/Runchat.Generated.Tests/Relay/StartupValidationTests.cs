@@ -1,0 +1,51 @@
+using System;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+using NUnit.Framework;
+using Runchat.Relay;
+using Runchat.Relay.Signatures;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>A route that cannot work fails the relay at start-up, naming the route.</summary>
+[TestFixture]
+[Category("Relay")]
+[Parallelizable(ParallelScope.All)]
+public class StartupValidationTests
+{
+    private static readonly Uri Nowhere = new("http://127.0.0.1:9/api/v1/");
+
+    [TestCase("..", "none", null, "/hooks/bad", "JobId")]
+    [TestCase("", "none", null, "/hooks/bad", "JobId")]
+    [TestCase("billing-agent", "stripe", null, "/hooks/stripe", "Secret")]
+    [TestCase("billing-agent", "standard-webhooks", "not base64 !!", "/hooks/forms", "base64")]
+    [TestCase("billing-agent", "hmac-sha256", "s3cret", "/hooks/alerts", "Header")]
+    [TestCase("billing-agent", "md5", "s3cret", "/hooks/alerts", "not known")]
+    public void ARouteThatCannotWorkFailsAtStartupNamingTheRoute(string jobId, string signature, string? secret, string path, string phrase)
+    {
+        var exception = Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var host = await RelayHost.StartAsync(Nowhere, o => o.Routes.Add(RelayHost.Route(path, jobId, signature, secret)));
+        });
+
+        Assert.That(exception!.Message, Does.Contain(path).And.Contain(phrase));
+    }
+
+    [Test]
+    public void ARouteMappedInCodeIsCheckedWhenMapped()
+    {
+        var exception = Assert.ThrowsAsync<ArgumentException>(async () =>
+        {
+            await using var host = await RelayHost.StartAsync(Nowhere, _ => { }, map: m => m.App.MapRunchatWebhookForTest("/hooks/code", "bad\u0001id"));
+        });
+
+        Assert.That(exception!.Message, Does.Contain("/hooks/code").And.Contain("control character"));
+    }
+}
+
+internal static class MapExtensionsForTests
+{
+    public static void MapRunchatWebhookForTest(this Microsoft.AspNetCore.Builder.WebApplication app, string path, string jobId) =>
+        app.MapRunchatWebhook(path, jobId, WebhookSignature.None);
+}
