@@ -16,7 +16,7 @@ namespace Runchat.Tests.TestSupport;
 /// </summary>
 public sealed class RawHttpPeer : IDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<RawRequest, string?> _respond;
     private readonly TimeSpan _delay;
@@ -26,8 +26,10 @@ public sealed class RawHttpPeer : IDisposable
     /// <param name="respond">The raw response to write for a request, or null to close the connection without answering.</param>
     /// <param name="delay">How long to wait after reading a request before answering (an agent that takes its time).</param>
     /// <param name="holdOpen">How long to keep the connection open after writing the response (a body that stalls).</param>
-    public RawHttpPeer(Func<RawRequest, string?> respond, TimeSpan delay = default, TimeSpan holdOpen = default)
+    /// <param name="port">The loopback port to listen on; 0 picks a free one.</param>
+    public RawHttpPeer(Func<RawRequest, string?> respond, TimeSpan delay = default, TimeSpan holdOpen = default, int port = 0)
     {
+        _listener = new TcpListener(IPAddress.Loopback, port);
         _respond = respond;
         _delay = delay;
         _holdOpen = holdOpen;

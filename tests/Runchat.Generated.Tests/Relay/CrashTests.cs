@@ -1,0 +1,228 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Runchat.Cli.Sandbox;
+using Runchat.Relay;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// <c>runchat-job relay serve</c> as a real process, killed with SIGKILL: a pending delivery is sent
+/// exactly once after the restart; one that was sending becomes unknown and is sent again only by replay.
+/// </summary>
+[TestFixture]
+[Category("Relay")]
+[Parallelizable(ParallelScope.All)]
+[Platform(Exclude = "Win", Reason = "POSIX signals")]
+public class CrashTests
+{
+    private static readonly string Tool = Path.Combine(TestContext.CurrentContext.TestDirectory, "runchat-job.dll");
+
+    private sealed class RelayProcess : IDisposable
+    {
+        private readonly Process _process;
+
+        private RelayProcess(Process process, Uri url)
+        {
+            _process = process;
+            Url = url;
+        }
+
+        public Uri Url { get; }
+
+        public static async Task<RelayProcess> StartAsync(string config)
+        {
+            var port = FreePort();
+            var process = Start("relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}");
+            var waited = Stopwatch.StartNew();
+            string? line;
+            while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.Contains("listening"))
+            {
+                Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)));
+            }
+
+            if (line is null)
+            {
+                Assert.Fail("relay serve exited before listening: " + await process.StandardError.ReadToEndAsync());
+            }
+
+            _ = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+            return new RelayProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        }
+
+        public void Kill()
+        {
+            using var kill = Process.Start("kill", $"-KILL {_process.Id}")!;
+            kill.WaitForExit();
+            _process.WaitForExit();
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+
+            _process.Dispose();
+        }
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo(Repository.DotNet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Tool);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static string WriteConfig(string directory, Uri runchat, string jobId, int maxRunsPerMinute)
+    {
+        var path = Path.Combine(directory, "relay.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key", BaseUrl = runchat.ToString() },
+            Relay = new
+            {
+                Store = "sqlite:relay.db",
+                MaxConcurrentRuns = 1,
+                MaxRunsPerMinute = maxRunsPerMinute,
+                Routes = new[] { new { Path = "/hooks/open", JobId = jobId, Signature = "none" } },
+            },
+        }));
+        return path;
+    }
+
+    private static async Task<int> PostAsync(Uri relay, string body)
+    {
+        using var http = new System.Net.Http.HttpClient();
+        using var response = await http.PostAsync(new Uri(relay, "/hooks/open"), new System.Net.Http.StringContent(body));
+        return (int)response.StatusCode;
+    }
+
+    private static async Task<RelayDelivery[]> StoredAsync(string directory) =>
+        (await new SqliteDeliveryStore(Path.Combine(directory, "relay.db")).ListAsync(null, default)).ToArray();
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (waited.Elapsed > timeout)
+            {
+                Assert.Fail("timed out waiting until " + what);
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed class TempDirectory : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "runchat-crash-" + Guid.NewGuid().ToString("N"));
+
+        public TempDirectory() => Directory.CreateDirectory(Path);
+
+        public void Dispose()
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Test]
+    public async Task KilledWithDeliveriesPendingEverySendHappensExactlyOnceAfterTheRestart()
+    {
+        await using var sandbox = await SandboxServer.StartAsync();
+        using var temp = new TempDirectory();
+        var directory = temp.Path;
+        var config = WriteConfig(directory, sandbox.BaseUrl, "demo-agent", maxRunsPerMinute: 2);
+        using (var first = await RelayProcess.StartAsync(config))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.That(await PostAsync(first.Url, $"{{\"n\":{i}}}"), Is.EqualTo(202));
+            }
+
+            await WaitUntilAsync(async () => (await StoredAsync(directory)).Count(d => d.State == RelayDeliveryState.Succeeded) == 2, TimeSpan.FromSeconds(20), "2 runs are done");
+            first.Kill();
+        }
+
+        var atKill = await StoredAsync(directory);
+        TestContext.Out.WriteLine("at SIGKILL: " + string.Join(", ", atKill.GroupBy(d => d.State).Select(g => $"{g.Count()} {g.Key}")));
+        Assert.That(atKill.Count(d => d.State == RelayDeliveryState.Pending), Is.EqualTo(3));
+        Assert.That(sandbox.Requests, Has.Count.EqualTo(2));
+
+        WriteConfig(directory, sandbox.BaseUrl, "demo-agent", maxRunsPerMinute: 1000);
+        using (await RelayProcess.StartAsync(config))
+        {
+            await WaitUntilAsync(async () => (await StoredAsync(directory)).All(d => d.State == RelayDeliveryState.Succeeded), TimeSpan.FromSeconds(30), "all 5 succeeded");
+        }
+
+        await Task.Delay(300);
+        Assert.That(sandbox.Requests, Has.Count.EqualTo(5));
+        Assert.That(sandbox.Requests.Select(r => r.BodySha256).Distinct().Count(), Is.EqualTo(5), "each delivery exactly once");
+        Assert.That((await StoredAsync(directory)).All(d => d.Attempts == 1), Is.True);
+    }
+
+    [Test]
+    public async Task KilledWhileSendingTheDeliveryIsUnknownAfterTheRestartAndOnlyReplaySendsItAgain()
+    {
+        await using var sandbox = await SandboxServer.StartAsync();
+        using var temp = new TempDirectory();
+        var directory = temp.Path;
+        var config = WriteConfig(directory, sandbox.BaseUrl, "slow-agent", maxRunsPerMinute: 1000);
+        using (var first = await RelayProcess.StartAsync(config))
+        {
+            Assert.That(await PostAsync(first.Url, "{\"event\":\"deploy.failed\"}"), Is.EqualTo(202));
+            await WaitUntilAsync(() => Task.FromResult(sandbox.Requests.Count == 1), TimeSpan.FromSeconds(20), "the slow run reached the agent");
+            Assert.That((await StoredAsync(directory)).Single().State, Is.EqualTo(RelayDeliveryState.Sending), "sending is committed before the request leaves");
+            first.Kill();
+        }
+
+        using var second = await RelayProcess.StartAsync(config);
+        await WaitUntilAsync(async () => (await StoredAsync(directory)).Single().State == RelayDeliveryState.Unknown, TimeSpan.FromSeconds(10), "it is unknown");
+        await Task.Delay(1000);
+        var delivery = (await StoredAsync(directory)).Single();
+        TestContext.Out.WriteLine($"after restart: {delivery.State}, attempts {delivery.Attempts}, sandbox requests {sandbox.Requests.Count}");
+        Assert.That(sandbox.Requests, Has.Count.EqualTo(1), "not re-run by the restart");
+        Assert.That(delivery.Attempts, Is.EqualTo(1));
+
+        using var replay = Start("relay", "replay", "--config", config, delivery.Id);
+        var replayOutput = await replay.StandardOutput.ReadToEndAsync();
+        await replay.WaitForExitAsync();
+        Assert.That(replay.ExitCode, Is.EqualTo(0), replayOutput + await replay.StandardError.ReadToEndAsync());
+
+        await WaitUntilAsync(() => Task.FromResult(sandbox.Requests.Count == 2), TimeSpan.FromSeconds(10), "the replay is sent");
+        Assert.That((await StoredAsync(directory)).Single().Attempts, Is.EqualTo(2));
+    }
+}
