@@ -35,6 +35,7 @@ suffix="consumer.$(date +%Y%m%d%H%M%S)"
 feed="$work/feed"
 echo "== pack ($suffix)"
 dotnet pack "$root/src/Runchat.Generated" -c Release -o "$feed" --version-suffix "$suffix" -v:q -nologo
+dotnet pack "$root/src/Runchat.Relay" -c Release -o "$feed" --version-suffix "$suffix" -v:q -nologo
 dotnet pack "$root/src/Runchat.Cli" -c Release -o "$feed" --version-suffix "$suffix" -v:q -nologo
 version=$(ls "$feed" | sed -n 's/^Runchat\.Generated\.\(.*\)\.nupkg$/\1/p' | head -n 1)
 ls -l "$feed"
@@ -138,6 +139,41 @@ CS
 http_version=$(python3 -c 'import json,sys; libs=json.load(open(sys.argv[1]))["libraries"]; print(" ".join(k for k in libs if k.lower().startswith("microsoft.extensions.http/")))' "$work/lts/obj/project.assets.json")
 echo "resolved in the .NET 8 app: $http_version"
 case "$http_version" in Microsoft.Extensions.Http/8.0.*) ;; *) echo "the package lifted Microsoft.Extensions.Http above 8.0.x" >&2; exit 1;; esac
+
+echo "== relay app (Runchat.Relay from the feed, net8.0 on the installed runtime)"
+project relayapp net8.0 "<OutputType>Exe</OutputType><ImplicitUsings>enable</ImplicitUsings><RollForward>Major</RollForward>"
+sed -i "s#<PackageReference Include=\"Runchat.Generated\" Version=\"$version\" />#<PackageReference Include=\"Runchat.Relay\" Version=\"$version\" />#" "$work/relayapp/relayapp.csproj"
+sed -i 's#Sdk="Microsoft.NET.Sdk"#Sdk="Microsoft.NET.Sdk.Web"#' "$work/relayapp/relayapp.csproj"
+cat > "$work/relayapp/Program.cs" <<'CS'
+using Runchat.Relay;
+using Runchat.Relay.Signatures;
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Services.AddRunchatClient(o => { o.ApiKey = "relay-consumer"; o.BaseUrl = new Uri(args[0]); });
+builder.Services.AddRunchatRelay(o => o.Store = "sqlite:" + Path.Combine(Path.GetTempPath(), $"relay-consumer-{Guid.NewGuid():N}.db"));
+var app = builder.Build();
+app.MapRunchatWebhook("/hooks/github", "triage-agent", WebhookSignature.GitHub("consumer-secret"));
+await app.StartAsync();
+
+var body = "{\"action\":\"opened\",\"amount\":1.10}"u8.ToArray();
+using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+using var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/github") { Content = new ByteArrayContent(body) };
+var mac = Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData("consumer-secret"u8, body)).ToLowerInvariant();
+request.Headers.Add("X-Hub-Signature-256", "sha256=" + mac);
+request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
+using var response = await http.SendAsync(request);
+Console.WriteLine($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+
+var relay = app.Services.GetRequiredService<IRunchatRelay>();
+for (var i = 0; i < 100 && (await relay.ListAsync(RelayDeliveryState.Succeeded)).Count == 0; i++) await Task.Delay(100);
+var delivery = (await relay.ListAsync()).Single();
+Console.WriteLine($"{delivery.State}: {delivery.FinalReply}");
+await app.StopAsync();
+return (int)response.StatusCode == 202 && delivery.State == RelayDeliveryState.Succeeded ? 0 : 1;
+CS
+(cd "$work" && dotnet run --project relayapp -v:q -- "http://127.0.0.1:$port")
 
 echo "== netstandard2.0 library"
 project nslib netstandard2.0

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Newtonsoft.Json.Linq;
 using NUnit.Framework;
+using Runchat.Relay.Signatures;
 using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Snippets;
@@ -183,6 +184,50 @@ public class ReadMeSnippets : WireMockTest
         #endregion
 
         Assert.That(handled, Is.True);
+    }
+
+    [Test]
+    public async Task RelayInYourApp()
+    {
+        var store = Path.Combine(Path.GetTempPath(), $"snippet-relay-{Guid.NewGuid():N}.db");
+        var stripeSecret = "whsec_snippet_stripe";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:BaseUrl"] = Server.Url,
+            ["Relay:Store"] = "sqlite:" + store,
+            ["Relay:Routes:0:Path"] = "/hooks/open",
+            ["Relay:Routes:0:JobId"] = "demo-agent",
+            ["Relay:Routes:0:Signature"] = "none",
+        });
+
+        #region Snippet:RelayInYourApp
+        builder.Services.AddRunchatClient(builder.Configuration.GetSection("Runchat"));
+        builder.Services.AddRunchatRelay(builder.Configuration.GetSection("Relay"));   // Store, limits, Routes
+        var app = builder.Build();
+        app.MapRunchatRelay();                                                         // every route from configuration
+        app.MapRunchatWebhook("/hooks/stripe", "billing-agent", WebhookSignature.Stripe(stripeSecret)); // or one in code
+        #endregion
+
+        RespondWithSuccess();
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            using var accepted = await http.PostAsync("/hooks/open", new StringContent("{\"event\":\"x\"}"));
+            using var refused = await http.PostAsync("/hooks/stripe", new StringContent("{\"id\":\"evt_1\"}"));
+            Assert.That((int)accepted.StatusCode, Is.EqualTo(202));
+            Assert.That((int)refused.StatusCode, Is.EqualTo(401), "no Stripe-Signature");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(store + suffix);
+        }
     }
 
     [Test]
