@@ -5,7 +5,8 @@ using BenchmarkDotNet.Running;
 using Runchat.Benchmarks;
 
 // "peak <library|handwritten>" measures the peak working set of one large-transcript call in this
-// process (BenchmarkDotNet reports allocations, not peaks); anything else goes to BenchmarkDotNet.
+// process (BenchmarkDotNet reports allocations, not peaks); "ingest" load-tests the relay's HTTP
+// ingest against a hand-written floor (Ingest.cs); anything else goes to BenchmarkDotNet.
 if (args.Length == 2 && args[0] == "peak")
 {
     var response = LargeTranscript.Response;
@@ -31,6 +32,11 @@ if (args.Length == 2 && args[0] == "peak")
     var peak = process.PeakWorkingSet64 - before;
     Console.WriteLine($"{args[1]}\t{response.Length}\t{peak}\t{(double)peak / response.Length:0.00}\t{reply}");
     return 0;
+}
+
+if (args.Length >= 1 && args[0] == "ingest")
+{
+    return await Ingest.RunAsync(args);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(SmallTrigger).Assembly).Run(args);

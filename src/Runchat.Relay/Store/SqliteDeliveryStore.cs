@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Runchat.Relay;
@@ -15,9 +16,13 @@ namespace Runchat.Relay;
 /// a relay that died (several instances need a shared store with leases: PostgreSQL).
 /// Uniqueness of (route, dedupe_key) is the unique index's, never a check-then-insert.
 /// The limits are counted in the claim statement itself, so a claim never exceeds them.
+/// New deliveries are group-committed: one transaction (one fsync) for all that arrive together.
 /// </remarks>
-internal sealed class SqliteDeliveryStore : IDeliveryStore
+internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 {
+    /// <summary>How many deliveries one commit may carry (group commit: one fsync for all of them).</summary>
+    private const int MaxBatch = 256;
+
     private const int SchemaVersion = 1;
 
     private const string Schema = """
@@ -50,40 +55,127 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _initialize = new(1, 1);
+
+    // SQLite has one writer at a time; taking turns here, rather than in SQLite's busy handler
+    // (which sleeps), keeps the p99 of an ingest near one commit.
+    private readonly SemaphoreSlim _write = new(1, 1);
+    private readonly Channel<PendingAdd> _adds = Channel.CreateUnbounded<PendingAdd>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lazy<Task> _writer;
     private volatile bool _initialized;
 
     public SqliteDeliveryStore(string path)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _writer = new Lazy<Task>(() => Task.Run(WriteAddsAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public async Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+    public void Dispose() => _adds.Writer.TryComplete();
+
+    /// <summary>
+    /// Queued for the writer, which commits every delivery waiting at that moment in one transaction
+    /// (group commit): each caller's task completes only once its row is durable.
+    /// </summary>
+    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var insert = connection.CreateCommand();
-        insert.CommandText = """
-            INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at)
-            VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now)
-            ON CONFLICT (route, dedupe_key) DO NOTHING
-            RETURNING id;
-            """;
-        insert.Parameters.AddWithValue("$id", delivery.Id);
-        insert.Parameters.AddWithValue("$route", delivery.Route);
-        insert.Parameters.AddWithValue("$job", delivery.JobId);
-        insert.Parameters.AddWithValue("$key", delivery.DedupeKey);
-        insert.Parameters.AddWithValue("$body", delivery.Body);
-        insert.Parameters.AddWithValue("$now", delivery.ReceivedAt.ToUnixTimeMilliseconds());
-        if (await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string id)
+        var pending = new PendingAdd(delivery, new TaskCompletionSource<(string Id, bool Duplicate)>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _ = _writer.Value;
+        if (!_adds.Writer.TryWrite(pending))
         {
-            return (id, false);
+            throw new ObjectDisposedException(nameof(SqliteDeliveryStore), "The relay store is shutting down.");
         }
 
-        await using var existing = connection.CreateCommand();
-        existing.CommandText = "SELECT id FROM deliveries WHERE route = $route AND dedupe_key = $key;";
-        existing.Parameters.AddWithValue("$route", delivery.Route);
-        existing.Parameters.AddWithValue("$key", delivery.DedupeKey);
-        return ((string)(await existing.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, true);
+        return pending.Completion.Task.WaitAsync(cancellationToken);
     }
+
+    private async Task WriteAddsAsync()
+    {
+        var batch = new List<PendingAdd>(MaxBatch);
+        while (await _adds.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _adds.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                var results = await InsertAsync(batch).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(results[i]);
+                }
+            }
+            catch (Exception exception)
+            {
+                // Nothing of this batch was committed: the senders get a 5xx and retry.
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(exception);
+                }
+            }
+        }
+    }
+
+    private async Task<(string Id, bool Duplicate)[]> InsertAsync(List<PendingAdd> batch)
+    {
+        await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await _write.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false);
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at)
+                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now)
+                ON CONFLICT (route, dedupe_key) DO NOTHING
+                RETURNING id;
+                """;
+            var id = insert.Parameters.Add("$id", SqliteType.Text);
+            var route = insert.Parameters.Add("$route", SqliteType.Text);
+            var job = insert.Parameters.Add("$job", SqliteType.Text);
+            var key = insert.Parameters.Add("$key", SqliteType.Text);
+            var body = insert.Parameters.Add("$body", SqliteType.Blob);
+            var now = insert.Parameters.Add("$now", SqliteType.Integer);
+            await using var existing = connection.CreateCommand();
+            existing.Transaction = transaction;
+            existing.CommandText = "SELECT id FROM deliveries WHERE route = $route AND dedupe_key = $key;";
+            var existingRoute = existing.Parameters.Add("$route", SqliteType.Text);
+            var existingKey = existing.Parameters.Add("$key", SqliteType.Text);
+
+            var results = new (string Id, bool Duplicate)[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var delivery = batch[i].Delivery;
+                id.Value = delivery.Id;
+                route.Value = delivery.Route;
+                job.Value = delivery.JobId;
+                key.Value = delivery.DedupeKey;
+                body.Value = delivery.Body;
+                now.Value = delivery.ReceivedAt.ToUnixTimeMilliseconds();
+                if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
+                {
+                    results[i] = (inserted, false);
+                    continue;
+                }
+
+                // The unique index refused it: a repeat, of an earlier delivery or of one in this batch.
+                existingRoute.Value = delivery.Route;
+                existingKey.Value = delivery.DedupeKey;
+                results[i] = ((string)(await existing.ExecuteScalarAsync().ConfigureAwait(false))!, true);
+            }
+
+            await transaction.CommitAsync().ConfigureAwait(false);
+            return results;
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<(string Id, bool Duplicate)> Completion);
 
     public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -96,7 +188,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
             WHERE state = 'sending';
             """;
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     public async Task<ClaimedDelivery?> ClaimNextAsync(ClaimRequest request, CancellationToken cancellationToken)
@@ -120,13 +212,16 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
         command.Parameters.AddWithValue("$minuteAgo", request.Now.AddMinutes(-1).ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$maxConcurrent", request.MaxConcurrentRuns);
         command.Parameters.AddWithValue("$maxPerMinute", request.MaxRunsPerMinute);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await LockedAsync(async () =>
         {
-            return null;
-        }
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
 
-        return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4));
+            return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4));
+        }).ConfigureAwait(false);
     }
 
     public async Task CompleteAsync(string id, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken)
@@ -145,7 +240,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
         command.Parameters.AddWithValue("$reply", (object?)result.FinalReply ?? DBNull.Value);
         command.Parameters.AddWithValue("$error", (object?)result.Error ?? DBNull.Value);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     public async Task RescheduleAsync(string id, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken)
@@ -161,7 +256,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
         command.Parameters.AddWithValue("$next", nextAttemptAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$error", error);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     public async Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken)
@@ -208,7 +303,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
             """;
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var changed = await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
         var delivery = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (delivery is not null && changed == 0)
         {
@@ -216,6 +311,19 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore
         }
 
         return delivery;
+    }
+
+    private async Task<T> LockedAsync<T>(Func<Task<T>> write)
+    {
+        await _write.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await write().ConfigureAwait(false);
+        }
+        finally
+        {
+            _write.Release();
+        }
     }
 
     internal static string StateName(RelayDeliveryState state) => state.ToString().ToLowerInvariant();
