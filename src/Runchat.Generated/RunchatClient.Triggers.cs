@@ -16,7 +16,7 @@ public partial class RunchatClient
     public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, CancellationToken cancellationToken = default)
     {
         JobIdValidator.Validate(jobId);
-        return SendTriggerAsync(jobId, content: null, cancellationToken);
+        return SendTriggerAsync(jobId, content: null, "none", cancellationToken);
     }
 
     /// <inheritdoc />
@@ -33,7 +33,7 @@ public partial class RunchatClient
             throw new ArgumentException("The message is empty or whitespace, which the server would append as a blank user message. To run the saved template as-is, call TriggerAgentJobAsync(jobId) without a message.", nameof(message));
         }
 
-        return SendTriggerAsync(jobId, JobRequestBody.ForMessage(message), cancellationToken);
+        return SendTriggerAsync(jobId, JobRequestBody.ForMessage(message), "message", cancellationToken);
     }
 
     /// <inheritdoc />
@@ -45,16 +45,34 @@ public partial class RunchatClient
             throw new ArgumentNullException(nameof(payload), "The payload is null. To run the saved template as-is, call TriggerAgentJobAsync(jobId) without a payload.");
         }
 
-        return SendTriggerAsync(jobId, JobRequestBody.ForPayload(payload), cancellationToken);
+        return SendTriggerAsync(jobId, JobRequestBody.ForPayload(payload), "payload", cancellationToken);
     }
 
     /// <summary>The one send path of the handwritten layer.</summary>
     /// <remarks>
+    /// It is one span and one set of measurements (Internal/RunchatTelemetry.cs) when anything listens.
     /// The request is built here, with its body as an argument; the pipeline (RunchatTransport, then
     /// the handlers in Internal/RunchatHttpPipeline.cs) owns the deadline and buffers the answer;
     /// ResponseErrors maps every non-2xx; the generated ReadObjectResponseAsync reads the 200.
     /// </remarks>
-    private async Task<AgentJobResponse> SendTriggerAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
+    private async Task<AgentJobResponse> SendTriggerAsync(string jobId, HttpContent? content, string bodyMode, CancellationToken cancellationToken)
+    {
+        var options = _httpClient.Options;
+        using var telemetry = RunchatTelemetry.Start(jobId, bodyMode, options.BaseUrl, options.RecordMetadataInTraces);
+        try
+        {
+            var response = await SendTriggerCoreAsync(jobId, content, cancellationToken).ConfigureAwait(false);
+            telemetry?.Succeeded(response);
+            return response;
+        }
+        catch (Exception exception) when (telemetry is not null)
+        {
+            telemetry.Failed(exception);
+            throw;
+        }
+    }
+
+    private async Task<AgentJobResponse> SendTriggerCoreAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RequestPath.ForTrigger(jobId), UriKind.Relative)) { Content = content };
         request.Headers.TryAddWithoutValidation("Accept", "application/json");

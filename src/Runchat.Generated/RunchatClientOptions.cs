@@ -75,6 +75,13 @@ public sealed class RunchatClientOptions
     public bool AllowInsecureHttp { get; set; }
 
     /// <summary>
+    /// Records the run's <c>metadata</c> JSON as a <c>runchat.metadata</c> event on the
+    /// <c>invoke_agent</c> span. Defaults to <see langword="false"/>: metadata can carry business
+    /// data, and traces are often kept longer and seen by more people than logs.
+    /// </summary>
+    public bool RecordMetadataInTraces { get; set; }
+
+    /// <summary>
     /// Reads <c>RUNCHAT_API_KEY</c> (or its alias <c>RUNCHAT_TOKEN</c>) and <c>RUNCHAT_BASE_URL</c>,
     /// the variables the official Runchat CLI uses. Unset variables leave the defaults.
     /// </summary>
@@ -107,12 +114,13 @@ public sealed class RunchatClientOptions
     /// <returns>A description that is safe to log.</returns>
     public override string ToString() => string.Format(
         CultureInfo.InvariantCulture,
-        "RunchatClientOptions {{ ApiKey = {0}, BaseUrl = {1}, Timeout = {2}, MaxRetries = {3}, AllowInsecureHttp = {4} }}",
+        "RunchatClientOptions {{ ApiKey = {0}, BaseUrl = {1}, Timeout = {2}, MaxRetries = {3}, AllowInsecureHttp = {4}, RecordMetadataInTraces = {5} }}",
         MaskApiKey(ApiKey),
         UrlDisplay.Safe(BaseUrl),
         Timeout,
         MaxRetries,
-        AllowInsecureHttp);
+        AllowInsecureHttp,
+        RecordMetadataInTraces);
 
     /// <summary>Masks a key the way the official Runchat CLI shows it: <c>rk_l…9f2a</c>.</summary>
     internal static string MaskApiKey(string? apiKey)
@@ -201,6 +209,7 @@ public sealed class RunchatClientOptions
         target.Timeout = Timeout;
         target.MaxRetries = MaxRetries;
         target.AllowInsecureHttp = AllowInsecureHttp;
+        target.RecordMetadataInTraces = RecordMetadataInTraces;
     }
 
     private static bool IsHttpScheme(Uri uri) => uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp;

@@ -1,0 +1,159 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Newtonsoft.Json.Linq;
+
+namespace Runchat.Internal;
+
+/// <summary>
+/// The library's traces and metrics, after OpenTelemetry's GenAI semantic conventions: one
+/// <c>invoke_agent &lt;jobId&gt;</c> client span per trigger (the parent of the HTTP client spans, so a
+/// retried attempt shows as a second child) and the <c>gen_ai.client.*</c> instruments.
+/// </summary>
+/// <remarks>
+/// The source and the meter are process-wide, as every .NET library's are; what belongs to one call
+/// lives in a <see cref="TriggerTelemetry"/> the send path holds. When nothing listens, <see cref="Start"/>
+/// returns null and a trigger costs one check. Message text is never recorded; the job's metadata
+/// only when <see cref="RunchatClientOptions.RecordMetadataInTraces"/> is set.
+/// </remarks>
+internal static class RunchatTelemetry
+{
+    public const string Name = "Runchat.Generated";
+
+    public static readonly ActivitySource Source = new(Name, RunchatUserAgent.Version);
+    public static readonly Meter Meter = new(Name, RunchatUserAgent.Version);
+
+    public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
+        "gen_ai.client.operation.duration", "s", "Duration of Runchat agent runs, as the client saw them.");
+
+    public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>(
+        "gen_ai.client.token.usage", "{token}", "Tokens used by Runchat agent runs (gen_ai.token.type: input or output).");
+
+    public static readonly Counter<double> Credits = Meter.CreateCounter<double>(
+        "runchat.client.credits", "{credit}", "Runchat credits spent by agent runs, from the run's metadata.");
+
+    /// <summary>Starts the telemetry of one trigger, or returns null when nothing listens.</summary>
+    public static TriggerTelemetry? Start(string jobId, string bodyMode, Uri endpoint, bool recordMetadata)
+    {
+        var activity = Source.HasListeners() ? Source.StartActivity("invoke_agent " + jobId, ActivityKind.Client) : null;
+        if (activity is null && !Duration.Enabled && !TokenUsage.Enabled && !Credits.Enabled)
+        {
+            return null;
+        }
+
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("gen_ai.operation.name", "invoke_agent");
+            activity.SetTag("gen_ai.provider.name", "runchat");
+            activity.SetTag("gen_ai.agent.id", jobId);
+            activity.SetTag("server.address", endpoint.Host);
+            activity.SetTag("server.port", endpoint.Port);
+            activity.SetTag("runchat.body_mode", bodyMode);
+        }
+
+        return new TriggerTelemetry(activity, jobId, recordMetadata);
+    }
+}
+
+/// <summary>The telemetry of one trigger: its span, its start time, and what the answer said.</summary>
+internal sealed class TriggerTelemetry : IDisposable
+{
+    private readonly Activity? _activity;
+    private readonly string _jobId;
+    private readonly bool _recordMetadata;
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    public TriggerTelemetry(Activity? activity, string jobId, bool recordMetadata)
+    {
+        _activity = activity;
+        _jobId = jobId;
+        _recordMetadata = recordMetadata;
+    }
+
+    public void Succeeded(AgentJobResponse response)
+    {
+        var metadata = response.GetMetadata();
+        var input = Number(metadata, "input_tokens");
+        var output = Number(metadata, "output_tokens");
+        var credits = Number(metadata, "credits");
+        var errorType = response.Status == AgentJobResponseStatus.Error ? "agent_error" : response.IsSuccess ? null : "unknown_status";
+
+        if (_activity is { IsAllDataRequested: true })
+        {
+            if (input is { } i) _activity.SetTag("gen_ai.usage.input_tokens", (long)i);
+            if (output is { } o) _activity.SetTag("gen_ai.usage.output_tokens", (long)o);
+            if (credits is { } c) _activity.SetTag("runchat.credits", c);
+            if (response.RunchatId is { } runchatId) _activity.SetTag("runchat.runchat_id", runchatId);
+            if (_recordMetadata && response.Metadata is { } raw)
+            {
+                _activity.AddEvent(new ActivityEvent("runchat.metadata", tags: new ActivityTagsCollection { ["runchat.metadata"] = raw }));
+            }
+        }
+
+        var tags = Tags(errorType);
+        if (input is { } inputTokens && RunchatTelemetry.TokenUsage.Enabled)
+        {
+            var inputTags = tags;
+            inputTags.Add("gen_ai.token.type", "input");
+            RunchatTelemetry.TokenUsage.Record((long)inputTokens, inputTags);
+        }
+
+        if (output is { } outputTokens && RunchatTelemetry.TokenUsage.Enabled)
+        {
+            var outputTags = tags;
+            outputTags.Add("gen_ai.token.type", "output");
+            RunchatTelemetry.TokenUsage.Record((long)outputTokens, outputTags);
+        }
+
+        if (credits is { } spent)
+        {
+            RunchatTelemetry.Credits.Add(spent, tags);
+        }
+
+        End(errorType, response.Status == AgentJobResponseStatus.Error ? response.Error : null);
+    }
+
+    public void Failed(Exception exception) => End(ErrorType(exception), exception.Message);
+
+    public void Dispose() => _activity?.Dispose();
+
+    private void End(string? errorType, string? description)
+    {
+        if (_activity is not null && errorType is not null)
+        {
+            _activity.SetTag("error.type", errorType);
+            _activity.SetStatus(ActivityStatusCode.Error, errorType == "agent_error" ? "the run finished with status: error" : errorType);
+        }
+
+        RunchatTelemetry.Duration.Record((Stopwatch.GetTimestamp() - _started) / (double)Stopwatch.Frequency, Tags(errorType));
+    }
+
+    // Attributes of every measurement: the job, the outcome and, on errors, error.type.
+    private TagList Tags(string? errorType)
+    {
+        var tags = new TagList
+        {
+            { "gen_ai.operation.name", "invoke_agent" },
+            { "gen_ai.provider.name", "runchat" },
+            { "gen_ai.agent.id", _jobId },
+            { "runchat.outcome", errorType is null ? "success" : errorType == "agent_error" ? "agent_error" : "error" },
+        };
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+        }
+
+        return tags;
+    }
+
+    private static string ErrorType(Exception exception) => exception switch
+    {
+        RunchatApiException api => api.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        TimeoutException => "timeout",
+        _ => exception.GetType().FullName ?? exception.GetType().Name,
+    };
+
+    private static double? Number(JObject? metadata, string name) =>
+        metadata?[name] is JValue { Type: JTokenType.Integer or JTokenType.Float } value ? Convert.ToDouble(value.Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+}
