@@ -59,6 +59,7 @@ public static class RunchatRelayEndpointExtensions
         var services = context.RequestServices;
         var options = services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Runchat.Relay");
+        var telemetry = services.GetRequiredService<RelayTelemetry>();
 
         if (!HttpMethods.IsPost(context.Request.Method))
         {
@@ -67,9 +68,13 @@ public static class RunchatRelayEndpointExtensions
             return;
         }
 
+        var inboundTraceParent = context.Request.Headers["traceparent"].FirstOrDefault();
+        using var activity = RelayTelemetry.StartReceive(route.Path, route.JobId, inboundTraceParent);
         var body = await ReadBodyAsync(context.Request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
+            telemetry.Delivery(route.Path, "rejected_body");
+            activity?.SetTag("runchat.relay.outcome", "rejected_body");
             await AnswerAsync(context, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {options.MaxBodyBytes} bytes (Relay:MaxBodyBytes).").ConfigureAwait(false);
             return;
         }
@@ -78,6 +83,8 @@ public static class RunchatRelayEndpointExtensions
         var check = route.Signature.Verify(context.Request.Headers, body, time.GetUtcNow(), options.SignatureTolerance);
         if (!check.IsValid)
         {
+            telemetry.Delivery(route.Path, "rejected_signature");
+            activity?.SetTag("runchat.relay.outcome", "rejected_signature");
             logger.LogWarning("Refused a webhook on {Route}: {Reason}", route.Path, check.Error);
             await AnswerAsync(context, StatusCodes.Status401Unauthorized, $"The {route.Signature.Name} signature was refused: {check.Error}.").ConfigureAwait(false);
             return;
@@ -90,6 +97,8 @@ public static class RunchatRelayEndpointExtensions
         }
         catch (ArgumentException invalid)
         {
+            telemetry.Delivery(route.Path, "rejected_body");
+            activity?.SetTag("runchat.relay.outcome", "rejected_body");
             await AnswerAsync(context, StatusCodes.Status400BadRequest, "The body is not one JSON object in UTF-8: " + Messages.WithoutParameter(invalid)).ConfigureAwait(false);
             return;
         }
@@ -99,7 +108,11 @@ public static class RunchatRelayEndpointExtensions
             : "sha256:" + Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant();
         var store = services.GetRequiredService<IDeliveryStore>();
         var (deliveryId, duplicate) = await store.AddAsync(
-            new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity, inboundTraceParent)),
+            CancellationToken.None).ConfigureAwait(false);
+        telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored");
+        activity?.SetTag("runchat.relay.outcome", duplicate ? "duplicate" : "stored");
+        activity?.SetTag("runchat.relay.delivery_id", deliveryId);
         if (!duplicate)
         {
             services.GetRequiredService<DispatchSignal>().Notify();

@@ -51,6 +51,8 @@ public static class RunchatRelayServiceCollectionExtensions
             return location!.Open();
         });
         services.TryAddSingleton<IRunchatRelay, RunchatRelay>();
+        services.AddMetrics();
+        services.TryAddSingleton<RelayTelemetry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());
         return services;
     }

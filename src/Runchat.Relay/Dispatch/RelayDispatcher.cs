@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Hosting;
@@ -99,6 +100,8 @@ internal sealed class RelayDispatcher : BackgroundService
     private async Task SendAsync(ClaimedDelivery delivery)
     {
         await Task.Yield();
+        // The parent of the client's invoke_agent span, linked to the receive span stored with the delivery.
+        using var activity = RelayTelemetry.StartDispatch(delivery);
         Outcome outcome;
         try
         {
@@ -108,6 +111,12 @@ internal sealed class RelayDispatcher : BackgroundService
         catch (Exception exception)
         {
             outcome = OutcomeClassifier.Classify(exception, shuttingDown: _abandon.IsCancellationRequested);
+        }
+
+        activity?.SetTag("runchat.relay.state", SqliteDeliveryStore.StateName(outcome.State));
+        if (outcome.State is RelayDeliveryState.Failed or RelayDeliveryState.Unknown)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, SqliteDeliveryStore.StateName(outcome.State));
         }
 
         try

@@ -31,6 +31,9 @@ internal interface IDeliveryStore
 
     Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>How many deliveries are in each state (every state, zeros included); synchronous, for an observable gauge.</summary>
+    IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState();
+
     Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken);
 
     /// <summary>A finished delivery becomes <c>pending</c> again. Null when not found.</summary>
@@ -38,9 +41,10 @@ internal interface IDeliveryStore
     Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
-internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt);
+// TraceParent: the W3C trace context a later dispatch links to (the receive span's), if any.
+internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null);
 
-internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts);
+internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts, string? TraceParent = null);
 
 /// <param name="Owner">Who claims (one id per relay process).</param>
 /// <param name="Now">The claim time.</param>

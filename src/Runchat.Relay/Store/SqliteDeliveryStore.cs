@@ -43,7 +43,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             lease_until     INTEGER NULL,
             last_error      TEXT    NULL,
             run_status      TEXT    NULL,
-            final_reply     TEXT    NULL
+            final_reply     TEXT    NULL,
+            trace_parent    TEXT    NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
@@ -127,8 +128,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at)
-                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now)
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent)
+                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -138,6 +139,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var key = insert.Parameters.Add("$key", SqliteType.Text);
             var body = insert.Parameters.Add("$body", SqliteType.Blob);
             var now = insert.Parameters.Add("$now", SqliteType.Integer);
+            var trace = insert.Parameters.Add("$trace", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
             existing.CommandText = "SELECT id FROM deliveries WHERE route = $route AND dedupe_key = $key;";
@@ -154,6 +156,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 key.Value = delivery.DedupeKey;
                 body.Value = delivery.Body;
                 now.Value = delivery.ReceivedAt.ToUnixTimeMilliseconds();
+                trace.Value = (object?)delivery.TraceParent ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
                     results[i] = (inserted, false);
@@ -204,7 +207,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                         ORDER BY next_attempt_at, received_at LIMIT 1)
               AND (SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent
               AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute
-            RETURNING id, route, job_id, body, attempts;
+            RETURNING id, route, job_id, body, attempts, trace_parent;
             """;
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
@@ -220,7 +223,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 return null;
             }
 
-            return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4));
+            return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5));
         }).ConfigureAwait(false);
     }
 
@@ -267,6 +270,40 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         command.Parameters.AddWithValue("$id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+    }
+
+    public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state, COUNT(*) FROM deliveries GROUP BY state;";
+        var counts = new Dictionary<RelayDeliveryState, long>();
+        foreach (var state in Enum.GetValues<RelayDeliveryState>())
+        {
+            counts[state] = 0;
+        }
+
+        try
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts[ParseState(reader.GetString(0))] = reader.GetInt64(1);
+            }
+        }
+        catch (SqliteException) when (!_initialized)
+        {
+            // Observed before the first write created the table: every state is 0.
+        }
+
+        var list = new List<(RelayDeliveryState, long)>(counts.Count);
+        foreach (var pair in counts)
+        {
+            list.Add((pair.Key, pair.Value));
+        }
+
+        return list;
     }
 
     public async Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken)

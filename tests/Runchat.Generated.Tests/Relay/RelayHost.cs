@@ -124,11 +124,17 @@ public sealed class RelayHost : IAsyncDisposable
 
     public async Task StopAsync() => await _app.StopAsync();
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the relay and leaves its database, for a restart on the same store.</summary>
+    public async ValueTask DisposeAsyncKeepingDatabase()
     {
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncKeepingDatabase();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" })
         {

@@ -34,6 +34,9 @@ public class TriggerTelemetryTests : WireMockTest
     [SetUp]
     public void Listen()
     {
+        // One fixture instance serves every test: start each from empty queues.
+        _activities.Clear();
+        _measurements.Clear();
         _activityListener = new ActivityListener
         {
             ShouldListenTo = source => source.Name is "Runchat.Generated" or "System.Net.Http" or "Runchat.Tests",

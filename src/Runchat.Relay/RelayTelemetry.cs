@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// The relay's traces and metrics. Spans: <c>runchat.relay.receive</c> (verify and store, linked to
+/// the sender's <c>traceparent</c>) and <c>runchat.relay.dispatch</c> (linked to the receive span,
+/// whose context is stored with the delivery, so the link survives a restart; the parent of the
+/// client's <c>invoke_agent</c> span). Metrics: <c>runchat.relay.deliveries</c> and the
+/// observable <c>runchat.relay.pending</c> by state.
+/// </summary>
+internal sealed class RelayTelemetry : IDisposable
+{
+    public const string Name = "Runchat.Relay";
+
+    public static readonly ActivitySource Source = new(Name, typeof(RelayTelemetry).Assembly.GetName().Version?.ToString(3));
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _deliveries;
+
+    public RelayTelemetry(IMeterFactory meters, IDeliveryStore store)
+    {
+        _meter = meters.Create(Name);
+        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route and outcome (stored, duplicate, rejected_signature, rejected_body).");
+        _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries in the store, by state: unknown ones need an operator.");
+    }
+
+    public void Delivery(string route, string outcome)
+    {
+        if (_deliveries.Enabled)
+        {
+            _deliveries.Add(1, new KeyValuePair<string, object?>("runchat.relay.route", route), new KeyValuePair<string, object?>("runchat.relay.outcome", outcome));
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    /// <summary>The context a later dispatch links to: this receive span's, else the sender's, else none.</summary>
+    public static string? TraceParentToStore(Activity? receive, string? inbound) =>
+        receive is not null ? receive.Id : ActivityContext.TryParse(inbound, null, out _) ? inbound : null;
+
+    public static Activity? StartReceive(string route, string jobId, string? inboundTraceParent)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var links = ActivityContext.TryParse(inboundTraceParent, null, out var sender) ? new[] { new ActivityLink(sender) } : null;
+        var activity = Source.StartActivity("runchat.relay.receive", ActivityKind.Internal, parentContext: default(ActivityContext), links: links);
+        activity?.SetTag("runchat.relay.route", route);
+        activity?.SetTag("gen_ai.agent.id", jobId);
+        return activity;
+    }
+
+    public static Activity? StartDispatch(ClaimedDelivery delivery)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var links = ActivityContext.TryParse(delivery.TraceParent, null, out var received) ? new[] { new ActivityLink(received) } : null;
+        var activity = Source.StartActivity("runchat.relay.dispatch", ActivityKind.Consumer, parentContext: default(ActivityContext), links: links);
+        activity?.SetTag("runchat.relay.delivery_id", delivery.Id);
+        activity?.SetTag("runchat.relay.route", delivery.Route);
+        activity?.SetTag("gen_ai.agent.id", delivery.JobId);
+        activity?.SetTag("runchat.relay.attempt", delivery.Attempts);
+        return activity;
+    }
+
+    private static IEnumerable<Measurement<long>> Observe(IDeliveryStore store)
+    {
+        foreach (var (state, count) in store.CountByState())
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("runchat.relay.state", SqliteDeliveryStore.StateName(state)));
+        }
+    }
+}
