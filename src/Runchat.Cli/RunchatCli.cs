@@ -64,10 +64,11 @@ public static class RunchatCli
         var timeout = new Option<double?>("--timeout") { Description = "Seconds to wait for the agent (default: 600).", HelpName = "SECONDS" };
         var json = new Option<bool>("--json") { Description = "Print the whole response as JSON instead of the final reply." };
         var sandbox = new Option<bool>("--sandbox") { Description = "Start a local sandbox of the Runchat API and run against it (offline, no key needed)." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the run's duration, tokens and credits on stderr." };
 
         var command = new Command("trigger", "Run a saved agent job: as-is, with a message, or with a raw JSON payload.")
         {
-            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox,
+            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox, verbose,
         };
         command.SetAction((result, cancellationToken) => new TriggerCommand(console).RunAsync(
             new TriggerArguments(
@@ -78,7 +79,8 @@ public static class RunchatCli
                 result.GetValue(baseUrl),
                 result.GetValue(timeout),
                 result.GetValue(json),
-                result.GetValue(sandbox)),
+                result.GetValue(sandbox),
+                result.GetValue(verbose)),
             cancellationToken));
         return command;
     }

@@ -17,7 +17,8 @@ public sealed record TriggerArguments(
     string? BaseUrl,
     double? TimeoutSeconds,
     bool Json,
-    bool Sandbox);
+    bool Sandbox,
+    bool Verbose = false);
 
 /// <summary><c>runchat-job trigger</c>: one library call, its output, and the official exit codes.</summary>
 public sealed class TriggerCommand
@@ -136,7 +137,12 @@ public sealed class TriggerCommand
             var call = payload is not null ? client.TriggerAgentJobAsync(arguments.JobId, payload, cancellationToken)
                 : arguments.Message is not null ? client.TriggerAgentJobAsync(arguments.JobId, arguments.Message, cancellationToken)
                 : client.TriggerAgentJobAsync(arguments.JobId, cancellationToken);
+            var started = System.Diagnostics.Stopwatch.StartNew();
             var response = await WithProgressAsync(call).ConfigureAwait(false);
+            if (arguments.Verbose)
+            {
+                await _console.Error.WriteLineAsync(DescribeRun(response, started.Elapsed)).ConfigureAwait(false);
+            }
 
             if (arguments.Json)
             {
@@ -161,6 +167,21 @@ public sealed class TriggerCommand
 
             return ExitCodes.Success;
         }
+    }
+
+    /// <summary>The --verbose line: what the run cost, from its metadata (the names the sandbox and the API use).</summary>
+    internal static string DescribeRun(AgentJobResponse response, TimeSpan elapsed)
+    {
+        var metadata = response.GetMetadata();
+        string Value(string name) => metadata?[name] is Newtonsoft.Json.Linq.JValue { Value: not null } value ? value.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+        return string.Format(System.Globalization.CultureInfo.InvariantCulture,
+            "run {0}: status {1}, {2:0.###} s, input tokens {3}, output tokens {4}, credits {5}",
+            response.RunchatId ?? response.JobId ?? "?",
+            response.Status?.ToString().ToLowerInvariant() ?? "unknown",
+            elapsed.TotalSeconds,
+            Value("input_tokens"),
+            Value("output_tokens"),
+            Value("credits"));
     }
 
     private async Task<JobPayload> ReadPayloadAsync(string source, CancellationToken cancellationToken)

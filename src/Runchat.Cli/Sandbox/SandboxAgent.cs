@@ -77,7 +77,7 @@ public static class SandboxAgent
                 sandbox = true,
                 input_tokens = 42 + (appended?.Length ?? 0) / 4,
                 output_tokens = reply.Length / 4,
-                credits = 0,
+                credits = 1,
                 request_bytes = body.Length,
                 request_sha256 = Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant(),
             }));

@@ -67,6 +67,16 @@ public class CliTests : WireMockTest
     }
 
     [Test]
+    public async Task VerbosePrintsDurationTokensAndCreditsOnStderrOnly()
+    {
+        var (exitCode, output, error) = await RunAsync("trigger", "demo-agent", "--message", "Summarize today's tickets", "--sandbox", "--verbose");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Success), error);
+        Assert.That(output.Trim(), Is.EqualTo("Sandbox agent received your message (25 characters): Summarize today's tickets"), "stdout is unchanged");
+        Assert.That(error, Does.Match(@"^run sandbox-demo-agent: status success, \d+(\.\d+)? s, input tokens 48, output tokens \d+, credits 1\s*$"));
+    }
+
+    [Test]
     public async Task NoMessageOrPayloadRunsTheTemplateAsIs()
     {
         var (exitCode, output, _) = await RunAsync("trigger", "nightly-digest", "--sandbox");
