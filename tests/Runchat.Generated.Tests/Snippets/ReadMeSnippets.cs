@@ -12,6 +12,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Newtonsoft.Json.Linq;
 using NUnit.Framework;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Runchat.Relay.Signatures;
 using Runchat.Tests.TestSupport;
 
@@ -228,6 +230,31 @@ public class ReadMeSnippets : WireMockTest
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(store + suffix);
         }
+    }
+
+    [Test]
+    public async Task OpenTelemetryWiring()
+    {
+        RespondWithSuccess();
+        var spans = new System.Collections.Generic.List<System.Diagnostics.Activity>();
+        var exported = new System.Collections.Generic.List<OpenTelemetry.Metrics.Metric>();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+
+        #region Snippet:OpenTelemetry
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource("Runchat.*").AddInMemoryExporter(spans))   // or .AddOtlpExporter()
+            .WithMetrics(metrics => metrics.AddMeter("Runchat.*").AddInMemoryExporter(exported));
+        #endregion
+
+        using var host = builder.Build();
+        await host.StartAsync();
+        await host.Services.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("otel-agent", "hello");
+        host.Services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>().ForceFlush();
+        await host.StopAsync();
+
+        Assert.That(spans.Select(s => s.DisplayName), Does.Contain("invoke_agent otel-agent"));
+        Assert.That(exported.Select(m => m.Name), Does.Contain("gen_ai.client.operation.duration").And.Contain("gen_ai.client.token.usage"));
     }
 
     [Test]
