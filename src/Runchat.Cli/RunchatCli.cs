@@ -61,7 +61,7 @@ public static class RunchatCli
         };
         var apiKey = new Option<string?>("--api-key") { Description = "The API key (default: RUNCHAT_API_KEY, then RUNCHAT_TOKEN)." };
         var baseUrl = new Option<string?>("--base-url") { Description = "The API base URL (default: RUNCHAT_BASE_URL, then https://runchat.com/api/v1/)." };
-        var timeout = new Option<double?>("--timeout") { Description = "Seconds to wait for the agent (default: 600).", HelpName = "SECONDS" };
+        var timeout = new Option<string?>("--timeout") { Description = "How long to wait for the agent: seconds (90) or a time span (00:15:00). Default: 600 seconds.", HelpName = "SECONDS|hh:mm:ss" };
         var json = new Option<bool>("--json") { Description = "Print the whole response as JSON instead of the final reply." };
         var sandbox = new Option<bool>("--sandbox") { Description = "Start a local sandbox of the Runchat API and run against it (offline, no key needed)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the run's duration, tokens and credits on stderr." };
@@ -87,7 +87,14 @@ public static class RunchatCli
 
     private static Command BuildSandbox(CliConsole console)
     {
-        var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1). Default: 5123.", DefaultValueFactory = _ => 5123 };
+        var port = new Option<int>("--port") { Description = "The port to listen on (127.0.0.1), 1 to 65535, or 0 for a free one. Default: 5123.", DefaultValueFactory = _ => 5123 };
+        port.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 65535)
+            {
+                result.AddError($"--port must be between 0 and 65535; got {result.GetValueOrDefault<int>()}.");
+            }
+        });
         var command = new Command("sandbox", "Serve a local stand-in of the Runchat API until Ctrl+C.") { port };
         command.SetAction(async (result, cancellationToken) =>
         {

@@ -15,7 +15,7 @@ public sealed record TriggerArguments(
     string? Payload,
     string? ApiKey,
     string? BaseUrl,
-    double? TimeoutSeconds,
+    string? Timeout,
     bool Json,
     bool Sandbox,
     bool Verbose = false);
@@ -99,14 +99,9 @@ public sealed class TriggerCommand
             options.BaseUrl = baseUrl;
         }
 
-        if (arguments.TimeoutSeconds is { } seconds)
+        if (arguments.Timeout is { } timeoutText)
         {
-            if (seconds <= 0 || double.IsNaN(seconds) || double.IsInfinity(seconds))
-            {
-                throw new UsageException("--timeout must be a positive number of seconds.");
-            }
-
-            options.Timeout = TimeSpan.FromSeconds(seconds);
+            options.Timeout = ParseTimeout(timeoutText);
         }
 
         await using var sandbox = arguments.Sandbox ? await SandboxServer.StartAsync(0, cancellationToken).ConfigureAwait(false) : null;
@@ -169,6 +164,27 @@ public sealed class TriggerCommand
         }
     }
 
+    /// <summary>
+    /// --timeout: a number of seconds (<c>90</c>, <c>1.5</c>) or a time span (<c>00:05:00</c>), the two
+    /// forms RunchatClientOptions.Timeout accepts in configuration too.
+    /// </summary>
+    internal static TimeSpan ParseTimeout(string text)
+    {
+        var trimmed = text.Trim();
+        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            && seconds > 0 && !double.IsInfinity(seconds) && seconds <= RunchatClientOptions.MaxTimeout.TotalSeconds)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        if (trimmed.Contains(':') && TimeSpan.TryParse(trimmed, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero && span <= RunchatClientOptions.MaxTimeout)
+        {
+            return span;
+        }
+
+        throw new UsageException($"--timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {RunchatClientOptions.MaxTimeout.TotalDays:0.#} days; got '{text}'.");
+    }
+
     /// <summary>The --verbose line: what the run cost, from its metadata (the names the sandbox and the API use).</summary>
     internal static string DescribeRun(AgentJobResponse response, TimeSpan elapsed)
     {
@@ -195,13 +211,25 @@ public sealed class TriggerCommand
         if (source.StartsWith("@", StringComparison.Ordinal))
         {
             var path = source.Substring(1);
+            if (Directory.Exists(path))
+            {
+                throw new UsageException($"--payload @{path} is a directory; give a JSON file, such as @payload.json.");
+            }
+
             if (!File.Exists(path))
             {
                 throw new UsageException($"--payload file '{path}' does not exist.");
             }
 
-            using var file = File.OpenRead(path);
-            return await JobPayload.FromStreamAsync(file, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var file = File.OpenRead(path);
+                return await JobPayload.FromStreamAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                throw new UsageException($"--payload file '{path}' cannot be read: {exception.Message}");
+            }
         }
 
         return JobPayload.FromJson(source);

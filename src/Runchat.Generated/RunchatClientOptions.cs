@@ -135,12 +135,15 @@ public sealed class RunchatClientOptions
     }
 
     /// <summary>Every problem that would stop the client working, or null when there is none.</summary>
-    internal string? GetValidationError()
+    /// <param name="apiKeySource">Where this key was looked for, in words (a configuration path); null for the environment and code.</param>
+    internal string? GetValidationError(string? apiKeySource = null)
     {
         if (string.IsNullOrWhiteSpace(ApiKey))
         {
-            return $"A Runchat API key is required: set the {ApiKeyEnvironmentVariable} environment variable " +
-                   $"(or {ApiKeyAliasEnvironmentVariable}), or RunchatClientOptions.ApiKey. Keys are created from the account menu at runchat.com.";
+            return apiKeySource is null
+                ? $"A Runchat API key is required: set the {ApiKeyEnvironmentVariable} environment variable " +
+                  $"(or {ApiKeyAliasEnvironmentVariable}), or RunchatClientOptions.ApiKey. Keys are created from the account menu at runchat.com."
+                : $"A Runchat API key is required: {apiKeySource}. Keys are created from the account menu at runchat.com.";
         }
 
         foreach (var c in ApiKey!)

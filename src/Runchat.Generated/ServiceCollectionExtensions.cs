@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Linq;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,12 +31,13 @@ public static class RunchatServiceCollectionExtensions
         if (configure is null) throw new ArgumentNullException(nameof(configure));
 
         services.AddOptions<RunchatClientOptions>().Configure(configure);
-        return AddRunchatClientCore(services);
+        return AddRunchatClientCore(services, "set RunchatClientOptions.ApiKey in the AddRunchatClient callback (for example from Environment.GetEnvironmentVariable(\"RUNCHAT_API_KEY\"))");
     }
 
     /// <summary>
     /// Registers <see cref="IRunchatClient"/> with options bound from a configuration section
-    /// (keys <c>ApiKey</c>, <c>BaseUrl</c>, <c>Timeout</c> as <c>hh:mm:ss</c>, <c>MaxRetries</c>, <c>AllowInsecureHttp</c>).
+    /// (keys <c>ApiKey</c>, <c>BaseUrl</c>, <c>Timeout</c> as seconds such as <c>90</c> or a time span such as
+    /// <c>00:15:00</c>, <c>MaxRetries</c>, <c>AllowInsecureHttp</c>, <c>RecordMetadataInTraces</c>).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="section">The section to bind, such as <c>configuration.GetSection("Runchat")</c>.</param>
@@ -46,11 +48,22 @@ public static class RunchatServiceCollectionExtensions
         if (services is null) throw new ArgumentNullException(nameof(services));
         if (section is null) throw new ArgumentNullException(nameof(section));
 
-        services.AddOptions<RunchatClientOptions>().Bind(section);
-        return AddRunchatClientCore(services);
+        var path = section is IConfigurationSection named ? named.Path : null;
+        var apiKey = path is null ? "ApiKey" : path + ":ApiKey";
+        services.AddOptions<RunchatClientOptions>().Bind(section).Configure(options =>
+        {
+            // A bare number is seconds, as for runchat-job --timeout; the binder alone would read "5" as 5 days.
+            if (section["Timeout"] is { } timeout && double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            {
+                options.Timeout = seconds > 0 && seconds <= RunchatClientOptions.MaxTimeout.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+            }
+        });
+        return AddRunchatClientCore(services,
+            $"set the configuration value {apiKey} (environment variable {apiKey.Replace(":", "__")}, user-secrets, or a secret store); " +
+            $"AddRunchatClient(configuration) does not read {RunchatClientOptions.ApiKeyEnvironmentVariable}");
     }
 
-    private static IHttpClientBuilder AddRunchatClientCore(IServiceCollection services)
+    private static IHttpClientBuilder AddRunchatClientCore(IServiceCollection services, string apiKeySource)
     {
         // A second call only adds configuration: building the pipeline twice would nest a second
         // timeout and retry handler inside the first.
@@ -61,7 +74,7 @@ public static class RunchatServiceCollectionExtensions
 
         services.AddSingleton<RegistrationMarker>();
         services.AddOptions<RunchatClientOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatClientOptions>, RunchatClientOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatClientOptions>>(new RunchatClientOptionsValidator(apiKeySource)));
 
         var builder = services.AddHttpClient<IRunchatClient, RunchatClient>(
             RunchatHttpPipeline.HttpClientName,
@@ -76,9 +89,13 @@ public static class RunchatServiceCollectionExtensions
 
     private sealed class RunchatClientOptionsValidator : IValidateOptions<RunchatClientOptions>
     {
+        private readonly string _apiKeySource;
+
+        public RunchatClientOptionsValidator(string apiKeySource) => _apiKeySource = apiKeySource;
+
         public ValidateOptionsResult Validate(string? name, RunchatClientOptions options)
         {
-            var error = options.GetValidationError();
+            var error = options.GetValidationError(_apiKeySource);
             return error is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(error);
         }
     }

@@ -90,10 +90,12 @@ public class IngestTests
     [Test]
     public async Task WithoutASchemeIdTheIdempotencyKeyThenTheBodyHashDedupe()
     {
-        await _relay.PostAsync("/hooks/open", Event, ("Idempotency-Key", "order-17"));
+        var first = await _relay.PostAsync("/hooks/open", Event, ("Idempotency-Key", "order-17"));
         var sameKey = await _relay.PostAsync("/hooks/open", "{\"other\":true}", ("Idempotency-Key", "order-17"));
-        await _relay.PostAsync("/hooks/open", Event);
+        var byBody = await _relay.PostAsync("/hooks/open", Event);
         var sameBody = await _relay.PostAsync("/hooks/open", Event);
+
+        Assert.That(new[] { first.Status, sameKey.Status, byBody.Status, sameBody.Status }, Is.All.EqualTo(202), _relay.Errors);
 
         Assert.That(sameKey.Body.GetProperty("duplicate").GetBoolean(), Is.True);
         Assert.That(sameBody.Body.GetProperty("duplicate").GetBoolean(), Is.True);

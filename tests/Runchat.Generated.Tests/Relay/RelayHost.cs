@@ -35,6 +35,11 @@ public sealed class RelayHost : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
+    private CapturedErrors Captured { get; init; } = new();
+
+    /// <summary>Warnings and errors the relay logged, for a failing assertion's message.</summary>
+    public string Errors => string.Join(Environment.NewLine, Captured.Lines);
+
     public string DatabasePath { get; }
 
     public HttpClient Http { get; }
@@ -57,6 +62,8 @@ public sealed class RelayHost : IAsyncDisposable
         databasePath ??= NewDatabasePath();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        var errors = new CapturedErrors();
+        builder.Logging.AddProvider(errors);
         builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
         if (shutdownTimeout is { } timeout)
         {
@@ -84,7 +91,7 @@ public sealed class RelayHost : IAsyncDisposable
         map?.Invoke(new RouteMapper(app));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RelayHost(app, new Uri(address), databasePath);
+        return new RelayHost(app, new Uri(address), databasePath) { Captured = errors };
     }
 
     public static RelayRouteOptions Route(string path, string jobId, string signature = "none", string? secret = null, string? header = null) =>
@@ -151,3 +158,27 @@ public sealed class RelayHost : IAsyncDisposable
 
 /// <summary>Lets a test map routes in code on the host's application.</summary>
 public sealed record RouteMapper(WebApplication App);
+
+/// <summary>Keeps the relay's warnings and errors (an unhandled exception behind a 500, say) for the test's message.</summary>
+internal sealed class CapturedErrors : ILoggerProvider, ILogger
+{
+    public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+        {
+            Lines.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -87,6 +87,22 @@ public class AgentJobResponseTests : WireMockTest
         Assert.Throws<RunchatAgentRunException>(() => response.EnsureSuccess());
     }
 
+    [TestCase("0", "0")]
+    [TestCase("42", "42")]
+    [TestCase("\"0\"", "0")]
+    [TestCase("\"SUCCESS\"", "SUCCESS")]
+    [TestCase("\" success\"", " success")]
+    [TestCase("\"Success\"", "Success")]
+    [TestCase("\"error \"", "error ")]
+    public async Task OnlyTheExactStringsSuccessAndErrorAreAStatus(string wire, string raw)
+    {
+        var response = await TriggerWith("{\"job_id\":\"j\",\"status\":" + wire + ",\"messages\":[]}");
+
+        Assert.That(response.Status, Is.Null, "no integers, no case folding, no trimming");
+        Assert.That(response.IsSuccess, Is.False);
+        Assert.That(response.AdditionalProperties["status"]?.ToString(), Is.EqualTo(raw), "the raw value stays readable");
+    }
+
     [Test]
     public async Task StatusOfTheWrongShapeDoesNotThrow()
     {
