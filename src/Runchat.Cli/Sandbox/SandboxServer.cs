@@ -86,7 +86,7 @@ public sealed class SandboxServer : IAsyncDisposable
         if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == StatsPath)
         {
             var stats = new { requests = _requests.Count, in_flight = Volatile.Read(ref _inFlight), max_in_flight = MaxInFlight };
-            await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(stats)).ConfigureAwait(false);
+            await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(stats, SandboxJson.Options)).ConfigureAwait(false);
             return;
         }
 
@@ -164,7 +164,15 @@ public sealed record SandboxRequest(
 
 internal static class SandboxJson
 {
-    public static readonly JsonSerializerOptions Options = new() { WriteIndented = false };
+    public static readonly JsonSerializerOptions Options = Create();
+
+    // Read-only from the start, so concurrent first uses do not race to fill in a resolver.
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
+        options.MakeReadOnly();
+        return options;
+    }
 }
 
 /// <summary>A host lifetime that leaves process signals to the command line hosting the server.</summary>
