@@ -108,7 +108,7 @@ public static class RunchatRelayEndpointExtensions
             : "sha256:" + Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant();
         var store = services.GetRequiredService<IDeliveryStore>();
         var (deliveryId, duplicate) = await store.AddAsync(
-            new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity, inboundTraceParent)),
+            new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent)),
             CancellationToken.None).ConfigureAwait(false);
         telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored");
         activity?.SetTag("runchat.relay.outcome", duplicate ? "duplicate" : "stored");

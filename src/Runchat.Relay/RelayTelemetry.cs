@@ -7,9 +7,9 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// The relay's traces and metrics. Spans: <c>runchat.relay.receive</c> (verify and store, linked to
-/// the sender's <c>traceparent</c>) and <c>runchat.relay.dispatch</c> (linked to the receive span,
-/// whose context is stored with the delivery, so the link survives a restart; the parent of the
-/// client's <c>invoke_agent</c> span). Metrics: <c>runchat.relay.deliveries</c> and the
+/// the sender's <c>traceparent</c>) and <c>runchat.relay.dispatch</c> (linked to the receive span and
+/// to the sender's context, both stored with the delivery, so the links survive a restart; the
+/// parent of the client's <c>invoke_agent</c> span). Metrics: <c>runchat.relay.deliveries</c> and the
 /// observable <c>runchat.relay.pending</c> by state.
 /// </summary>
 internal sealed class RelayTelemetry : IDisposable
@@ -38,9 +38,11 @@ internal sealed class RelayTelemetry : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    /// <summary>The context a later dispatch links to: this receive span's, else the sender's, else none.</summary>
-    public static string? TraceParentToStore(Activity? receive, string? inbound) =>
-        receive is not null ? receive.Id : ActivityContext.TryParse(inbound, null, out _) ? inbound : null;
+    /// <summary>The receive span's context, stored with the delivery for a later dispatch to link to.</summary>
+    public static string? TraceParentToStore(Activity? receive) => receive?.Id;
+
+    /// <summary>The sender's traceparent when it is a valid W3C context, stored with the delivery too.</summary>
+    public static string? SenderTraceParentToStore(string? inbound) => ActivityContext.TryParse(inbound, null, out _) ? inbound : null;
 
     public static Activity? StartReceive(string route, string jobId, string? inboundTraceParent)
     {
@@ -63,7 +65,9 @@ internal sealed class RelayTelemetry : IDisposable
             return null;
         }
 
-        var links = ActivityContext.TryParse(delivery.TraceParent, null, out var received) ? new[] { new ActivityLink(received) } : null;
+        var links = new List<ActivityLink>(2);
+        if (ActivityContext.TryParse(delivery.TraceParent, null, out var received)) links.Add(new ActivityLink(received));
+        if (ActivityContext.TryParse(delivery.SenderTraceParent, null, out var sent)) links.Add(new ActivityLink(sent));
         var activity = Source.StartActivity("runchat.relay.dispatch", ActivityKind.Consumer, parentContext: default(ActivityContext), links: links);
         activity?.SetTag("runchat.relay.delivery_id", delivery.Id);
         activity?.SetTag("runchat.relay.route", delivery.Route);

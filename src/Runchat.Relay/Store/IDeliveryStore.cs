@@ -41,10 +41,11 @@ internal interface IDeliveryStore
     Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
-// TraceParent: the W3C trace context a later dispatch links to (the receive span's), if any.
-internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null);
+// TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
+// A later dispatch, after a restart too, links to both.
+internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null);
 
-internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts, string? TraceParent = null);
+internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts, string? TraceParent = null, string? SenderTraceParent = null);
 
 /// <param name="Owner">Who claims (one id per relay process).</param>
 /// <param name="Now">The claim time.</param>

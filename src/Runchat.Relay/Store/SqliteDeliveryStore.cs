@@ -44,7 +44,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             last_error      TEXT    NULL,
             run_status      TEXT    NULL,
             final_reply     TEXT    NULL,
-            trace_parent    TEXT    NULL
+            trace_parent    TEXT    NULL,
+            sender_trace    TEXT    NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
@@ -128,8 +129,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent)
-                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace)
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace)
+                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -140,6 +141,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var body = insert.Parameters.Add("$body", SqliteType.Blob);
             var now = insert.Parameters.Add("$now", SqliteType.Integer);
             var trace = insert.Parameters.Add("$trace", SqliteType.Text);
+            var sender = insert.Parameters.Add("$sender", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
             existing.CommandText = "SELECT id FROM deliveries WHERE route = $route AND dedupe_key = $key;";
@@ -157,6 +159,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 body.Value = delivery.Body;
                 now.Value = delivery.ReceivedAt.ToUnixTimeMilliseconds();
                 trace.Value = (object?)delivery.TraceParent ?? DBNull.Value;
+                sender.Value = (object?)delivery.SenderTraceParent ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
                     results[i] = (inserted, false);
@@ -207,7 +210,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                         ORDER BY next_attempt_at, received_at LIMIT 1)
               AND (SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent
               AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute
-            RETURNING id, route, job_id, body, attempts, trace_parent;
+            RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace;
             """;
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
@@ -223,7 +226,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 return null;
             }
 
-            return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5));
+            return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6));
         }).ConfigureAwait(false);
     }
 
@@ -274,27 +278,24 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT state, COUNT(*) FROM deliveries GROUP BY state;";
         var counts = new Dictionary<RelayDeliveryState, long>();
         foreach (var state in Enum.GetValues<RelayDeliveryState>())
         {
             counts[state] = 0;
         }
 
-        try
+        // Observed before the store created its schema: every state is 0, and the file is not touched.
+        if (_initialized)
         {
+            using var connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT state, COUNT(*) FROM deliveries GROUP BY state;";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 counts[ParseState(reader.GetString(0))] = reader.GetInt64(1);
             }
-        }
-        catch (SqliteException) when (!_initialized)
-        {
-            // Observed before the first write created the table: every state is 0.
         }
 
         var list = new List<(RelayDeliveryState, long)>(counts.Count);
@@ -390,16 +391,19 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // Before any statement on this connection: a connection that read the schema while another
+            // was creating it could keep a stale copy (a table without its unique index).
+            if (!_initialized)
+            {
+                await InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
             await using (var pragma = connection.CreateCommand())
             {
                 // FULL: a commit is on disk (WAL fsync) before the relay answers 202.
                 pragma.CommandText = "PRAGMA synchronous = FULL;";
                 await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (!_initialized)
-            {
-                await InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
             return connection;
@@ -421,10 +425,20 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 return;
             }
 
+            await using (var wal = connection.CreateCommand())
+            {
+                wal.CommandText = "PRAGMA journal_mode = WAL;";
+                await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // One transaction: nobody ever sees the table without its unique index.
+            await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
             await using (var schema = connection.CreateCommand())
             {
-                schema.CommandText = "PRAGMA journal_mode = WAL;" + Schema;
+                schema.Transaction = transaction;
+                schema.CommandText = Schema;
                 await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await using var command = connection.CreateCommand();

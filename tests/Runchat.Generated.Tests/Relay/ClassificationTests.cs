@@ -48,7 +48,7 @@ public class ClassificationTests
     private static async Task<RelayDelivery> DeliverOnceAsync(RelayHost relay)
     {
         var (status, _) = await relay.PostAsync("/hooks/open", "{\"event\":\"x\"}");
-        Assert.That(status, Is.EqualTo(202));
+        Assert.That(status, Is.EqualTo(202), relay.Errors);
         return (await relay.SettledAsync(1, TimeSpan.FromSeconds(20))).Single();
     }
 

@@ -108,7 +108,7 @@ public class RelayTelemetryTests
 
         Assert.That(receive.Links.Single().Context.TraceId.ToString(), Is.EqualTo("4bf92f3577b34da6a3ce929d0e0e4736"), "receive links to the sender");
         Assert.That(receive.TagObjects.First(t => t.Key == "runchat.relay.outcome").Value, Is.EqualTo("stored"));
-        Assert.That(dispatch.Links.Single().Context.SpanId, Is.EqualTo(receive.SpanId), "dispatch links to receive");
+        Assert.That(dispatch.Links.Select(l => l.Context.SpanId.ToString()), Is.EqualTo(new[] { receive.SpanId.ToString(), "00f067aa0ba902b7" }), "dispatch links to receive and to the sender");
         Assert.That(dispatch.Kind, Is.EqualTo(ActivityKind.Consumer));
         Assert.That(agent.ParentSpanId, Is.EqualTo(dispatch.SpanId), "dispatch is the parent of invoke_agent");
         Assert.That(agent.TraceId, Is.EqualTo(dispatch.TraceId));
@@ -144,7 +144,7 @@ public class RelayTelemetryTests
 
         var dispatches = _activities.Where(a => a.DisplayName == "runchat.relay.dispatch").ToList();
         var succeeded = dispatches.Single(d => (string?)d.GetTagItem("runchat.relay.state") == "succeeded");
-        Assert.That(succeeded.Links.Single().Context.SpanId.ToString(), Is.EqualTo(receiveSpan), "the dispatch after the restart links to the receive span");
+        Assert.That(succeeded.Links.Select(l => l.Context.SpanId.ToString()), Is.EqualTo(new[] { receiveSpan, "00f067aa0ba902b7" }), "the dispatch after the restart links to the receive span and to the sender");
         Assert.That(dispatches.Count, Is.GreaterThanOrEqualTo(2), "the refused attempt before the restart is a dispatch span too");
     }
 
