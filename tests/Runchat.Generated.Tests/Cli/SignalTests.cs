@@ -1,6 +1,5 @@
 using System;
 using System.Diagnostics;
-using System.IO;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Tests.TestSupport;
@@ -17,36 +16,12 @@ namespace Runchat.Tests.Cli;
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
 public class SignalTests
 {
-    private static readonly string Tool = Path.Combine(TestContext.CurrentContext.TestDirectory, "runchat-job.dll");
-
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo(Repository.DotNet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Tool);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(start)!;
-    }
-
-    private static void Signal(Process process, string signal)
-    {
-        using var kill = Process.Start("kill", $"-{signal} {process.Id}")!;
-        kill.WaitForExit();
-        Assert.That(kill.ExitCode, Is.EqualTo(0), "kill -" + signal);
-    }
+    private static Process Start(params string[] args) => ToolProcess.Start(args);
 
     private static async Task<TimeSpan> ExitTimeAfter(Process process, string signal)
     {
         var watch = Stopwatch.StartNew();
-        Signal(process, signal);
+        ToolProcess.Signal(process, signal);
         var exited = process.WaitForExitAsync();
         if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10))) != exited)
         {

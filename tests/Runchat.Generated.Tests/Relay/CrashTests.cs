@@ -24,8 +24,6 @@ namespace Runchat.Tests.Relay;
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
 public class CrashTests
 {
-    private static readonly string Tool = Path.Combine(TestContext.CurrentContext.TestDirectory, "runchat-job.dll");
-
     private sealed class RelayProcess : IDisposable
     {
         private readonly Process _process;
@@ -61,8 +59,7 @@ public class CrashTests
 
         public void Kill()
         {
-            using var kill = Process.Start("kill", $"-KILL {_process.Id}")!;
-            kill.WaitForExit();
+            ToolProcess.Signal(_process, "KILL");
             _process.WaitForExit();
         }
 
@@ -78,17 +75,7 @@ public class CrashTests
         }
     }
 
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo(Repository.DotNet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Tool);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(start)!;
-    }
+    private static Process Start(params string[] args) => ToolProcess.Start(args);
 
     private static int FreePort()
     {
