@@ -53,7 +53,9 @@ public partial class AgentJobResponse
 
     /// <summary>
     /// <see cref="Messages"/> as typed views, in order: the saved template, any appended user
-    /// message, and the agent's responses. Entries that are not JSON objects are skipped. Never null.
+    /// message, and the agent's responses. Entries may be <see cref="JObject"/>s (as received), System.Text.Json
+    /// <c>JsonElement</c>s, dictionaries or anonymous objects (as tests build them); entries that are not
+    /// JSON objects are skipped. Never null.
     /// </summary>
     [JsonIgnore]
     public IReadOnlyList<AgentMessage> Transcript
@@ -69,7 +71,7 @@ public partial class AgentJobResponse
             var transcript = new List<AgentMessage>(messages.Count);
             foreach (var item in messages)
             {
-                if (item is JObject message)
+                if (AgentMessage.AsObject(item) is { } message)
                 {
                     transcript.Add(new AgentMessage(message));
                 }
@@ -93,7 +95,7 @@ public partial class AgentJobResponse
             // Walks back from the end: a long transcript is not materialized to find its last reply.
             for (var i = messages.Count - 1; i >= 0; i--)
             {
-                if (messages[i] is JObject raw && AgentMessage.IsAssistant(raw) && AgentMessage.ExtractText(raw) is { Length: > 0 } text)
+                if (AgentMessage.AsObject(messages[i]) is { } raw && AgentMessage.IsAssistant(raw) && AgentMessage.ExtractText(raw) is { Length: > 0 } text)
                 {
                     return text;
                 }

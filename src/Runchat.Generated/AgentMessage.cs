@@ -44,6 +44,45 @@ public sealed class AgentMessage
         return $"{Role ?? "(no role)"}: {text}";
     }
 
+    /// <summary>
+    /// A transcript entry as a JSON object: a <see cref="JObject"/> as deserialized, a System.Text.Json
+    /// <c>JsonElement</c>, a dictionary, or any object Newtonsoft.Json serializes to an object
+    /// (anonymous types, POCOs), as tests and fakes build them. Null for anything else (skipped).
+    /// </summary>
+    internal static JObject? AsObject(object? item)
+    {
+        switch (item)
+        {
+            case null:
+            case string:
+            case JToken and not JObject:
+                return null;
+            case JObject json:
+                return json;
+            case System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Object } element:
+                using (var reader = new Newtonsoft.Json.JsonTextReader(new System.IO.StringReader(element.GetRawText())) { DateParseHandling = Newtonsoft.Json.DateParseHandling.None })
+                {
+                    return JObject.Load(reader);
+                }
+
+            case System.Text.Json.JsonElement:
+                return null;
+            default:
+                try
+                {
+                    return JToken.FromObject(item) as JObject;
+                }
+                catch (Newtonsoft.Json.JsonException)
+                {
+                    return null;
+                }
+                catch (ArgumentException)
+                {
+                    return null;
+                }
+        }
+    }
+
     internal static bool IsAssistant(JObject raw) =>
         raw["role"] is JValue { Type: JTokenType.String } role && (string?)role == "assistant";
 

@@ -31,17 +31,22 @@ internal static class ResponseErrors
         var status = (int)response.StatusCode;
         var headers = CollectHeaders(response, apiKey);
         var body = response.Content is null ? null : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        throw Build(status, body, headers, apiKey, RunchatRetryPolicy.GetRetryAfter(response));
+    }
 
+    /// <summary>The exception for an answer: also what <see cref="RunchatModelFactory"/> builds for tests, so fakes throw what the client throws.</summary>
+    internal static RunchatApiException Build(int status, string? body, IReadOnlyDictionary<string, IEnumerable<string>> headers, string? apiKey, TimeSpan? retryAfter)
+    {
         // Parsed once: the message, ServerError and the typed Error all come from this object.
         var json = RunchatApiException.ParseJsonObject(body);
         (body, json) = Redact(body, json, apiKey);
         var serverError = RunchatApiException.ServerErrorOf(json);
-        var message = Describe(status, response, headers) + (serverError is null ? string.Empty : " Server error: " + serverError);
+        var message = Describe(status, retryAfter, headers) + (serverError is null ? string.Empty : " Server error: " + serverError);
 
         var exception = status is 400 or 403 or 404 or 500 && ToError(json) is { } error
             ? new RunchatApiException<Error>(message, status, body, headers, error, null)
             : new RunchatApiException(message, status, body, headers, null);
-        throw exception.WithServerError(serverError);
+        return exception.WithServerError(serverError);
     }
 
     /// <summary>The response and content headers, with any echo of the API key (plain or percent-encoded) redacted.</summary>
@@ -150,13 +155,13 @@ internal static class ResponseErrors
         }
     }
 
-    private static string Describe(int status, HttpResponseMessage response, IReadOnlyDictionary<string, IEnumerable<string>> headers) => status switch
+    private static string Describe(int status, TimeSpan? retryAfter, IReadOnlyDictionary<string, IEnumerable<string>> headers) => status switch
     {
         400 => "Runchat rejected the request (400 Bad Request): the body could not be parsed, or the job is a flow job. This endpoint runs agent jobs only; flow jobs are triggered with GET.",
         401 => "Runchat did not accept the API key (401 Unauthorized): it is missing, invalid or revoked. Check RUNCHAT_API_KEY or RunchatClientOptions.ApiKey; keys are managed from the account menu at runchat.com.",
         403 => "Access denied (403 Forbidden): the API key's user has no permission to the Runchat behind this job.",
         404 => "Not found (404): there is no job (or Runchat) with this id, or the base URL is wrong.",
-        429 => "Runchat is rate-limiting requests (429 Too Many Requests)" + DescribeRetryAfter(response) + ". The agent did not run.",
+        429 => "Runchat is rate-limiting requests (429 Too Many Requests)" + (retryAfter is { } wait ? $"; it asked to retry after {wait.TotalSeconds:0} s" : string.Empty) + ". The agent did not run.",
         >= 300 and < 400 => $"Runchat answered with a redirect ({status}{DescribeLocation(headers)}), which is never followed: re-sending the POST elsewhere, or as a GET, could trigger the job again. Check RunchatClientOptions.BaseUrl.",
         >= 500 => $"The Runchat server failed ({status}). The agent may or may not have run; the request was not retried, because retrying could run it twice.",
         _ => $"Runchat answered with the unexpected HTTP status {status}.",
@@ -164,9 +169,6 @@ internal static class ResponseErrors
 
     private static string DescribeLocation(IReadOnlyDictionary<string, IEnumerable<string>> headers) =>
         headers.TryGetValue("Location", out var location) ? " to " + string.Join(", ", location) : string.Empty;
-
-    private static string DescribeRetryAfter(HttpResponseMessage response) =>
-        RunchatRetryPolicy.GetRetryAfter(response) is { } wait ? $"; it asked to retry after {wait.TotalSeconds:0} s" : string.Empty;
 
     // The spec's Error body: {"error": "<text>"}. An error object of another shape stays untyped.
     private static Error? ToError(JObject? json)

@@ -1,0 +1,76 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+using Runchat.Internal;
+
+namespace Runchat;
+
+// Handwritten: Azure's *ModelFactory pattern, so a unit test with a hand-written IRunchatClient fake
+// gets the same objects, helpers and exceptions the real client produces.
+
+/// <summary>
+/// Builds the client's models for tests and fakes: responses whose <see cref="AgentJobResponse.FinalReply"/>,
+/// <see cref="AgentJobResponse.Transcript"/>, <see cref="AgentJobResponse.IsSuccess"/> and
+/// <see cref="AgentJobResponse.EnsureSuccess"/> behave as for a real answer, and the exceptions the client throws.
+/// </summary>
+public static class RunchatModelFactory
+{
+    /// <summary>A response as the API would answer it.</summary>
+    /// <param name="status">The run's status; null for a status the client does not know.</param>
+    /// <param name="messages">The transcript: <see cref="AgentMessage(string, string)"/> results, <see cref="JObject"/>s, dictionaries or anonymous objects such as <c>new { role = "assistant", content = "Done." }</c>.</param>
+    /// <param name="metadata">The run's metadata: a JSON string as sent by the API, or an object to serialize (such as <c>new { credits = 2 }</c>).</param>
+    /// <param name="error">The error text of a run that finished with <c>status: error</c>.</param>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="runchatId">The Runchat id.</param>
+    /// <returns>A new response.</returns>
+    public static AgentJobResponse AgentJobResponse(
+        AgentJobResponseStatus? status = AgentJobResponseStatus.Success,
+        IEnumerable<object>? messages = null,
+        object? metadata = null,
+        string? error = null,
+        string? jobId = null,
+        string? runchatId = null)
+    {
+        var transcript = new Collection<object>();
+        if (messages is not null)
+        {
+            foreach (var message in messages)
+            {
+                transcript.Add(message is AgentMessage view ? view.Raw : message);
+            }
+        }
+
+        return new AgentJobResponse
+        {
+            Status = status,
+            Messages = transcript,
+            Metadata = metadata is null or string ? (string?)metadata : JsonConvert.SerializeObject(metadata),
+            Error = error,
+            JobId = jobId,
+            RunchatId = runchatId,
+        };
+    }
+
+    /// <summary>One transcript message: <c>{"role": role, "content": text}</c>.</summary>
+    /// <param name="role">The role: <c>system</c>, <c>user</c>, <c>assistant</c>, <c>tool</c>.</param>
+    /// <param name="text">The text; null for a message without text (a tool call).</param>
+    /// <returns>A new message view.</returns>
+    public static AgentMessage AgentMessage(string role, string? text) =>
+        new(new JObject { ["role"] = role, ["content"] = text is null ? JValue.CreateNull() : new JValue(text) });
+
+    /// <summary>
+    /// The exception the client throws for a non-2xx answer, with the same message, <see cref="RunchatApiException.ServerError"/>
+    /// and type (<see cref="RunchatApiException{TResult}"/> of <see cref="Error"/> for 400, 403, 404 and 500 with an error text).
+    /// </summary>
+    /// <param name="statusCode">The HTTP status, such as 404.</param>
+    /// <param name="serverError">The server's error text, sent as <c>{"error": ...}</c>; null for no body.</param>
+    /// <param name="headers">The response headers; none when null.</param>
+    /// <returns>A new exception, to throw from a fake.</returns>
+    public static RunchatApiException RunchatApiException(int statusCode, string? serverError = null, IReadOnlyDictionary<string, IEnumerable<string>>? headers = null)
+    {
+        var body = serverError is null ? null : new JObject { ["error"] = serverError }.ToString(Formatting.None);
+        return ResponseErrors.Build(statusCode, body, headers ?? new Dictionary<string, IEnumerable<string>>(), apiKey: null, retryAfter: null);
+    }
+}
