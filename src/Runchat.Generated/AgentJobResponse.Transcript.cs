@@ -20,36 +20,12 @@ public partial class AgentJobResponse
 
     /// <summary>
     /// Parses <see cref="Metadata"/>, which the API sends as stringified JSON (token counts, credits...).
-    /// Numbers and dates are kept as written. Never throws.
+    /// Numbers and dates are kept as written: integers as longs, decimals with their trailing zeros,
+    /// and numbers neither can hold exactly (a 30-digit integer, <c>1e29</c>, <c>1e-30</c>) as their raw
+    /// text (<see cref="JRaw"/>; <c>ToString()</c> gives the text, <c>Value&lt;double&gt;(key)</c> a double). Never throws.
     /// </summary>
     /// <returns>The metadata object, or null when it is absent or not a JSON object.</returns>
-    public JObject? GetMetadata()
-    {
-        if (string.IsNullOrWhiteSpace(Metadata))
-        {
-            return null;
-        }
-
-        try
-        {
-            using var reader = new JsonTextReader(new StringReader(Metadata!))
-            {
-                DateParseHandling = DateParseHandling.None,
-                FloatParseHandling = FloatParseHandling.Decimal,
-                MaxDepth = 128,
-            };
-            var token = JToken.ReadFrom(reader);
-            return reader.Read() ? null : token as JObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
+    public JObject? GetMetadata() => string.IsNullOrWhiteSpace(Metadata) ? null : Internal.ExactJson.ParseObject(Metadata!);
 
     /// <summary>
     /// <see cref="Messages"/> as typed views, in order: the saved template, any appended user

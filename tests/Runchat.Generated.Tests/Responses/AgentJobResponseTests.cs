@@ -48,6 +48,24 @@ public class AgentJobResponseTests : WireMockTest
         Assert.That(metadata["credits"]!.ToString(), Is.EqualTo("0.10"));
     }
 
+    [TestCase("1e29", 1e29)]
+    [TestCase("1.5e300", 1.5e300)]
+    [TestCase("1e-30", 1e-30)]
+    [TestCase("123456789012345678901234567890", 1.2345678901234568e29)]
+    [TestCase("0.000000000000000000000000000001", 1e-30)]
+    [TestCase("2.50", 2.5)]
+    public void MetadataKeepsBigTinyAndPreciseNumbersAsWritten(string number, double approximately)
+    {
+        var response = RunchatModelFactory.AgentJobResponse(metadata: "{\"credits\":" + number + ",\"other\":\"kept\"}");
+
+        var metadata = response.GetMetadata();
+
+        Assert.That(metadata, Is.Not.Null, "one odd number never loses the whole object");
+        Assert.That(metadata!["credits"]!.ToString(Newtonsoft.Json.Formatting.None), Is.EqualTo(number), "as written");
+        Assert.That(metadata.Value<double>("credits"), Is.EqualTo(approximately).Within(1e-9).Percent);
+        Assert.That((string?)metadata["other"], Is.EqualTo("kept"));
+    }
+
     [TestCase("{\"status\":\"success\"}", TestName = "AbsentMetadataGivesNull")]
     [TestCase("{\"status\":\"success\",\"metadata\":\"not json\"}", TestName = "MetadataThatIsNotJsonGivesNull")]
     [TestCase("{\"status\":\"success\",\"metadata\":\"[1,2]\"}", TestName = "MetadataThatIsAnArrayGivesNull")]
