@@ -50,14 +50,10 @@ public static class RunchatServiceCollectionExtensions
 
         var path = section is IConfigurationSection named ? named.Path : null;
         var apiKey = path is null ? "ApiKey" : path + ":ApiKey";
-        services.AddOptions<RunchatClientOptions>().Bind(section).Configure(options =>
-        {
-            // A bare number is seconds, as for runchat-job --timeout; the binder alone would read "5" as 5 days.
-            if (section["Timeout"] is { } timeout && double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-            {
-                options.Timeout = seconds > 0 && seconds <= RunchatClientOptions.MaxTimeout.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
-            }
-        });
+        // Bound as the binder would, except that a bare number for Timeout is seconds (as for
+        // runchat-job --timeout); the binder alone reads "5" as 5 days and refuses "90.5".
+        services.AddOptions<RunchatClientOptions>().Configure(options => BindWithSecondsTimeout(section, options));
+        services.AddSingleton<IOptionsChangeTokenSource<RunchatClientOptions>>(new ConfigurationChangeTokenSource<RunchatClientOptions>(section));
         return AddRunchatClientCore(services,
             $"set the configuration value {apiKey} (environment variable {apiKey.Replace(":", "__")}, user-secrets, or a secret store); " +
             $"AddRunchatClient(configuration) does not read {RunchatClientOptions.ApiKeyEnvironmentVariable}");
@@ -81,6 +77,23 @@ public static class RunchatServiceCollectionExtensions
             static (httpClient, provider) => new RunchatClient(RunchatHttpPipeline.CreateTransport(httpClient, RunchatHttpPipeline.GetOptions(provider))));
         services.TryAddTransient(static provider => (RunchatClient)provider.GetRequiredService<IRunchatClient>());
         return RunchatHttpPipeline.Configure(builder);
+    }
+
+    private static void BindWithSecondsTimeout(IConfiguration section, RunchatClientOptions options)
+    {
+        var timeout = section["Timeout"];
+        if (timeout is null || !double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            section.Bind(options);
+            return;
+        }
+
+        var values = section.AsEnumerable(makePathsRelative: true)
+            .Where(pair => !string.Equals(pair.Key, "Timeout", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.OrdinalIgnoreCase);
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
+        // Out of range (0, negative, over MaxTimeout) is left for validation to refuse, naming the limit.
+        options.Timeout = seconds > 0 && seconds <= RunchatClientOptions.MaxTimeout.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
     }
 
     private sealed class RegistrationMarker

@@ -201,6 +201,41 @@ public class CliTests : WireMockTest
         Assert.That(Requests, Is.Empty);
     }
 
+    [TestCase("--timeout", "soon", "--timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00)")]
+    [TestCase("--timeout", "-3", "--timeout takes a positive number of seconds")]
+    [TestCase("--timeout", "9999999999", "at most 24.9 days")]
+    [TestCase("--payload", "@/", "is a directory")]
+    [TestCase("--payload", "@/proc/self/mem", "cannot be read")]
+    [TestCase("--base-url", "ftp://deploy:hunter2secret@runchat.example", "***@runchat.example")]
+    public async Task BadUsageSaysWhatIsWrongInOurWords(string option, string value, string phrase)
+    {
+        RespondWithSuccess();
+        var (exitCode, _, error) = await RunAsync("trigger", "demo", "--api-key", ApiKey, option, value);
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage), error);
+        Assert.That(error, Does.Contain(phrase).And.Not.Contain("System.").And.Not.Contain("hunter2secret"));
+        Assert.That(Requests, Is.Empty);
+    }
+
+    [TestCase("90", 90.0)]
+    [TestCase("1.5", 1.5)]
+    [TestCase("00:05:00", 300.0)]
+    public void TimeoutTakesSecondsOrATimeSpan(string text, double seconds)
+    {
+        Assert.That(Runchat.Cli.TriggerCommand.ParseTimeout(text), Is.EqualTo(TimeSpan.FromSeconds(seconds)));
+    }
+
+    [TestCase("99999")]
+    [TestCase("-1")]
+    public async Task ASandboxPortOutOfRangeIsAUsageError(string port)
+    {
+        var (exitCode, _, error) = await RunAsync("sandbox", "--port", port);
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage), error);
+        Assert.That(error, Does.Contain("between 0 and 65535"));
+        AssertNoStackTrace(error);
+    }
+
     [Test]
     public async Task InvalidBaseUrlVariableIsAUsageError()
     {

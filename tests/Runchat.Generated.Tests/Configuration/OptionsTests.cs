@@ -188,6 +188,66 @@ public class OptionsTests : WireMockTest
     }
 
     [Test]
+    public void AMissingKeyFromAConfigurationSectionNamesThePathThatWasRead()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Services:Runchat:BaseUrl"] = Server.Url }).Build();
+        var services = new ServiceCollection();
+        services.AddRunchatClient(configuration.GetSection("Services:Runchat"));
+        using var provider = services.BuildServiceProvider();
+
+        var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IRunchatClient>());
+
+        Assert.That(exception!.Message, Does.Contain("Services:Runchat:ApiKey").And.Contain("Services__Runchat__ApiKey").And.Contain("does not read RUNCHAT_API_KEY"));
+    }
+
+    [TestCase("5", 5.0)]
+    [TestCase("90.5", 90.5)]
+    [TestCase("00:00:05", 5.0)]
+    [TestCase("00:15:00", 900.0)]
+    public void ATimeoutInConfigurationIsSecondsOrATimeSpanAsInTheCli(string configured, double seconds)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:Timeout"] = configured,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddRunchatClient(configuration.GetSection("Runchat"));
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<RunchatClientOptions>>().Value;
+
+        Assert.That(options.Timeout, Is.EqualTo(TimeSpan.FromSeconds(seconds)), "\"5\" is 5 seconds, never 5 days");
+    }
+
+    [Test]
+    public async Task ATestHostThatReplacesTheClientNeedsOneLineForTheKey()
+    {
+        // The README's recipe: the fake replaces IRunchatClient; validation still runs at start-up.
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddRunchatClient(builder.Configuration.GetSection("Runchat"));
+        builder.Services.AddSingleton<IRunchatClient>(new FakeClient());
+        builder.Services.PostConfigure<RunchatClientOptions>(o => o.ApiKey ??= "test-key");
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        Assert.That(host.Services.GetRequiredService<IRunchatClient>(), Is.InstanceOf<FakeClient>());
+        await host.StopAsync();
+    }
+
+    private sealed class FakeClient : IRunchatClient
+    {
+        public System.Threading.Tasks.Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, System.Threading.CancellationToken cancellationToken = default) =>
+            System.Threading.Tasks.Task.FromResult(RunchatModelFactory.AgentJobResponse());
+
+        public System.Threading.Tasks.Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, string message, System.Threading.CancellationToken cancellationToken = default) =>
+            System.Threading.Tasks.Task.FromResult(RunchatModelFactory.AgentJobResponse());
+
+        public System.Threading.Tasks.Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, JobPayload payload, System.Threading.CancellationToken cancellationToken = default) =>
+            System.Threading.Tasks.Task.FromResult(RunchatModelFactory.AgentJobResponse());
+    }
+
+    [Test]
     public void ToStringMasksTheKey()
     {
         var text = new RunchatClientOptions { ApiKey = ApiKey }.ToString();

@@ -295,7 +295,8 @@ public class ReadMeSnippets : WireMockTest
         var services = new ServiceCollection();
 
         #region Snippet:DependencyInjection
-        // appsettings.json: { "Runchat": { "ApiKey": "...", "Timeout": "00:15:00", "MaxRetries": 2 } }
+        // appsettings.json: { "Runchat": { "Timeout": "00:15:00", "MaxRetries": 2 } }; the key from user-secrets
+        // or the environment (Runchat__ApiKey), never from a file in the repository
         services.AddRunchatClient(configuration.GetSection("Runchat"))
             .AddHttpMessageHandler(() => new MyAuditHandler()); // the IHttpClientBuilder is yours to extend
 
