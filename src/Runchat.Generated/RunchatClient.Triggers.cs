@@ -2,6 +2,7 @@ using System;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
 using Runchat.Internal;
 
 namespace Runchat;
@@ -57,6 +58,13 @@ public partial class RunchatClient
             throw new ArgumentNullException(nameof(payload), "The payload is null. To run the saved template as-is, call TriggerAgentJobAsync(jobId) without a payload.");
         }
 
+        if (payload.HasTopLevelMessageKey)
+        {
+            _httpClient.Logger.LogWarning(
+                "The payload for job {JobId} has a top-level \"message\" key, which the server would take as the whole message; it is sent wrapped as {{\"message\": \"<the whole payload>\"}} so the agent receives all of it.",
+                jobId);
+        }
+
         return SendTriggerAsync(jobId, JobRequestBody.ForPayload(payload), "payload", cancellationToken);
     }
 
@@ -70,19 +78,38 @@ public partial class RunchatClient
     private async Task<AgentJobResponse> SendTriggerAsync(string jobId, HttpContent? content, string bodyMode, CancellationToken cancellationToken)
     {
         var options = _httpClient.Options;
+        var logger = _httpClient.Logger;
+        var bytes = content?.Headers.ContentLength ?? 0;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var telemetry = RunchatTelemetry.Start(jobId, bodyMode, options.BaseUrl, options.RecordMetadataInTraces);
         try
         {
             var response = await SendTriggerCoreAsync(jobId, content, cancellationToken).ConfigureAwait(false);
             telemetry?.Succeeded(response);
+            logger.LogInformation("Triggered job {JobId} ({BodyMode}, {RequestBytes} bytes): status {RunStatus} in {ElapsedMs:0} ms",
+                jobId, bodyMode, bytes, response.Status?.ToString().ToLowerInvariant() ?? "unknown", ElapsedMs(started));
             return response;
         }
-        catch (Exception exception) when (telemetry is not null)
+        catch (Exception exception)
         {
-            telemetry.Failed(exception);
+            telemetry?.Failed(exception);
+            // One line, no stack trace: the caller gets the exception and decides what to log.
+            logger.Log(exception is OperationCanceledException ? LogLevel.Information : LogLevel.Warning,
+                "Trigger of job {JobId} ({BodyMode}, {RequestBytes} bytes) failed after {ElapsedMs:0} ms: {Error}",
+                jobId, bodyMode, bytes, ElapsedMs(started), FirstLine(exception.Message));
             throw;
         }
     }
+
+    // The generated exception's message goes on with the status and the body; the log keeps the sentence.
+    private static string FirstLine(string text)
+    {
+        var end = text.IndexOf('\n');
+        return end < 0 ? text : text.Substring(0, end).TrimEnd('\r');
+    }
+
+    private static double ElapsedMs(long started) =>
+        (System.Diagnostics.Stopwatch.GetTimestamp() - started) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
     private async Task<AgentJobResponse> SendTriggerCoreAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
     {

@@ -3,6 +3,8 @@ using System.ComponentModel;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Runchat;
 
@@ -20,11 +22,15 @@ public sealed class RunchatTransport
 {
     private readonly HttpClient _httpClient;
 
-    internal RunchatTransport(HttpClient httpClient, RunchatClientOptions options)
+    internal RunchatTransport(HttpClient httpClient, RunchatClientOptions options, ILogger? logger = null)
     {
         _httpClient = httpClient;
         Options = options;
+        Logger = logger ?? NullLogger.Instance;
     }
+
+    /// <summary>The <c>Runchat</c> log category: one line per trigger (never the key, never the message text).</summary>
+    internal ILogger Logger { get; }
 
     /// <summary>The validated options the pipeline was built from (the API key is used for redaction only).</summary>
     internal RunchatClientOptions Options { get; }

@@ -74,7 +74,7 @@ public static class RunchatServiceCollectionExtensions
 
         var builder = services.AddHttpClient<IRunchatClient, RunchatClient>(
             RunchatHttpPipeline.HttpClientName,
-            static (httpClient, provider) => new RunchatClient(RunchatHttpPipeline.CreateTransport(httpClient, RunchatHttpPipeline.GetOptions(provider))));
+            static (httpClient, provider) => new RunchatClient(RunchatHttpPipeline.CreateTransport(httpClient, RunchatHttpPipeline.GetOptions(provider), provider)));
         services.TryAddTransient(static provider => (RunchatClient)provider.GetRequiredService<IRunchatClient>());
         return RunchatHttpPipeline.Configure(builder);
     }

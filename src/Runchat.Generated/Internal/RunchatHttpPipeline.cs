@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Runchat.Internal;
@@ -48,12 +49,16 @@ internal static class RunchatHttpPipeline
     /// Wraps the HttpClient the factory made, after every <c>ConfigureHttpClient</c> of the user's:
     /// the options are the one source of the address, and the deadline handler the one timeout.
     /// </summary>
-    public static RunchatTransport CreateTransport(HttpClient httpClient, RunchatClientOptions options)
+    public static RunchatTransport CreateTransport(HttpClient httpClient, RunchatClientOptions options, IServiceProvider? services = null)
     {
         httpClient.BaseAddress = options.GetEndpointBaseUrl();
         httpClient.Timeout = Timeout.InfiniteTimeSpan;
-        return new RunchatTransport(httpClient, options);
+        var logger = (services?.GetService(typeof(ILoggerFactory)) as ILoggerFactory)?.CreateLogger(LogCategory);
+        return new RunchatTransport(httpClient, options, logger);
     }
+
+    /// <summary>The library's own log category.</summary>
+    public const string LogCategory = "Runchat";
 
     /// <summary>
     /// Puts the authentication handler directly above the handler that talks to the network, and
