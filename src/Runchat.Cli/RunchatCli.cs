@@ -21,7 +21,14 @@ public static class RunchatCli
                 await console.Error.WriteLineAsync("error: " + error.Message).ConfigureAwait(false);
             }
 
-            var command = parsed.CommandResult.Command is RootCommand ? "" : parsed.CommandResult.Command.Name + " ";
+            // The whole command path ("relay list "), so the hint names a command that exists.
+            var names = new System.Collections.Generic.List<string>();
+            for (var result = parsed.CommandResult; result is not null && result.Command is not RootCommand; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                names.Insert(0, result.Command.Name);
+            }
+
+            var command = names.Count == 0 ? "" : string.Join(" ", names) + " ";
             await console.Error.WriteLineAsync($"Run 'runchat-job {command}--help' for usage.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }

@@ -1,0 +1,95 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+using Runchat.Cli;
+using Runchat.Relay;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary><c>runchat-job relay list|show|replay</c> in-process, on a store the test fills.</summary>
+[TestFixture]
+[Category("Relay")]
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public class RelayCliTests
+{
+    private string _directory = null!;
+    private string _config = null!;
+
+    [SetUp]
+    public async Task CreateStoreAsync()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "relay-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_directory);
+        _config = Path.Combine(_directory, "relay.json");
+        await File.WriteAllTextAsync(_config, "{\"Relay\":{\"Store\":\"sqlite:relay.db\"}}");
+        using var store = new SqliteDeliveryStore(Path.Combine(_directory, "relay.db"));
+        await store.AddAsync(new NewDelivery("dlv_cli_1", "/hooks/open", "demo-agent", "sha256:ab", "{\"a\":1}"u8.ToArray(), DateTimeOffset.UtcNow), default);
+    }
+
+    [TearDown]
+    public void Remove()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await RunchatCli.InvokeAsync(args, new CliConsole(output, error, () => Stream.Null, false));
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Test]
+    public async Task ListJsonIsAnArrayWithSnakeCaseFieldsAndLowerCaseStates()
+    {
+        var (exitCode, output, error) = await RunAsync("relay", "list", "--config", _config, "--json");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        var delivery = JsonDocument.Parse(output).RootElement.EnumerateArray().Single();
+        Assert.That(delivery.GetProperty("id").GetString(), Is.EqualTo("dlv_cli_1"));
+        Assert.That(delivery.GetProperty("route").GetString(), Is.EqualTo("/hooks/open"));
+        Assert.That(delivery.GetProperty("job_id").GetString(), Is.EqualTo("demo-agent"));
+        Assert.That(delivery.GetProperty("dedupe_key").GetString(), Is.EqualTo("sha256:ab"));
+        Assert.That(delivery.GetProperty("state").GetString(), Is.EqualTo("pending"));
+        Assert.That(delivery.GetProperty("attempts").GetInt32(), Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task AnUnknownStateIsAUsageErrorThatNamesTheRightHelp()
+    {
+        var (exitCode, _, error) = await RunAsync("relay", "list", "--config", _config, "--state", "bogus");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("'bogus'").And.Contain("runchat-job relay list --help"));
+    }
+
+    [Test]
+    public async Task ShowAndReplayOfAMissingOrPendingDeliveryExitOneWithAReason()
+    {
+        var missing = await RunAsync("relay", "show", "--config", _config, "dlv_nope");
+        var pending = await RunAsync("relay", "replay", "--config", _config, "dlv_cli_1");
+        var shown = await RunAsync("relay", "show", "--config", _config, "dlv_cli_1");
+
+        Assert.That((missing.ExitCode, missing.Error), Is.EqualTo((1, "error: there is no delivery dlv_nope." + Environment.NewLine)));
+        Assert.That(pending.ExitCode, Is.EqualTo(1));
+        Assert.That(pending.Error, Does.Contain("is pending: only a succeeded, failed or unknown delivery can be replayed"));
+        Assert.That(shown.ExitCode, Is.EqualTo(0));
+        Assert.That(shown.Out, Does.Contain("state:       pending").And.Contain("job_id:      demo-agent"));
+    }
+
+    [Test]
+    public async Task AMissingConfigurationFileIsAUsageError()
+    {
+        var (exitCode, _, error) = await RunAsync("relay", "list", "--config", Path.Combine(_directory, "nope.json"));
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("does not exist"));
+    }
+}
