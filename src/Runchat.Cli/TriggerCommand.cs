@@ -41,7 +41,9 @@ public sealed class TriggerCommand
         }
         catch (ArgumentException exception)
         {
-            return await FailAsync(ExitCodes.Usage, exception.Message).ConfigureAwait(false);
+            // The sentence is for a person at a shell, who never saw the C# parameter's name.
+            var message = exception.ParamName is null ? exception.Message : exception.Message.Replace($" (Parameter '{exception.ParamName}')", string.Empty);
+            return await FailAsync(ExitCodes.Usage, message).ConfigureAwait(false);
         }
         catch (RunchatApiException exception) when (exception.StatusCode is 401 or 403)
         {

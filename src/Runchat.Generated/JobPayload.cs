@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.IO;
 using System.Text;
 using System.Text.Json;
@@ -288,13 +289,48 @@ public sealed class JobPayload
         }
         catch (System.Text.Json.JsonException exception)
         {
-            var detail = exception.Message.IndexOf("depth", StringComparison.OrdinalIgnoreCase) >= 0
+            var detail = reader.CurrentDepth >= MaxDepth - 1
                 ? $"it is nested deeper than {MaxDepth} levels"
-                : $"it is not valid JSON at byte {reader.BytesConsumed}: {exception.Message}";
-            throw new ArgumentException("The payload cannot be sent: " + detail, parameterName, exception);
+                : IsValidPrefix(utf8)
+                    ? $"the JSON ends early at byte {utf8.Length} (an object, array or string is not closed)"
+                    : $"it is not valid JSON at byte {reader.BytesConsumed}: {Reason(exception)}";
+            throw new ArgumentException("The payload cannot be sent: " + detail + ".", parameterName, exception);
         }
 
         return hasMessageKey;
+    }
+
+    /// <summary>True when the bytes are the start of some valid JSON: the payload was cut off, not malformed.</summary>
+    private static bool IsValidPrefix(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, isFinalBlock: false, new JsonReaderState(new JsonReaderOptions { MaxDepth = MaxDepth }));
+        try
+        {
+            while (reader.Read())
+            {
+            }
+
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The parser's reason in plain words: without its line/byte position or advice about reader options.</summary>
+    private static string Reason(System.Text.Json.JsonException exception)
+    {
+        var text = exception.Message;
+        var position = text.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (position >= 0)
+        {
+            text = text.Substring(0, position);
+        }
+
+        var sentences = text.Split(new[] { ". " }, StringSplitOptions.RemoveEmptyEntries)
+            .Where(sentence => sentence.IndexOf("reader options", StringComparison.OrdinalIgnoreCase) < 0 && sentence.IndexOf("JsonReaderOptions", StringComparison.Ordinal) < 0);
+        return string.Join(". ", sentences).TrimEnd('.', ' ');
     }
 
     private static bool IsBlank(ReadOnlySpan<byte> utf8)

@@ -27,7 +27,11 @@ public class RejectedInputTests : WireMockTest
         yield return new TestCaseData("null", "null").SetName("NullLiteralPayloadIsRejected");
         yield return new TestCaseData("{\"a\":1} {\"b\":2}", "not valid JSON").SetName("TwoObjectsAreRejected");
         yield return new TestCaseData("{\"a\":1}}", "not valid JSON").SetName("TrailingGarbageIsRejected");
-        yield return new TestCaseData("{\"a\":1", "not valid JSON").SetName("TruncatedObjectIsRejected");
+        yield return new TestCaseData("{\"a\":1", "the JSON ends early at byte 6").SetName("TruncatedObjectIsRejected");
+        yield return new TestCaseData("{", "the JSON ends early at byte 1").SetName("AnOpenBraceAloneEndsEarly");
+        yield return new TestCaseData("{\"name\":", "the JSON ends early at byte 8").SetName("AMissingValueEndsEarly");
+        yield return new TestCaseData("{\"a\":[", "the JSON ends early at byte 6").SetName("AnOpenArrayEndsEarly");
+        yield return new TestCaseData("{\"a\":\"unterminated", "the JSON ends early at byte 18").SetName("AnOpenStringEndsEarly");
         yield return new TestCaseData("{'a':1}", "not valid JSON").SetName("SingleQuotedJsonIsRejected");
         yield return new TestCaseData("{a:1}", "not valid JSON").SetName("UnquotedKeysAreRejected");
         yield return new TestCaseData("{\"a\":1,}", "not valid JSON").SetName("TrailingCommaIsRejected");
@@ -41,6 +45,8 @@ public class RejectedInputTests : WireMockTest
         var exception = Assert.Throws<ArgumentException>(() => JobPayload.FromJson(json));
         Assert.That(exception!.Message, Does.Contain(expectedReason));
         Assert.That(exception.ParamName, Is.EqualTo("json"));
+        Assert.That(exception.Message, Does.Not.Contain("depth").And.Not.Contain("reader options").And.Not.Contain("BytePositionInLine").And.Not.Contain("LineNumber"),
+            "our words, not the parser's internals");
     }
 
     [Test]
