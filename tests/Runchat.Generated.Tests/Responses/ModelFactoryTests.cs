@@ -97,6 +97,31 @@ public class ModelFactoryTests : WireMockTest
     }
 
     [Test]
+    public void AnApiExceptionShowsTheBodyOnceAndNeverAPlaceholderForNone()
+    {
+        RespondWith(502, "<html>upstream down</html>", "text/html");
+        using var client = CreateClient();
+        var withBody = Assert.ThrowsAsync<RunchatApiException>(() => client.TriggerAgentJobAsync("demo-agent"))!;
+        var handBuilt = new RunchatApiException("Went wrong.", 500, null, new Dictionary<string, IEnumerable<string>>(), null);
+
+        Assert.That(CountOf(withBody.ToString(), "upstream down"), Is.EqualTo(1), "the body once in ToString()");
+        Assert.That(withBody.Message, Does.Contain("Status: 502").And.Contain("upstream down"));
+        Assert.That(handBuilt.Message, Is.EqualTo("Went wrong.\n\nStatus: 500"));
+        Assert.That(handBuilt.ToString(), Does.Not.Contain("(null)"));
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    [Test]
     public void AFactoryExceptionIsTheOneTheClientThrowsForTheSameAnswer()
     {
         RespondWith(404, "{\"error\":\"Job not found\"}");
