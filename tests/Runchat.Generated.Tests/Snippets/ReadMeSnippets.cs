@@ -309,6 +309,23 @@ public class ReadMeSnippets : WireMockTest
         Assert.That(MyAuditHandler.Seen, Is.GreaterThan(0));
     }
 
+    [TestCase("Runchat.Generated")]
+    [TestCase("Runchat.Relay")]
+    [TestCase("Runchat.Cli")]
+    public void EveryCSharpSampleOfAPackageReadMeIsACompiledSnippet(string package)
+    {
+        var readme = File.ReadAllText(Repository.Path("src", package, "README.md")).Replace("\r\n", "\n");
+        var source = File.ReadAllText(Repository.Path("tests", "Runchat.Generated.Tests", "Snippets", "ReadMeSnippets.cs")).Replace("\r\n", "\n");
+        var snippets = System.Text.RegularExpressions.Regex.Matches(source, @"#region Snippet:(\w+)\n(.*?)\n\s*#endregion", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .Select(m => Dedent(m.Groups[2].Value)).ToList();
+        var samples = System.Text.RegularExpressions.Regex.Matches(readme, @"```csharp\n(.*?)\n```", System.Text.RegularExpressions.RegexOptions.Singleline);
+
+        foreach (System.Text.RegularExpressions.Match sample in samples)
+        {
+            Assert.That(snippets, Does.Contain(sample.Groups[1].Value), $"src/{package}/README.md has a C# sample that is not a compiled snippet:\n{sample.Groups[1].Value}");
+        }
+    }
+
     [Test]
     public void ReadMeIsInSyncWithTheSnippets()
     {
