@@ -42,8 +42,7 @@ public sealed class TriggerCommand
         catch (ArgumentException exception)
         {
             // The sentence is for a person at a shell, who never saw the C# parameter's name.
-            var message = exception.ParamName is null ? exception.Message : exception.Message.Replace($" (Parameter '{exception.ParamName}')", string.Empty);
-            return await FailAsync(ExitCodes.Usage, message).ConfigureAwait(false);
+            return await FailAsync(ExitCodes.Usage, Runchat.Relay.Messages.WithoutParameter(exception)).ConfigureAwait(false);
         }
         catch (RunchatApiException exception) when (exception.StatusCode is 401 or 403)
         {

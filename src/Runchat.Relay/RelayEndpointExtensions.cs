@@ -29,10 +29,11 @@ public static class RunchatRelayEndpointExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
         var group = endpoints.MapGroup(string.Empty);
+        var ingest = Ingest.From(endpoints.ServiceProvider);
         foreach (var route in options.Routes)
         {
             // Validated at start-up (ValidateOnStart); CreateRoute cannot fail here.
-            Map(group, route.CreateRoute(out _)!);
+            Map(group, route.CreateRoute(out _)!, ingest);
         }
 
         return group;
@@ -48,18 +49,27 @@ public static class RunchatRelayEndpointExtensions
     public static IEndpointConventionBuilder MapRunchatWebhook(this IEndpointRouteBuilder endpoints, string path, string jobId, WebhookSignature signature)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return Map(endpoints, RelayRoute.Create(path, jobId, signature));
+        return Map(endpoints, RelayRoute.Create(path, jobId, signature), Ingest.From(endpoints.ServiceProvider));
     }
 
-    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, RelayRoute route) =>
-        endpoints.Map(route.Path, context => HandleAsync(context, route)).WithDisplayName($"Runchat webhook {route.Path} -> {route.JobId}");
+    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, RelayRoute route, Ingest ingest) =>
+        endpoints.Map(route.Path, context => HandleAsync(context, route, ingest)).WithDisplayName($"Runchat webhook {route.Path} -> {route.JobId}");
 
-    private static async Task HandleAsync(HttpContext context, RelayRoute route)
+    /// <summary>What every request of a route needs, resolved once when the routes are mapped rather than per request.</summary>
+    private sealed record Ingest(RunchatRelayOptions Options, ILogger Logger, RelayTelemetry Telemetry, TimeProvider Time, IDeliveryStore Store, DispatchSignal Signal)
     {
-        var services = context.RequestServices;
-        var options = services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Runchat.Relay");
-        var telemetry = services.GetRequiredService<RelayTelemetry>();
+        public static Ingest From(IServiceProvider services) => new(
+            services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Runchat.Relay"),
+            services.GetRequiredService<RelayTelemetry>(),
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<IDeliveryStore>(),
+            services.GetRequiredService<DispatchSignal>());
+    }
+
+    private static async Task HandleAsync(HttpContext context, RelayRoute route, Ingest ingest)
+    {
+        var (options, logger, telemetry, time, store, signal) = ingest;
 
         if (!HttpMethods.IsPost(context.Request.Method))
         {
@@ -79,7 +89,6 @@ public static class RunchatRelayEndpointExtensions
             return;
         }
 
-        var time = services.GetRequiredService<TimeProvider>();
         var check = route.Signature.Verify(context.Request.Headers, body, time.GetUtcNow(), options.SignatureTolerance);
         if (!check.IsValid)
         {
@@ -106,7 +115,6 @@ public static class RunchatRelayEndpointExtensions
         var dedupeKey = check.DeliveryId is { Length: > 0 } id ? "id:" + id
             : context.Request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } key ? "idempotency-key:" + key
             : "sha256:" + Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant();
-        var store = services.GetRequiredService<IDeliveryStore>();
         var (deliveryId, duplicate) = await store.AddAsync(
             new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent)),
             CancellationToken.None).ConfigureAwait(false);
@@ -115,7 +123,7 @@ public static class RunchatRelayEndpointExtensions
         activity?.SetTag("runchat.relay.delivery_id", deliveryId);
         if (!duplicate)
         {
-            services.GetRequiredService<DispatchSignal>().Notify();
+            signal.Notify();
         }
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;

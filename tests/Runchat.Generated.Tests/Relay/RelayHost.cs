@@ -87,9 +87,19 @@ public sealed class RelayHost : IAsyncDisposable
         });
         services?.Invoke(builder.Services);
         var app = builder.Build();
-        app.MapRunchatRelay();
-        map?.Invoke(new RouteMapper(app));
-        await app.StartAsync();
+        try
+        {
+            app.MapRunchatRelay();
+            map?.Invoke(new RouteMapper(app));
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A host that fails to map or start must not live on: its meters would still report.
+            await app.DisposeAsync();
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RelayHost(app, new Uri(address), databasePath) { Captured = errors };
     }

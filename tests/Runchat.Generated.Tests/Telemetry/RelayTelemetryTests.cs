@@ -12,6 +12,7 @@ using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
 using Runchat.Tests.Relay;
+using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Telemetry;
 
@@ -26,41 +27,13 @@ public class RelayTelemetryTests
 {
     private const string SenderTraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-    private readonly ConcurrentQueue<Activity> _activities = new();
-    private readonly ConcurrentQueue<(string Instrument, long Value, Dictionary<string, object?> Tags)> _measurements = new();
-    private ActivityListener _listener = null!;
-    private MeterListener _meters = null!;
+    private TelemetryCapture _capture = null!;
 
     [SetUp]
-    public void Listen()
-    {
-        // One fixture instance serves every test: start each from empty queues.
-        _activities.Clear();
-        _measurements.Clear();
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Runchat.Relay" or "Runchat.Generated" or "System.Net.Http",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => _activities.Enqueue(activity),
-        };
-        ActivitySource.AddActivityListener(_listener);
-        _meters = new MeterListener
-        {
-            InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "Runchat.Relay") listener.EnableMeasurementEvents(instrument);
-            },
-        };
-        _meters.SetMeasurementEventCallback<long>((i, v, tags, _) => _measurements.Enqueue((i.Name, v, tags.ToArray().ToDictionary(t => t.Key, t => t.Value))));
-        _meters.Start();
-    }
+    public void Listen() => _capture = new TelemetryCapture("Runchat.Relay", "Runchat.Relay", "Runchat.Generated", "System.Net.Http");
 
     [TearDown]
-    public void StopListening()
-    {
-        _listener.Dispose();
-        _meters.Dispose();
-    }
+    public void StopListening() => _capture.Dispose();
 
     private static string Describe(Activity a) =>
         $"{a.DisplayName} [{a.Kind}] span {a.SpanId} trace {a.TraceId}" +
@@ -96,10 +69,10 @@ public class RelayTelemetryTests
         Assert.That(status, Is.EqualTo(202));
         await WaitForAsync(relay, RelayDeliveryState.Succeeded);
 
-        var receive = _activities.Single(a => a.DisplayName == "runchat.relay.receive");
-        var dispatch = _activities.Single(a => a.DisplayName == "runchat.relay.dispatch");
-        var agent = _activities.Single(a => a.DisplayName == "invoke_agent traced-agent");
-        var http = _activities.Where(a => a.Source.Name == "System.Net.Http" && a.ParentSpanId == agent.SpanId).ToList();
+        var receive = _capture.Activities.Single(a => a.DisplayName == "runchat.relay.receive");
+        var dispatch = _capture.Activities.Single(a => a.DisplayName == "runchat.relay.dispatch");
+        var agent = _capture.Activities.Single(a => a.DisplayName == "invoke_agent traced-agent");
+        var http = _capture.Activities.Where(a => a.Source.Name == "System.Net.Http" && a.ParentSpanId == agent.SpanId).ToList();
         TestContext.Out.WriteLine("sender  " + SenderTraceParent);
         foreach (var span in new[] { receive, dispatch, agent }.Concat(http))
         {
@@ -129,7 +102,7 @@ public class RelayTelemetryTests
         try
         {
             await first.PostAsync("/hooks/restart", "{\"event\":\"x\"}", ("traceparent", SenderTraceParent));
-            receiveSpan = _activities.Single(a => a.DisplayName == "runchat.relay.receive").SpanId.ToString();
+            receiveSpan = _capture.Activities.Single(a => a.DisplayName == "runchat.relay.receive").SpanId.ToString();
             await Task.Delay(300);
             await first.StopAsync();
         }
@@ -142,7 +115,7 @@ public class RelayTelemetryTests
         await using var second = await RelayHost.StartAsync(sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/restart", "restart-agent")), databasePath: database);
         await WaitForAsync(second, RelayDeliveryState.Succeeded);
 
-        var dispatches = _activities.Where(a => a.DisplayName == "runchat.relay.dispatch").ToList();
+        var dispatches = _capture.Activities.Where(a => a.DisplayName == "runchat.relay.dispatch").ToList();
         var succeeded = dispatches.Single(d => (string?)d.GetTagItem("runchat.relay.state") == "succeeded");
         Assert.That(succeeded.Links.Select(l => l.Context.SpanId.ToString()), Is.EqualTo(new[] { receiveSpan, "00f067aa0ba902b7" }), "the dispatch after the restart links to the receive span and to the sender");
         Assert.That(dispatches.Count, Is.GreaterThanOrEqualTo(2), "the refused attempt before the restart is a dispatch span too");
@@ -168,11 +141,11 @@ public class RelayTelemetryTests
         var notJson = Encoding.UTF8.GetBytes("not json");
         await relay.PostAsync("/hooks/counted", notJson, Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret").Sign(notJson, DateTimeOffset.UtcNow, "d-3"));
         await Task.Delay(500);
-        _meters.RecordObservableInstruments();
+        _capture.RecordObservableInstruments();
 
-        var outcomes = _measurements.Where(m => m.Instrument == "runchat.relay.deliveries").GroupBy(m => (string)m.Tags["runchat.relay.outcome"]!).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+        var outcomes = _capture.Measurements.Where(m => m.Instrument == "runchat.relay.deliveries").GroupBy(m => (string)m.Tags["runchat.relay.outcome"]!).ToDictionary(g => g.Key, g => g.Sum(m => (long)m.Value));
         Assert.That(outcomes, Is.EquivalentTo(new Dictionary<string, long> { ["stored"] = 2, ["duplicate"] = 1, ["rejected_signature"] = 1, ["rejected_body"] = 1 }));
-        var gauge = _measurements.Where(m => m.Instrument == "runchat.relay.pending").ToDictionary(m => (string)m.Tags["runchat.relay.state"]!, m => m.Value);
+        var gauge = _capture.Measurements.Where(m => m.Instrument == "runchat.relay.pending").ToDictionary(m => (string)m.Tags["runchat.relay.state"]!, m => (long)m.Value);
         Assert.That(gauge["succeeded"], Is.EqualTo(1), "one run (1 a minute)");
         Assert.That(gauge["pending"], Is.EqualTo(1), "the other waits");
         Assert.That(gauge["unknown"], Is.EqualTo(0));

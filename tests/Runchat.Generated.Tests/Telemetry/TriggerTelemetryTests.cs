@@ -26,45 +26,13 @@ public class TriggerTelemetryTests : WireMockTest
     private const string Message = "Customer 4411 cannot log in; the secret phrase is PURPLE-OTTER.";
     private static readonly ActivitySource TestSource = new("Runchat.Tests");
 
-    private readonly ConcurrentQueue<Activity> _activities = new();
-    private readonly ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = new();
-    private ActivityListener _activityListener = null!;
-    private MeterListener _meterListener = null!;
+    private TelemetryCapture _capture = null!;
 
     [SetUp]
-    public void Listen()
-    {
-        // One fixture instance serves every test: start each from empty queues.
-        _activities.Clear();
-        _measurements.Clear();
-        _activityListener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Runchat.Generated" or "System.Net.Http" or "Runchat.Tests",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => _activities.Enqueue(activity),
-        };
-        ActivitySource.AddActivityListener(_activityListener);
-        _meterListener = new MeterListener
-        {
-            InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "Runchat.Generated") listener.EnableMeasurementEvents(instrument);
-            },
-        };
-        _meterListener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
-        _meterListener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
-        _meterListener.Start();
-    }
-
-    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
-        _measurements.Enqueue((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
+    public void Listen() => _capture = new TelemetryCapture("Runchat.Generated", "Runchat.Generated", "System.Net.Http", "Runchat.Tests");
 
     [TearDown]
-    public void StopListening()
-    {
-        _activityListener.Dispose();
-        _meterListener.Dispose();
-    }
+    public void StopListening() => _capture.Dispose();
 
     /// <summary>Runs the call under a test root span and returns the spans of its trace.</summary>
     private async Task<(Exception? Error, Activity Agent, Activity[] Http)> TraceAsync(Func<Task> call)
@@ -84,7 +52,7 @@ public class TriggerTelemetryTests : WireMockTest
             }
         }
 
-        var spans = _activities.Where(a => a.TraceId == trace).ToArray();
+        var spans = _capture.Activities.Where(a => a.TraceId == trace).ToArray();
         var agent = spans.Single(a => a.Source.Name == "Runchat.Generated");
         return (error, agent, spans.Where(a => a.Source.Name == "System.Net.Http").ToArray());
     }
@@ -117,7 +85,7 @@ public class TriggerTelemetryTests : WireMockTest
         Assert.That(http, Has.Length.EqualTo(1));
         Assert.That(http[0].ParentSpanId, Is.EqualTo(agent.SpanId), "the HTTP client span is the agent span's child");
 
-        var mine = _measurements.Where(m => (string?)m.Tags.GetValueOrDefault("gen_ai.agent.id") == "support-agent-ok").ToList();
+        var mine = _capture.Measurements.Where(m => (string?)m.Tags.GetValueOrDefault("gen_ai.agent.id") == "support-agent-ok").ToList();
         Assert.That(mine.Where(m => m.Instrument == "gen_ai.client.operation.duration").Select(m => m.Tags["runchat.outcome"]), Is.EqualTo(new[] { "success" }));
         Assert.That(mine.Where(m => m.Instrument == "gen_ai.client.token.usage").Select(m => (m.Tags["gen_ai.token.type"], m.Value)),
             Is.EquivalentTo(new[] { ((object?)"input", 12.0), ("output", 34.0) }));
@@ -135,7 +103,7 @@ public class TriggerTelemetryTests : WireMockTest
         Assert.That(Tag(agent, "error.type"), Is.EqualTo("agent_error"));
         Assert.That(agent.Status, Is.EqualTo(ActivityStatusCode.Error));
         Assert.That(Tag(agent, "runchat.body_mode"), Is.EqualTo("none"));
-        Assert.That(_measurements.Single(m => m.Instrument == "gen_ai.client.operation.duration" && (string?)m.Tags["gen_ai.agent.id"] == "agent-error").Tags["runchat.outcome"], Is.EqualTo("agent_error"));
+        Assert.That(_capture.Measurements.Single(m => m.Instrument == "gen_ai.client.operation.duration" && (string?)m.Tags["gen_ai.agent.id"] == "agent-error").Tags["runchat.outcome"], Is.EqualTo("agent_error"));
     }
 
     [Test]
@@ -150,7 +118,7 @@ public class TriggerTelemetryTests : WireMockTest
         Assert.That(Tag(agent, "error.type"), Is.EqualTo("404"));
         Assert.That(Tag(agent, "runchat.body_mode"), Is.EqualTo("payload"));
         Assert.That(agent.Status, Is.EqualTo(ActivityStatusCode.Error));
-        var duration = _measurements.Single(m => m.Instrument == "gen_ai.client.operation.duration" && (string?)m.Tags["gen_ai.agent.id"] == "missing-job");
+        var duration = _capture.Measurements.Single(m => m.Instrument == "gen_ai.client.operation.duration" && (string?)m.Tags["gen_ai.agent.id"] == "missing-job");
         Assert.That(duration.Tags["error.type"], Is.EqualTo("404"));
     }
 
@@ -217,8 +185,7 @@ public class TriggerTelemetryTests : WireMockTest
     [Test]
     public void WithoutListenersATriggerStartsNoTelemetry()
     {
-        _activityListener.Dispose();
-        _meterListener.Dispose();
+        _capture.Dispose();
 
         Assert.That(RunchatTelemetry.Start("quiet-job", "none", new Uri("https://runchat.com/api/v1/"), recordMetadata: false), Is.Null);
     }
