@@ -80,7 +80,7 @@ internal sealed class RelayTelemetry : IDisposable
     {
         foreach (var (state, count) in store.CountByState())
         {
-            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("runchat.relay.state", SqliteDeliveryStore.StateName(state)));
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("runchat.relay.state", DeliveryStates.Name(state)));
         }
     }
 }

@@ -15,14 +15,32 @@ public sealed class RunchatRelayOptions
     /// <summary>The default store: a SQLite file in the working directory.</summary>
     public const string DefaultStore = "sqlite:runchat-relay.db";
 
-    /// <summary><c>sqlite:&lt;path&gt;</c> (embedded, one relay process per file). Defaults to <see cref="DefaultStore"/>.</summary>
+    /// <summary>
+    /// <c>sqlite:&lt;path&gt;</c> (embedded, one relay process per file), or
+    /// <c>postgres:&lt;Npgsql connection string&gt;</c> (any number of relay instances on one database).
+    /// Defaults to <see cref="DefaultStore"/>. A password in it is never logged or shown.
+    /// </summary>
     public string Store { get; set; } = DefaultStore;
 
-    /// <summary>How many agent runs may be in flight at once. Defaults to 4.</summary>
+    /// <summary>
+    /// How many agent runs may be in flight at once. Defaults to 4. With a shared store (PostgreSQL)
+    /// this is a global limit: all instances together, counted in the database.
+    /// </summary>
     public int MaxConcurrentRuns { get; set; } = 4;
 
-    /// <summary>How many runs may start in any 60 seconds. Defaults to 10, the limit Runchat's docs state.</summary>
+    /// <summary>
+    /// How many runs may start in any 60 seconds. Defaults to 10, the limit Runchat's docs state. With a
+    /// shared store (PostgreSQL) this is a global limit: all instances together, counted in the database.
+    /// </summary>
     public int MaxRunsPerMinute { get; set; } = 10;
+
+    /// <summary>
+    /// How long a relay's claim on a delivery lasts unless renewed (it renews every third of this while
+    /// it runs). When an instance dies, its unsent claims pass to another after this long, and its runs
+    /// in flight become <c>unknown</c>. Defaults to 30 seconds; between 1 second and 1 hour. Instances
+    /// sharing a store must have clocks within a small part of it (NTP).
+    /// </summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The largest webhook body accepted; a larger one is answered 413. Defaults to 1 MiB.</summary>
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
@@ -49,6 +67,7 @@ public sealed class RunchatRelayOptions
         if (MaxRunsPerMinute is < 1 or > 1_000_000) errors.Add($"Relay:MaxRunsPerMinute must be between 1 and 1000000; got {MaxRunsPerMinute}.");
         if (MaxBodyBytes is < 2 or > 100 * 1024 * 1024) errors.Add($"Relay:MaxBodyBytes must be between 2 and 104857600; got {MaxBodyBytes}.");
         if (SignatureTolerance <= TimeSpan.Zero) errors.Add($"Relay:SignatureTolerance must be positive; got {SignatureTolerance}.");
+        if (ClaimLease < TimeSpan.FromSeconds(1) || ClaimLease > TimeSpan.FromHours(1)) errors.Add($"Relay:ClaimLease must be between 00:00:01 and 01:00:00; got {ClaimLease}.");
         if (RetryBaseDelay <= TimeSpan.Zero) errors.Add($"Relay:RetryBaseDelay must be positive; got {RetryBaseDelay}.");
 
         for (var i = 0; i < Routes.Count; i++)

@@ -195,7 +195,8 @@ public static class RelayCommands
         await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
 
         var options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
-        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {options.Store}; Ctrl+C to stop).").ConfigureAwait(false);
+        DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
+        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {location!.Display}; Ctrl+C to stop).").ConfigureAwait(false);
         if (sandbox is not null)
         {
             await console.Out.WriteLineAsync($"Triggering jobs on the sandbox at {sandbox.BaseUrl} (its received triggers: {sandbox.BaseUrl.GetLeftPart(UriPartial.Authority)}{SandboxServer.RequestsPath}).").ConfigureAwait(false);
@@ -282,7 +283,7 @@ public static class RelayCommands
         ReadConfiguration(configPath).GetSection("Relay").Bind(options);
         return DeliveryStoreLocation.TryParse(options.Store, out var location, out var error)
             ? location!.Open()
-            : throw new ConfigurationProblem($"Relay:Store '{options.Store}': {error}");
+            : throw new ConfigurationProblem($"Relay:Store: {error}");
     }
 
     private static string Name(RelayDeliveryState state) => state.ToString().ToLowerInvariant();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
@@ -10,19 +11,21 @@ using Microsoft.Extensions.Options;
 namespace Runchat.Relay;
 
 /// <summary>
-/// Sends stored deliveries to Runchat: claims the next due one (committed as <c>sending</c> before the
-/// request leaves), triggers the job with the delivery's exact bytes, and records the outcome.
+/// Sends stored deliveries to Runchat: claims due ones (leases, so relays sharing a store never take the
+/// same), starts each as <c>sending</c> (committed before the request leaves, and only when the limits
+/// allow), triggers the job with the delivery's exact bytes, and records the outcome.
 /// </summary>
 /// <remarks>
-/// On start, deliveries a dead relay left in <c>sending</c> become <c>unknown</c>. On stop, runs in
-/// flight are awaited until the host's shutdown timeout; those cut off then become <c>unknown</c>,
-/// never <c>pending</c>. The limits are enforced by the store's claim, so they hold for every relay
+/// On start, deliveries a dead relay left in <c>sending</c> become <c>unknown</c> (SQLite: all of them;
+/// a shared store: those whose lease expired, checked again every third of a lease by every relay).
+/// While runs are in flight their leases are renewed. On stop, unsent claims are given back, and runs in
+/// flight are awaited until the host's shutdown timeout; those cut off then become <c>unknown</c>, never
+/// <c>pending</c>. The limits are enforced by the store when a send starts, so they hold for every relay
 /// sharing the store.
 /// </remarks>
 internal sealed class RelayDispatcher : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(15);
 
     private readonly IDeliveryStore _store;
     private readonly IRunchatClient _client;
@@ -33,6 +36,9 @@ internal sealed class RelayDispatcher : BackgroundService
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
     private readonly CancellationTokenSource _abandon = new();
+
+    // Claimed and not yet started, oldest due first. Only the dispatch loop touches it.
+    private readonly Queue<ClaimedDelivery> _claimed = new();
 
     public RelayDispatcher(IDeliveryStore store, IRunchatClient client, IOptions<RunchatRelayOptions> options, TimeProvider time, DispatchSignal signal, ILogger<RelayDispatcher> logger)
     {
@@ -50,7 +56,22 @@ internal sealed class RelayDispatcher : BackgroundService
         // flight are abandoned, and each records itself as unknown.
         using var abandon = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), _abandon);
         await base.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            // Unsent claims go back at once, rather than after their lease.
+            await _store.ReleaseAsync(_owner, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogWarning(exception, "Could not give back this relay's unsent claims; other relays take them when their lease expires.");
+        }
+
+        // Leases are renewed until the last run has ended.
+        using var renew = new CancellationTokenSource();
+        var renewing = RenewWhileAsync(renew.Token);
         await Task.WhenAll(_inFlight.Values).ConfigureAwait(false);
+        renew.Cancel();
+        await renewing.ConfigureAwait(false);
     }
 
     public override void Dispose()
@@ -61,22 +82,30 @@ internal sealed class RelayDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var recovered = await _store.RecoverInterruptedAsync(_time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-        if (recovered > 0)
-        {
-            _logger.LogWarning("{Count} deliveries were in flight when the relay last stopped; they are now unknown. List them with: runchat-job relay list --state unknown", recovered);
-        }
-
+        var lease = _options.ClaimLease;
+        var recoveredAtStart = false;
+        var housekeeping = _time.GetUtcNow() + lease / 3;
         while (!stoppingToken.IsCancellationRequested)
         {
-            ClaimedDelivery? claimed;
+            bool started;
             try
             {
-                // Not cancellable: a claim committed but never read would leave a delivery 'sending'
-                // that nobody sends, and it would turn 'unknown' though it never left.
-                var now = _time.GetUtcNow();
-                claimed = await _store.ClaimNextAsync(
-                    new ClaimRequest(_owner, now, now + Lease, _options.MaxConcurrentRuns, _options.MaxRunsPerMinute), CancellationToken.None).ConfigureAwait(false);
+                // Not cancellable: a claim or a start committed but never read would be stranded
+                // (a start would even turn 'unknown' though it never left).
+                if (!recoveredAtStart)
+                {
+                    await RecoverAsync(atStart: true, CancellationToken.None).ConfigureAwait(false);
+                    recoveredAtStart = true;
+                }
+
+                if (_time.GetUtcNow() >= housekeeping)
+                {
+                    await _store.RenewAsync(_owner, _time.GetUtcNow() + lease, CancellationToken.None).ConfigureAwait(false);
+                    await RecoverAsync(atStart: false, CancellationToken.None).ConfigureAwait(false);
+                    housekeeping = _time.GetUtcNow() + lease / 3;
+                }
+
+                started = await ClaimAndStartAsync(lease).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -85,15 +114,78 @@ internal sealed class RelayDispatcher : BackgroundService
                 continue;
             }
 
-            if (claimed is null)
+            if (!started)
             {
                 await _signal.WaitAsync(IdlePoll, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tops up the claims to <c>MaxConcurrentRuns</c>, then starts the oldest while the limits allow.
+    /// True when a send started (there may be more to do at once).
+    /// </summary>
+    private async Task<bool> ClaimAndStartAsync(TimeSpan lease)
+    {
+        var want = _options.MaxConcurrentRuns - _claimed.Count;
+        if (want > 0)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var claim in await _store.ClaimAsync(new ClaimRequest(_owner, now, now + lease, want), CancellationToken.None).ConfigureAwait(false))
+            {
+                _claimed.Enqueue(claim);
+            }
+        }
+
+        var started = false;
+        while (_claimed.TryPeek(out var next))
+        {
+            var now = _time.GetUtcNow();
+            var start = await _store.StartSendAsync(
+                new StartRequest(next.Id, _owner, now, now + lease, _options.MaxConcurrentRuns, _options.MaxRunsPerMinute), CancellationToken.None).ConfigureAwait(false);
+            if (start.Outcome == SendStartOutcome.LimitReached)
+            {
+                break;
+            }
+
+            _claimed.Dequeue();
+            if (start.Outcome == SendStartOutcome.Lost)
+            {
+                _logger.LogDebug("Delivery {DeliveryId}: the claim lapsed and another relay took it.", next.Id);
                 continue;
             }
 
-            var run = SendAsync(claimed);
-            _inFlight[claimed.Id] = run;
+            var run = SendAsync(next with { Attempts = start.Attempts });
+            _inFlight[next.Id] = run;
             _ = run.ContinueWith((_, state) => ((DispatchSignal)state!).Notify(), _signal, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            started = true;
+        }
+
+        return started;
+    }
+
+    private async Task RecoverAsync(bool atStart, CancellationToken cancellationToken)
+    {
+        var recovered = await _store.RecoverInterruptedAsync(_time.GetUtcNow(), atStart, cancellationToken).ConfigureAwait(false);
+        if (recovered > 0)
+        {
+            _logger.LogWarning("{Count} deliveries were in flight when their relay stopped; they are now unknown. List them with: runchat-job relay list --state unknown", recovered);
+        }
+    }
+
+    private async Task RenewWhileAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await DelayAsync(_options.ClaimLease / 3, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _store.RenewAsync(_owner, _time.GetUtcNow() + _options.ClaimLease, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                _logger.LogWarning(exception, "Could not renew this relay's leases while stopping.");
+            }
         }
     }
 
@@ -113,10 +205,10 @@ internal sealed class RelayDispatcher : BackgroundService
             outcome = OutcomeClassifier.Classify(exception, shuttingDown: _abandon.IsCancellationRequested);
         }
 
-        activity?.SetTag("runchat.relay.state", SqliteDeliveryStore.StateName(outcome.State));
+        activity?.SetTag("runchat.relay.state", DeliveryStates.Name(outcome.State));
         if (outcome.State is RelayDeliveryState.Failed or RelayDeliveryState.Unknown)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, SqliteDeliveryStore.StateName(outcome.State));
+            activity?.SetStatus(ActivityStatusCode.Error, DeliveryStates.Name(outcome.State));
         }
 
         try
@@ -125,14 +217,14 @@ internal sealed class RelayDispatcher : BackgroundService
             if (outcome.State == RelayDeliveryState.Pending)
             {
                 var wait = outcome.RetryAfter ?? Backoff(delivery.Attempts);
-                await _store.RescheduleAsync(delivery.Id, now + wait, outcome.Result.Error ?? "retry", now, CancellationToken.None).ConfigureAwait(false);
+                await _store.RescheduleAsync(delivery.Id, _owner, now + wait, outcome.Result.Error ?? "retry", now, CancellationToken.None).ConfigureAwait(false);
                 _logger.LogInformation("Delivery {DeliveryId} to job {JobId} did not reach the agent (attempt {Attempts}); trying again in {Wait}: {Error}", delivery.Id, delivery.JobId, delivery.Attempts, wait, outcome.Result.Error);
             }
             else
             {
-                await _store.CompleteAsync(delivery.Id, outcome.State, outcome.Result, now, CancellationToken.None).ConfigureAwait(false);
+                await _store.CompleteAsync(delivery.Id, _owner, outcome.State, outcome.Result, now, CancellationToken.None).ConfigureAwait(false);
                 var level = outcome.State == RelayDeliveryState.Succeeded ? LogLevel.Information : LogLevel.Warning;
-                _logger.Log(level, "Delivery {DeliveryId} to job {JobId}: {State}{Error}", delivery.Id, delivery.JobId, SqliteDeliveryStore.StateName(outcome.State), outcome.Result.Error is null ? string.Empty : " (" + outcome.Result.Error + ")");
+                _logger.Log(level, "Delivery {DeliveryId} to job {JobId}: {State}{Error}", delivery.Id, delivery.JobId, DeliveryStates.Name(outcome.State), outcome.Result.Error is null ? string.Empty : " (" + outcome.Result.Error + ")");
             }
         }
         catch (Exception exception)

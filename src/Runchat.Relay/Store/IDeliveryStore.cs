@@ -7,27 +7,56 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// Where deliveries live. Every state change is one atomic statement or transaction of the
-/// implementation; SQL dialect details stay inside it (SqliteDeliveryStore.cs).
+/// implementation; SQL dialect details stay inside it (SqliteDeliveryStore.cs, PostgresDeliveryStore.cs).
 /// </summary>
+/// <remarks>
+/// A delivery is sent in two steps, so that several relays can share a store. <see cref="ClaimAsync"/>
+/// leases due <c>pending</c> deliveries to one relay (<c>claimed_by</c>, <c>lease_until</c>); nobody else
+/// takes them while the lease runs. <see cref="StartSendAsync"/> then commits one of them as
+/// <c>sending</c>, only when the limits (counted over the whole store) allow another run. The holder
+/// renews its leases while it runs (<see cref="RenewAsync"/>). When a holder dies, its leased
+/// <c>pending</c> deliveries can be claimed again once the lease has expired, and its <c>sending</c>
+/// ones become <c>unknown</c> (<see cref="RecoverInterruptedAsync"/>), whichever relay notices first.
+/// </remarks>
 internal interface IDeliveryStore
 {
     /// <summary>Stores a new delivery, or finds the one with the same (route, dedupe key). Durable when it returns.</summary>
     Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken);
 
-    /// <summary>Deliveries left in <c>sending</c> by a relay that died become <c>unknown</c>; returns how many.</summary>
-    Task<int> RecoverInterruptedAsync(DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deliveries left in <c>sending</c> by a relay that died become <c>unknown</c>; returns how many.
+    /// Those whose lease has expired, and, with <paramref name="atStart"/> on a store that only one
+    /// process may use (SQLite), every one: a restarted process holds none of them.
+    /// </summary>
+    Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Claims the next due <c>pending</c> delivery if the limits allow another run, and commits it as
-    /// <c>sending</c> (attempts + 1) before returning it. Null when nothing is due or a limit is reached.
+    /// Leases up to <see cref="ClaimRequest.Max"/> due <c>pending</c> deliveries to the claimer: unclaimed
+    /// ones, and those whose holder's lease has expired. Oldest due first. They stay <c>pending</c>.
     /// </summary>
-    Task<ClaimedDelivery?> ClaimNextAsync(ClaimRequest request, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Records how a send ended: <c>succeeded</c>, <c>failed</c> or <c>unknown</c>, with what is known of the run.</summary>
-    Task CompleteAsync(string id, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Commits a claimed delivery as <c>sending</c> (attempts + 1) if the owner still holds it and the
+    /// limits allow another run, counted over every relay sharing the store.
+    /// </summary>
+    Task<SendStart> StartSendAsync(StartRequest request, CancellationToken cancellationToken);
 
-    /// <summary>A send that provably did not happen: back to <c>pending</c>, due at <paramref name="nextAttemptAt"/>.</summary>
-    Task RescheduleAsync(string id, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>Extends the lease of every delivery the owner holds (claimed or sending).</summary>
+    Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
+
+    /// <summary>Gives back the owner's claims that were never sent, so other relays can take them at once.</summary>
+    Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records how the owner's send ended: <c>succeeded</c>, <c>failed</c> or <c>unknown</c>, with what is
+    /// known of the run. Also over an <c>unknown</c> that another relay set when this one's lease lapsed:
+    /// a known outcome beats a guess.
+    /// </summary>
+    Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>A send that provably did not happen: back to <c>pending</c>, unclaimed, due at <paramref name="nextAttemptAt"/>.</summary>
+    Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken);
 
     Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken);
 
@@ -49,15 +78,55 @@ internal sealed record ClaimedDelivery(string Id, string Route, string JobId, by
 
 /// <param name="Owner">Who claims (one id per relay process).</param>
 /// <param name="Now">The claim time.</param>
-/// <param name="LeaseUntil">When the claim expires if its holder stops renewing it.</param>
-/// <param name="MaxConcurrentRuns">No claim while this many deliveries are <c>sending</c>.</param>
-/// <param name="MaxRunsPerMinute">No claim while this many sends started in the last 60 seconds.</param>
-internal sealed record ClaimRequest(string Owner, DateTimeOffset Now, DateTimeOffset LeaseUntil, int MaxConcurrentRuns, int MaxRunsPerMinute);
+/// <param name="LeaseUntil">When the claims expire if their holder stops renewing them.</param>
+/// <param name="Max">How many deliveries to claim at most.</param>
+internal sealed record ClaimRequest(string Owner, DateTimeOffset Now, DateTimeOffset LeaseUntil, int Max);
+
+/// <param name="Id">The claimed delivery.</param>
+/// <param name="Owner">Its holder.</param>
+/// <param name="Now">The send time.</param>
+/// <param name="LeaseUntil">The lease while the run is in flight.</param>
+/// <param name="MaxConcurrentRuns">No send while this many deliveries are <c>sending</c> in the whole store.</param>
+/// <param name="MaxRunsPerMinute">No send while this many sends started in the last 60 seconds in the whole store.</param>
+internal sealed record StartRequest(string Id, string Owner, DateTimeOffset Now, DateTimeOffset LeaseUntil, int MaxConcurrentRuns, int MaxRunsPerMinute);
+
+/// <summary>What <see cref="IDeliveryStore.StartSendAsync"/> did.</summary>
+/// <param name="Outcome">Started, held back by a limit, or no longer this owner's.</param>
+/// <param name="Attempts">The attempt this send is, when started.</param>
+internal readonly record struct SendStart(SendStartOutcome Outcome, int Attempts);
+
+internal enum SendStartOutcome
+{
+    /// <summary>Committed as <c>sending</c>: send it now.</summary>
+    Started,
+
+    /// <summary>A limit is reached: keep the claim and try again later.</summary>
+    LimitReached,
+
+    /// <summary>The claim is no longer this owner's (its lease lapsed and another relay took it): drop it.</summary>
+    Lost,
+}
 
 /// <summary>What is known of a run once its send has ended.</summary>
 internal sealed record RunResult(string? Status, string? FinalReply, string? Error);
 
-/// <summary>The <c>Store</c> setting: <c>sqlite:&lt;path&gt;</c>.</summary>
+/// <summary>The names of the states, as stored and shown (lower case).</summary>
+internal static class DeliveryStates
+{
+    public static string Name(RelayDeliveryState state) => state switch
+    {
+        RelayDeliveryState.Pending => "pending",
+        RelayDeliveryState.Sending => "sending",
+        RelayDeliveryState.Succeeded => "succeeded",
+        RelayDeliveryState.Failed => "failed",
+        RelayDeliveryState.Unknown => "unknown",
+        _ => throw new ArgumentOutOfRangeException(nameof(state)),
+    };
+
+    public static RelayDeliveryState Parse(string text) => Enum.Parse<RelayDeliveryState>(text, ignoreCase: true);
+}
+
+/// <summary>The <c>Store</c> setting: <c>sqlite:&lt;path&gt;</c> or <c>postgres:&lt;Npgsql connection string&gt;</c>.</summary>
 internal sealed record DeliveryStoreLocation(string Kind, string Target)
 {
     public static bool TryParse(string? setting, out DeliveryStoreLocation? location, out string? error)
@@ -67,20 +136,39 @@ internal sealed record DeliveryStoreLocation(string Kind, string Target)
         var text = string.IsNullOrWhiteSpace(setting) ? RunchatRelayOptions.DefaultStore : setting!.Trim();
         var colon = text.IndexOf(':');
         var kind = colon < 0 ? string.Empty : text.Substring(0, colon).ToLowerInvariant();
-        var target = colon < 0 ? string.Empty : text.Substring(colon + 1);
-        if (kind == "sqlite" && target.Length > 0)
+        var target = colon < 0 ? string.Empty : text.Substring(colon + 1).Trim();
+        switch (kind)
         {
-            location = new DeliveryStoreLocation(kind, target);
-            return true;
-        }
+            case "sqlite" when target.Length > 0:
+                location = new DeliveryStoreLocation("sqlite", target);
+                return true;
+            case "postgres" or "postgresql" when target.Length > 0:
+                if (!PostgresDeliveryStore.TryValidate(target, out error))
+                {
+                    return false;
+                }
 
-        error = "use sqlite:<path>, such as sqlite:runchat-relay.db.";
-        return false;
+                location = new DeliveryStoreLocation("postgres", target);
+                return true;
+            case "postgres" or "postgresql":
+                error = "postgres: needs an Npgsql connection string, such as postgres:Host=db;Database=relay;Username=relay;Password=...";
+                return false;
+            default:
+                error = "use sqlite:<path>, such as sqlite:runchat-relay.db, or postgres:<Npgsql connection string>, such as postgres:Host=db;Database=relay;Username=relay.";
+                return false;
+        }
     }
+
+    /// <summary>For logs and messages: the PostgreSQL password is never shown.</summary>
+    public string Display => Kind == "postgres" ? "postgres:" + PostgresDeliveryStore.Redact(Target) : $"{Kind}:{Target}";
+
+    /// <inheritdoc />
+    public override string ToString() => Display;
 
     public IDeliveryStore Open() => Kind switch
     {
         "sqlite" => new SqliteDeliveryStore(Target),
+        "postgres" => new PostgresDeliveryStore(Target),
         _ => throw new InvalidOperationException($"No store of kind '{Kind}'."),
     };
 }

@@ -183,55 +183,124 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
     private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<(string Id, bool Duplicate)> Completion);
 
-    public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
+        // At start every 'sending' row is a dead process's: one relay process per file.
         command.CommandText = """
             UPDATE deliveries
-            SET state = 'unknown', claimed_by = NULL, lease_until = NULL, updated_at = $now,
-                last_error = 'The relay stopped while the request to Runchat was in flight: the agent may or may not have run. Check the job''s history, then replay it or not.'
-            WHERE state = 'sending';
+            SET state = 'unknown', lease_until = NULL, updated_at = $now, last_error = $error
+            WHERE state = 'sending' AND ($atStart = 1 OR lease_until < $now);
             """;
+        command.Parameters.AddWithValue("$error", Messages.InterruptedRun);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        return await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+        command.Parameters.AddWithValue("$atStart", atStart ? 1 : 0);
+        await using var release = connection.CreateCommand();
+        // ... and its unsent claims are free at once, not after their lease.
+        release.CommandText = "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE state = 'pending' AND claimed_by IS NOT NULL;";
+        return await LockedAsync(async () =>
+        {
+            var recovered = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (atStart)
+            {
+                await release.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return recovered;
+        }).ConfigureAwait(false);
     }
 
-    public async Task<ClaimedDelivery?> ClaimNextAsync(ClaimRequest request, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        // One statement: the limits are counted under the same write lock that takes the claim.
         command.CommandText = """
             UPDATE deliveries
-            SET state = 'sending', attempts = attempts + 1, claimed_by = $owner, lease_until = $lease,
-                last_sent_at = $now, updated_at = $now
-            WHERE id = (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $now
-                        ORDER BY next_attempt_at, received_at LIMIT 1)
+            SET claimed_by = $owner, lease_until = $lease
+            WHERE id IN (SELECT id FROM deliveries
+                         WHERE state = 'pending' AND next_attempt_at <= $now AND (claimed_by IS NULL OR lease_until < $now)
+                         ORDER BY next_attempt_at, received_at LIMIT $max)
+            RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at;
+            """;
+        command.Parameters.AddWithValue("$owner", request.Owner);
+        command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$max", request.Max);
+        var claimed = await LockedAsync(async () =>
+        {
+            var rows = new List<(ClaimedDelivery Delivery, long Due, long Received)>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add((new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4),
+                    reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)), reader.GetInt64(7), reader.GetInt64(8)));
+            }
+
+            return rows;
+        }).ConfigureAwait(false);
+
+        // RETURNING gives no order: oldest due first, as claimed.
+        claimed.Sort(static (x, y) => x.Due != y.Due ? x.Due.CompareTo(y.Due) : x.Received.CompareTo(y.Received));
+        return claimed.ConvertAll(static row => row.Delivery);
+    }
+
+    public async Task<SendStart> StartSendAsync(StartRequest request, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // One statement: the limits are counted under the same write lock that starts the send.
+        command.CommandText = """
+            UPDATE deliveries
+            SET state = 'sending', attempts = attempts + 1, lease_until = $lease, last_sent_at = $now, updated_at = $now
+            WHERE id = $id AND claimed_by = $owner AND state = 'pending'
               AND (SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent
               AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute
-            RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace;
+            RETURNING attempts;
             """;
+        command.Parameters.AddWithValue("$id", request.Id);
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$minuteAgo", request.Now.AddMinutes(-1).ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$maxConcurrent", request.MaxConcurrentRuns);
         command.Parameters.AddWithValue("$maxPerMinute", request.MaxRunsPerMinute);
+        await using var held = connection.CreateCommand();
+        held.CommandText = "SELECT COUNT(*) FROM deliveries WHERE id = $id AND claimed_by = $owner AND state = 'pending';";
+        held.Parameters.AddWithValue("$id", request.Id);
+        held.Parameters.AddWithValue("$owner", request.Owner);
         return await LockedAsync(async () =>
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long attempts)
             {
-                return null;
+                return new SendStart(SendStartOutcome.Started, (int)attempts);
             }
 
-            return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6));
+            var stillHeld = (long)(await held.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
+            return new SendStart(stillHeld ? SendStartOutcome.LimitReached : SendStartOutcome.Lost, 0);
         }).ConfigureAwait(false);
     }
 
-    public async Task CompleteAsync(string id, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE deliveries SET lease_until = $lease WHERE claimed_by = $owner AND state IN ('pending', 'sending');";
+        command.Parameters.AddWithValue("$owner", owner);
+        command.Parameters.AddWithValue("$lease", leaseUntil.ToUnixTimeMilliseconds());
+        await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $owner AND state = 'pending';";
+        command.Parameters.AddWithValue("$owner", owner);
+        return await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -239,10 +308,11 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             UPDATE deliveries
             SET state = $state, run_status = $status, final_reply = $reply, last_error = $error,
                 claimed_by = NULL, lease_until = NULL, updated_at = $now
-            WHERE id = $id AND state = 'sending';
+            WHERE id = $id AND claimed_by = $owner AND state IN ('sending', 'unknown');
             """;
         command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$state", StateName(state));
+        command.Parameters.AddWithValue("$owner", owner);
+        command.Parameters.AddWithValue("$state", DeliveryStates.Name(state));
         command.Parameters.AddWithValue("$status", (object?)result.Status ?? DBNull.Value);
         command.Parameters.AddWithValue("$reply", (object?)result.FinalReply ?? DBNull.Value);
         command.Parameters.AddWithValue("$error", (object?)result.Error ?? DBNull.Value);
@@ -250,16 +320,17 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
 
-    public async Task RescheduleAsync(string id, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE deliveries
             SET state = 'pending', next_attempt_at = $next, last_error = $error, claimed_by = NULL, lease_until = NULL, updated_at = $now
-            WHERE id = $id AND state = 'sending';
+            WHERE id = $id AND claimed_by = $owner AND state = 'sending';
             """;
         command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$next", nextAttemptAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$error", error);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
@@ -294,7 +365,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                counts[ParseState(reader.GetString(0))] = reader.GetInt64(1);
+                counts[DeliveryStates.Parse(reader.GetString(0))] = reader.GetInt64(1);
             }
         }
 
@@ -316,7 +387,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             : $"SELECT {Columns} FROM deliveries WHERE state = $state ORDER BY received_at DESC, id DESC;";
         if (state is not null)
         {
-            command.Parameters.AddWithValue("$state", StateName(state.Value));
+            command.Parameters.AddWithValue("$state", DeliveryStates.Name(state.Value));
         }
 
         var list = new List<RelayDelivery>();
@@ -335,7 +406,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE deliveries
-            SET state = 'pending', next_attempt_at = $now, updated_at = $now,
+            SET state = 'pending', next_attempt_at = $now, updated_at = $now, claimed_by = NULL, lease_until = NULL,
                 last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
             WHERE id = $id AND state IN ('succeeded', 'failed', 'unknown');
             """;
@@ -345,7 +416,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         var delivery = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (delivery is not null && changed == 0)
         {
-            throw new InvalidOperationException($"Delivery {id} is {StateName(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
+            throw new InvalidOperationException($"Delivery {id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
         }
 
         return delivery;
@@ -364,17 +435,13 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         }
     }
 
-    internal static string StateName(RelayDeliveryState state) => state.ToString().ToLowerInvariant();
-
-    private static RelayDeliveryState ParseState(string text) => Enum.Parse<RelayDeliveryState>(text, ignoreCase: true);
-
     private static RelayDelivery Read(SqliteDataReader reader) => new()
     {
         Id = reader.GetString(0),
         Route = reader.GetString(1),
         JobId = reader.GetString(2),
         DedupeKey = reader.GetString(3),
-        State = ParseState(reader.GetString(4)),
+        State = DeliveryStates.Parse(reader.GetString(4)),
         Attempts = reader.GetInt32(5),
         ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
         UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),

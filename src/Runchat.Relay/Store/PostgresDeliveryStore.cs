@@ -1,0 +1,476 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// The shared store: any number of relay instances on one PostgreSQL database. Every statement that
+/// touches a delivery is in this file.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Dedupe is the unique index on (route, dedupe_key): <c>INSERT … ON CONFLICT DO NOTHING</c>, never a check-then-insert.</item>
+/// <item>Claims are leases (<c>claimed_by</c>, <c>lease_until</c>), handed out with <c>FOR UPDATE SKIP LOCKED</c>,
+/// so two instances never claim one delivery and never wait for each other's claims.</item>
+/// <item>The limits are global: a send starts in one transaction that takes an advisory lock and counts
+/// <c>sending</c> rows and the last minute's sends in the table itself, so all instances together stay
+/// within <c>MaxConcurrentRuns</c> and <c>MaxRunsPerMinute</c>.</item>
+/// <item>The schema is created on first use, in one transaction under an advisory lock, so instances that
+/// start together create it once. <c>runchat_relay_schema</c> keeps its version for later migrations.</item>
+/// </list>
+/// Times are Unix milliseconds from the relays' clocks, as in the SQLite store.
+/// </remarks>
+internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyncDisposable
+{
+    private const int SchemaVersion = 1;
+
+    // pg_advisory_xact_lock keys: one for creating the schema, one for starting a send (the limits).
+    private const long SchemaLock = 0x52756e636861_01;
+    private const long SendLock = 0x52756e636861_02;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS runchat_relay_schema (version integer NOT NULL);
+        CREATE TABLE IF NOT EXISTS runchat_relay_deliveries (
+            id              text    PRIMARY KEY,
+            route           text    NOT NULL,
+            job_id          text    NOT NULL,
+            dedupe_key      text    NOT NULL,
+            body            bytea   NOT NULL,
+            state           text    NOT NULL,
+            attempts        integer NOT NULL DEFAULT 0,
+            received_at     bigint  NOT NULL,
+            updated_at      bigint  NOT NULL,
+            next_attempt_at bigint  NOT NULL,
+            last_sent_at    bigint  NULL,
+            claimed_by      text    NULL,
+            lease_until     bigint  NULL,
+            last_error      text    NULL,
+            run_status      text    NULL,
+            final_reply     text    NULL,
+            trace_parent    text    NULL,
+            sender_trace    text    NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_runchat_relay_route_dedupe ON runchat_relay_deliveries (route, dedupe_key);
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_due ON runchat_relay_deliveries (next_attempt_at, received_at) WHERE state = 'pending';
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_sending ON runchat_relay_deliveries (lease_until) WHERE state = 'sending';
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_claimed ON runchat_relay_deliveries (claimed_by) WHERE claimed_by IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_last_sent ON runchat_relay_deliveries (last_sent_at) WHERE last_sent_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_state ON runchat_relay_deliveries (state, received_at);
+        INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
+        """;
+
+    private const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly SemaphoreSlim _initialize = new(1, 1);
+    private volatile bool _initialized;
+
+    public PostgresDeliveryStore(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(builder.ApplicationName))
+        {
+            builder.ApplicationName = "runchat-relay";
+        }
+
+        _dataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    /// <summary>Whether <paramref name="connectionString"/> is one Npgsql accepts; the error never repeats a value from it.</summary>
+    public static bool TryValidate(string connectionString, out string? error)
+    {
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            if (string.IsNullOrEmpty(builder.Host))
+            {
+                error = "the PostgreSQL connection string needs a Host, such as postgres:Host=db;Database=relay;Username=relay.";
+                return false;
+            }
+
+            error = null;
+            return true;
+        }
+        catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            // The parser's words name a keyword at most; a value (a password) is never echoed.
+            error = "the PostgreSQL connection string is not one Npgsql accepts: " + (exception is ArgumentException argument ? Messages.WithoutParameter(argument) : "a value has the wrong format") + ".";
+            return false;
+        }
+    }
+
+    /// <summary>The connection string for display: the password replaced by <c>***</c>.</summary>
+    public static string Redact(string connectionString)
+    {
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            if (builder.Password is not null)
+            {
+                builder.Password = "***";
+            }
+
+            return builder.ToString();
+        }
+        catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            return "(a connection string Npgsql does not accept)";
+        }
+    }
+
+    public void Dispose() => _dataSource.Dispose();
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public async Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (var insert = new NpgsqlCommand(
+            """
+            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace)
+            VALUES (@id, @route, @job, @key, @body, 'pending', 0, @now, @now, @now, @trace, @sender)
+            ON CONFLICT (route, dedupe_key) DO NOTHING
+            RETURNING id;
+            """, connection))
+        {
+            insert.Parameters.AddWithValue("id", delivery.Id);
+            insert.Parameters.AddWithValue("route", delivery.Route);
+            insert.Parameters.AddWithValue("job", delivery.JobId);
+            insert.Parameters.AddWithValue("key", delivery.DedupeKey);
+            insert.Parameters.AddWithValue("body", NpgsqlDbType.Bytea, delivery.Body);
+            insert.Parameters.AddWithValue("now", delivery.ReceivedAt.ToUnixTimeMilliseconds());
+            insert.Parameters.AddWithValue("trace", NpgsqlDbType.Text, (object?)delivery.TraceParent ?? DBNull.Value);
+            insert.Parameters.AddWithValue("sender", NpgsqlDbType.Text, (object?)delivery.SenderTraceParent ?? DBNull.Value);
+
+            // Autocommit: durable (synchronous_commit) when it returns.
+            if (await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string inserted)
+            {
+                return (inserted, false);
+            }
+        }
+
+        // The unique index refused it. A concurrent first insert has committed by now (ON CONFLICT waited
+        // for it), and this new statement's snapshot sees it.
+        await using var existing = new NpgsqlCommand("SELECT id FROM runchat_relay_deliveries WHERE route = @route AND dedupe_key = @key;", connection);
+        existing.Parameters.AddWithValue("route", delivery.Route);
+        existing.Parameters.AddWithValue("key", delivery.DedupeKey);
+        return ((string)(await existing.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, true);
+    }
+
+    public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken)
+    {
+        // Shared by many instances: only an expired lease says its holder is gone, at start too.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE runchat_relay_deliveries
+            SET state = 'unknown', lease_until = NULL, updated_at = @now, last_error = @error
+            WHERE state = 'sending' AND lease_until < @now;
+            """, connection);
+        command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("error", Messages.InterruptedRun);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            """
+            WITH claimed AS (
+                UPDATE runchat_relay_deliveries d
+                SET claimed_by = @owner, lease_until = @lease
+                FROM (SELECT id FROM runchat_relay_deliveries
+                      WHERE state = 'pending' AND next_attempt_at <= @now AND (claimed_by IS NULL OR lease_until < @now)
+                      ORDER BY next_attempt_at, received_at
+                      LIMIT @max
+                      FOR UPDATE SKIP LOCKED) due
+                WHERE d.id = due.id
+                RETURNING d.id, d.route, d.job_id, d.body, d.attempts, d.trace_parent, d.sender_trace, d.next_attempt_at, d.received_at)
+            SELECT id, route, job_id, body, attempts, trace_parent, sender_trace FROM claimed ORDER BY next_attempt_at, received_at;
+            """, connection);
+        command.Parameters.AddWithValue("owner", request.Owner);
+        command.Parameters.AddWithValue("lease", request.LeaseUntil.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("now", request.Now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("max", request.Max);
+        var claimed = new List<ClaimedDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            claimed.Add(new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
+        }
+
+        return claimed;
+    }
+
+    public async Task<SendStart> StartSendAsync(StartRequest request, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+
+        // Sends start one at a time across all instances: the counts below are taken after the lock, so
+        // they include every send committed before it (READ COMMITTED takes a snapshot per statement).
+        var lockSends = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@lock);");
+        lockSends.Parameters.AddWithValue("lock", SendLock);
+        batch.BatchCommands.Add(lockSends);
+
+        var start = new NpgsqlBatchCommand(
+            """
+            WITH limits AS (
+                SELECT (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE state = 'sending') < @maxConcurrent
+                   AND (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE last_sent_at > @minuteAgo) < @maxPerMinute AS ok),
+            started AS (
+                UPDATE runchat_relay_deliveries
+                SET state = 'sending', attempts = attempts + 1, lease_until = @lease, last_sent_at = @now, updated_at = @now
+                WHERE id = @id AND claimed_by = @owner AND state = 'pending' AND (SELECT ok FROM limits)
+                RETURNING attempts)
+            SELECT (SELECT attempts FROM started),
+                   EXISTS (SELECT 1 FROM runchat_relay_deliveries WHERE id = @id AND claimed_by = @owner AND state = 'pending');
+            """);
+        start.Parameters.AddWithValue("id", request.Id);
+        start.Parameters.AddWithValue("owner", request.Owner);
+        start.Parameters.AddWithValue("lease", request.LeaseUntil.ToUnixTimeMilliseconds());
+        start.Parameters.AddWithValue("now", request.Now.ToUnixTimeMilliseconds());
+        start.Parameters.AddWithValue("minuteAgo", request.Now.AddMinutes(-1).ToUnixTimeMilliseconds());
+        start.Parameters.AddWithValue("maxConcurrent", (long)request.MaxConcurrentRuns);
+        start.Parameters.AddWithValue("maxPerMinute", (long)request.MaxRunsPerMinute);
+        batch.BatchCommands.Add(start);
+
+        SendStart result;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            result = !reader.IsDBNull(0)
+                ? new SendStart(SendStartOutcome.Started, reader.GetInt32(0))
+                : new SendStart(reader.GetBoolean(1) ? SendStartOutcome.LimitReached : SendStartOutcome.Lost, 0);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public async Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            "UPDATE runchat_relay_deliveries SET lease_until = @lease WHERE claimed_by = @owner AND state IN ('pending', 'sending');", connection);
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("lease", leaseUntil.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            "UPDATE runchat_relay_deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = @owner AND state = 'pending';", connection);
+        command.Parameters.AddWithValue("owner", owner);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE runchat_relay_deliveries
+            SET state = @state, run_status = @status, final_reply = @reply, last_error = @error,
+                claimed_by = NULL, lease_until = NULL, updated_at = @now
+            WHERE id = @id AND claimed_by = @owner AND state IN ('sending', 'unknown');
+            """, connection);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("state", DeliveryStates.Name(state));
+        command.Parameters.AddWithValue("status", NpgsqlDbType.Text, (object?)result.Status ?? DBNull.Value);
+        command.Parameters.AddWithValue("reply", NpgsqlDbType.Text, (object?)result.FinalReply ?? DBNull.Value);
+        command.Parameters.AddWithValue("error", NpgsqlDbType.Text, (object?)result.Error ?? DBNull.Value);
+        command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE runchat_relay_deliveries
+            SET state = 'pending', next_attempt_at = @next, last_error = @error, claimed_by = NULL, lease_until = NULL, updated_at = @now
+            WHERE id = @id AND claimed_by = @owner AND state = 'sending';
+            """, connection);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("next", nextAttemptAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("error", error);
+        command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM runchat_relay_deliveries WHERE id = @id;", connection);
+        command.Parameters.AddWithValue("id", id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+    }
+
+    public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
+    {
+        var counts = new Dictionary<RelayDeliveryState, long>();
+        foreach (var state in Enum.GetValues<RelayDeliveryState>())
+        {
+            counts[state] = 0;
+        }
+
+        // Observed before the store created its schema: every state is 0, and the database is not touched.
+        if (_initialized)
+        {
+            using var connection = _dataSource.OpenConnection();
+            using var command = new NpgsqlCommand("SELECT state, COUNT(*) FROM runchat_relay_deliveries GROUP BY state;", connection);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts[DeliveryStates.Parse(reader.GetString(0))] = reader.GetInt64(1);
+            }
+        }
+
+        var list = new List<(RelayDeliveryState, long)>(counts.Count);
+        foreach (var pair in counts)
+        {
+            list.Add((pair.Key, pair.Value));
+        }
+
+        return list;
+    }
+
+    public async Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            state is null
+                ? $"SELECT {Columns} FROM runchat_relay_deliveries ORDER BY received_at DESC, id DESC;"
+                : $"SELECT {Columns} FROM runchat_relay_deliveries WHERE state = @state ORDER BY received_at DESC, id DESC;",
+            connection);
+        if (state is not null)
+        {
+            command.Parameters.AddWithValue("state", DeliveryStates.Name(state.Value));
+        }
+
+        var list = new List<RelayDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(Read(reader));
+        }
+
+        return list;
+    }
+
+    public async Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE runchat_relay_deliveries
+            SET state = 'pending', next_attempt_at = @now, updated_at = @now, claimed_by = NULL, lease_until = NULL,
+                last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
+            WHERE id = @id AND state IN ('succeeded', 'failed', 'unknown');
+            """, connection);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+        var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var delivery = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (delivery is not null && changed == 0)
+        {
+            throw new InvalidOperationException($"Delivery {id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
+        }
+
+        return delivery;
+    }
+
+    private static RelayDelivery Read(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Route = reader.GetString(1),
+        JobId = reader.GetString(2),
+        DedupeKey = reader.GetString(3),
+        State = DeliveryStates.Parse(reader.GetString(4)),
+        Attempts = reader.GetInt32(5),
+        ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+        NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+        LastError = reader.IsDBNull(9) ? null : reader.GetString(9),
+        Status = reader.IsDBNull(10) ? null : reader.GetString(10),
+        FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
+        BodyBytes = reader.GetInt32(12),
+    };
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_initialized)
+            {
+                await InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task InitializeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await _initialize.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            // One transaction under an advisory lock: instances starting together create the schema once,
+            // and nobody sees the table without its unique index.
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await using (var lockSchema = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@lock);", connection, transaction))
+                {
+                    lockSchema.Parameters.AddWithValue("lock", SchemaLock);
+                    await lockSchema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
+                {
+                    await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var command = new NpgsqlCommand("SELECT MAX(version) FROM runchat_relay_schema;", connection);
+            var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new InvalidOperationException($"The relay store was written by a newer relay (schema {version}; this relay knows {SchemaVersion}). Upgrade the relay.");
+            }
+
+            _initialized = true;
+        }
+        finally
+        {
+            _initialize.Release();
+        }
+    }
+}
