@@ -17,12 +17,18 @@ namespace Runchat.Tests.Relay;
 /// How each way a send can end becomes a state, with the number of requests that reached Runchat:
 /// only what provably did not run the agent is sent again.
 /// </summary>
-[TestFixture]
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
 [Category("Relay")]
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
-public class ClassificationTests
+public class ClassificationTests : PerStoreFixture
 {
+    public ClassificationTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
     private WireMockServer _runchat = null!;
 
     [SetUp]
@@ -70,7 +76,7 @@ public class ClassificationTests
     public async Task EachAnswerBecomesItsStateAfterExactlyOneRequest(int status, string body, RelayDeliveryState expected, string? runStatus)
     {
         Answer(status, body);
-        await using var relay = await RelayHost.StartAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")));
+        await using var relay = await StartRelayAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")));
 
         var delivery = await DeliverOnceAsync(relay);
         await Task.Delay(500);
@@ -89,7 +95,7 @@ public class ClassificationTests
     public async Task ATimeoutIsUnknownAndNotSentAgain()
     {
         Answer(200, ResponseBodies.Success(), delayMs: 3000);
-        await using var relay = await RelayHost.StartAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.Timeout = TimeSpan.FromSeconds(1));
+        await using var relay = await StartRelayAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.Timeout = TimeSpan.FromSeconds(1));
 
         var delivery = await DeliverOnceAsync(relay);
         await Task.Delay(2500);
@@ -103,7 +109,7 @@ public class ClassificationTests
     public async Task AConnectionDroppedAfterSendingIsUnknownAfterOneConnection()
     {
         using var peer = new RawHttpPeer(_ => null);
-        await using var relay = await RelayHost.StartAsync(peer.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")));
+        await using var relay = await StartRelayAsync(peer.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")));
 
         var delivery = await DeliverOnceAsync(relay);
         await Task.Delay(500);
@@ -119,7 +125,7 @@ public class ClassificationTests
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        await using var relay = await RelayHost.StartAsync(new Uri($"http://127.0.0.1:{port}/api/v1/"), o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.MaxRetries = 0);
+        await using var relay = await StartRelayAsync(new Uri($"http://127.0.0.1:{port}/api/v1/"), o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.MaxRetries = 0);
 
         await relay.PostAsync("/hooks/open", "{\"event\":\"x\"}");
         var waited = Stopwatch.StartNew();
@@ -148,7 +154,7 @@ public class ClassificationTests
             .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "1"));
         _runchat.Given(Request.Create().WithPath("/api/v1/job/*").UsingPost()).InScenario("busy").WhenStateIs("free")
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(ResponseBodies.Success()));
-        await using var relay = await RelayHost.StartAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.MaxRetries = 0);
+        await using var relay = await StartRelayAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.MaxRetries = 0);
 
         var delivery = await DeliverOnceAsync(relay);
 
@@ -163,8 +169,8 @@ public class ClassificationTests
     public async Task ARunCutOffByShutdownIsUnknownNeverPending()
     {
         using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok(ResponseBodies.Success()), delay: TimeSpan.FromSeconds(30));
-        var database = RelayHost.NewDatabasePath();
-        var relay = await RelayHost.StartAsync(peer.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), databasePath: database, shutdownTimeout: TimeSpan.FromSeconds(1));
+        await using var store = NewStore();
+        var relay = await StartRelayAsync(peer.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), store: store, shutdownTimeout: TimeSpan.FromSeconds(1));
         await relay.PostAsync("/hooks/open", "{\"event\":\"x\"}");
         var waited = Stopwatch.StartNew();
         while (peer.Requests.IsEmpty && waited.Elapsed < TimeSpan.FromSeconds(10))
@@ -175,7 +181,7 @@ public class ClassificationTests
         var stopping = Stopwatch.StartNew();
         await relay.StopAsync();
         var stopped = stopping.Elapsed;
-        var delivery = (await new Runchat.Relay.SqliteDeliveryStore(database).ListAsync(null, default)).Single();
+        var delivery = (await store.ListAsync()).Single();
         await relay.DisposeAsync();
 
         Assert.That(stopped, Is.LessThan(TimeSpan.FromSeconds(5)), "the shutdown timeout bounds the wait");

@@ -18,12 +18,18 @@ namespace Runchat.Tests.Relay;
 /// <c>runchat-job relay serve</c> as a real process, killed with SIGKILL: a pending delivery is sent
 /// exactly once after the restart; one that was sending becomes unknown and is sent again only by replay.
 /// </summary>
-[TestFixture]
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
 [Category("Relay")]
 [Parallelizable(ParallelScope.All)]
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
-public class CrashTests
+public class CrashTests : PerStoreFixture
 {
+    public CrashTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
     private sealed class RelayProcess : IDisposable
     {
         private readonly Process _process;
@@ -86,7 +92,7 @@ public class CrashTests
         return port;
     }
 
-    private static string WriteConfig(string directory, Uri runchat, string jobId, int maxRunsPerMinute)
+    private static string WriteConfig(string directory, TestStore store, Uri runchat, string jobId, int maxRunsPerMinute)
     {
         var path = Path.Combine(directory, "relay.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -94,8 +100,10 @@ public class CrashTests
             Runchat = new { ApiKey = "sandbox-key", BaseUrl = runchat.ToString() },
             Relay = new
             {
-                Store = "sqlite:relay.db",
+                Store = store.Setting,
                 MaxConcurrentRuns = 1,
+                // A killed relay's claims pass on after this (PostgreSQL); SQLite frees them at the restart.
+                ClaimLease = "00:00:02",
                 MaxRunsPerMinute = maxRunsPerMinute,
                 Routes = new[] { new { Path = "/hooks/open", JobId = jobId, Signature = "none" } },
             },
@@ -110,8 +118,6 @@ public class CrashTests
         return (int)response.StatusCode;
     }
 
-    private static async Task<RelayDelivery[]> StoredAsync(string directory) =>
-        (await new SqliteDeliveryStore(Path.Combine(directory, "relay.db")).ListAsync(null, default)).ToArray();
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
@@ -151,8 +157,9 @@ public class CrashTests
     {
         await using var sandbox = await SandboxServer.StartAsync();
         using var temp = new TempDirectory();
+        await using var store = NewStore();
         var directory = temp.Path;
-        var config = WriteConfig(directory, sandbox.BaseUrl, "demo-agent", maxRunsPerMinute: 2);
+        var config = WriteConfig(directory, store, sandbox.BaseUrl, "demo-agent", maxRunsPerMinute: 2);
         using (var first = await RelayProcess.StartAsync(config))
         {
             for (var i = 0; i < 5; i++)
@@ -160,25 +167,25 @@ public class CrashTests
                 Assert.That(await PostAsync(first.Url, $"{{\"n\":{i}}}"), Is.EqualTo(202));
             }
 
-            await WaitUntilAsync(async () => (await StoredAsync(directory)).Count(d => d.State == RelayDeliveryState.Succeeded) == 2, TimeSpan.FromSeconds(20), "2 runs are done");
+            await WaitUntilAsync(async () => (await store.ListAsync()).Count(d => d.State == RelayDeliveryState.Succeeded) == 2, TimeSpan.FromSeconds(20), "2 runs are done");
             first.Kill();
         }
 
-        var atKill = await StoredAsync(directory);
+        var atKill = await store.ListAsync();
         TestContext.Out.WriteLine("at SIGKILL: " + string.Join(", ", atKill.GroupBy(d => d.State).Select(g => $"{g.Count()} {g.Key}")));
         Assert.That(atKill.Count(d => d.State == RelayDeliveryState.Pending), Is.EqualTo(3));
         Assert.That(sandbox.Requests, Has.Count.EqualTo(2));
 
-        WriteConfig(directory, sandbox.BaseUrl, "demo-agent", maxRunsPerMinute: 1000);
+        WriteConfig(directory, store, sandbox.BaseUrl, "demo-agent", maxRunsPerMinute: 1000);
         using (await RelayProcess.StartAsync(config))
         {
-            await WaitUntilAsync(async () => (await StoredAsync(directory)).All(d => d.State == RelayDeliveryState.Succeeded), TimeSpan.FromSeconds(30), "all 5 succeeded");
+            await WaitUntilAsync(async () => (await store.ListAsync()).All(d => d.State == RelayDeliveryState.Succeeded), TimeSpan.FromSeconds(30), "all 5 succeeded");
         }
 
         await Task.Delay(300);
         Assert.That(sandbox.Requests, Has.Count.EqualTo(5));
         Assert.That(sandbox.Requests.Select(r => r.BodySha256).Distinct().Count(), Is.EqualTo(5), "each delivery exactly once");
-        Assert.That((await StoredAsync(directory)).All(d => d.Attempts == 1), Is.True);
+        Assert.That((await store.ListAsync()).All(d => d.Attempts == 1), Is.True);
     }
 
     [Test]
@@ -186,20 +193,21 @@ public class CrashTests
     {
         await using var sandbox = await SandboxServer.StartAsync();
         using var temp = new TempDirectory();
+        await using var store = NewStore();
         var directory = temp.Path;
-        var config = WriteConfig(directory, sandbox.BaseUrl, "slow-agent", maxRunsPerMinute: 1000);
+        var config = WriteConfig(directory, store, sandbox.BaseUrl, "slow-agent", maxRunsPerMinute: 1000);
         using (var first = await RelayProcess.StartAsync(config))
         {
             Assert.That(await PostAsync(first.Url, "{\"event\":\"deploy.failed\"}"), Is.EqualTo(202));
             await WaitUntilAsync(() => Task.FromResult(sandbox.Requests.Count == 1), TimeSpan.FromSeconds(20), "the slow run reached the agent");
-            Assert.That((await StoredAsync(directory)).Single().State, Is.EqualTo(RelayDeliveryState.Sending), "sending is committed before the request leaves");
+            Assert.That((await store.ListAsync()).Single().State, Is.EqualTo(RelayDeliveryState.Sending), "sending is committed before the request leaves");
             first.Kill();
         }
 
         using var second = await RelayProcess.StartAsync(config);
-        await WaitUntilAsync(async () => (await StoredAsync(directory)).Single().State == RelayDeliveryState.Unknown, TimeSpan.FromSeconds(10), "it is unknown");
+        await WaitUntilAsync(async () => (await store.ListAsync()).Single().State == RelayDeliveryState.Unknown, TimeSpan.FromSeconds(10), "it is unknown");
         await Task.Delay(1000);
-        var delivery = (await StoredAsync(directory)).Single();
+        var delivery = (await store.ListAsync()).Single();
         TestContext.Out.WriteLine($"after restart: {delivery.State}, attempts {delivery.Attempts}, sandbox requests {sandbox.Requests.Count}");
         Assert.That(sandbox.Requests, Has.Count.EqualTo(1), "not re-run by the restart");
         Assert.That(delivery.Attempts, Is.EqualTo(1));
@@ -210,6 +218,6 @@ public class CrashTests
         Assert.That(replay.ExitCode, Is.EqualTo(0), replayOutput + await replay.StandardError.ReadToEndAsync());
 
         await WaitUntilAsync(() => Task.FromResult(sandbox.Requests.Count == 2), TimeSpan.FromSeconds(10), "the replay is sent");
-        Assert.That((await StoredAsync(directory)).Single().Attempts, Is.EqualTo(2));
+        Assert.That((await store.ListAsync()).Single().Attempts, Is.EqualTo(2));
     }
 }

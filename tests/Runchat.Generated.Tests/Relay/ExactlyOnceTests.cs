@@ -11,17 +11,23 @@ using Runchat.Relay.Signatures;
 namespace Runchat.Tests.Relay;
 
 /// <summary>1,000 deliveries from 8 concurrent senders over real HTTP, 30% of them repeats: exactly 700 runs.</summary>
-[TestFixture]
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
 [Category("Relay")]
-public class ExactlyOnceTests
+public class ExactlyOnceTests : PerStoreFixture
 {
+    public ExactlyOnceTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
     private const string Secret = "whsec_ZXhhY3RseS1vbmNlLXRlc3Qtc2VjcmV0LXh5eg==";
 
     [Test]
     public async Task ThousandDeliveriesWithThirtyPercentRepeatsRunExactlySevenHundredTimes()
     {
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await RelayHost.StartAsync(sandbox.BaseUrl, o =>
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
         {
             o.MaxConcurrentRuns = 8;
             o.Routes.Add(RelayHost.Route("/hooks/forms", "lead-agent", "standard-webhooks", Secret));

@@ -17,12 +17,18 @@ namespace Runchat.Tests.Relay;
 /// The HTTP table of a route: 202 only after the commit, a duplicate answered with the first id, and
 /// every bad input a clear 4xx with {"error": ...}, nothing stored and no run.
 /// </summary>
-[TestFixture]
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
 [Category("Relay")]
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
-public class IngestTests
+public class IngestTests : PerStoreFixture
 {
+    public IngestTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
     private const string Secret = "whsec_aW5nZXN0LXRlc3Qtc2VjcmV0LXZhbHVlLTEyMw==";
     private const string Event = "{\"type\":\"form.submitted\",\"email\":\"ada@example.com\",\"amount\":1.10}";
 
@@ -35,7 +41,7 @@ public class IngestTests
     {
         _sandbox = await SandboxServer.StartAsync();
         _clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        _relay = await RelayHost.StartAsync(_sandbox.BaseUrl, o =>
+        _relay = await StartRelayAsync(_sandbox.BaseUrl, o =>
         {
             o.MaxBodyBytes = 4096;
             o.Routes.Add(RelayHost.Route("/hooks/forms", "lead-agent", "standard-webhooks", Secret));

@@ -8,16 +8,22 @@ using Runchat.Relay;
 namespace Runchat.Tests.Relay;
 
 /// <summary>MaxConcurrentRuns and MaxRunsPerMinute hold, as seen by the server receiving the runs.</summary>
-[TestFixture]
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
 [Category("Relay")]
 [Parallelizable(ParallelScope.All)]
-public class LimitTests
+public class LimitTests : PerStoreFixture
 {
+    public LimitTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
     [Test]
     public async Task WithMaxConcurrentRunsTwoTheServerNeverSeesMoreThanTwoAtOnce()
     {
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await RelayHost.StartAsync(sandbox.BaseUrl, o =>
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
         {
             o.MaxConcurrentRuns = 2;
             o.Routes.Add(RelayHost.Route("/hooks/slow", "delay-700-agent"));
@@ -40,7 +46,7 @@ public class LimitTests
     public async Task WithMaxRunsPerMinuteThreeOnlyThreeRunsStartInAMinute()
     {
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await RelayHost.StartAsync(sandbox.BaseUrl, o =>
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
         {
             o.MaxRunsPerMinute = 3;
             o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent"));

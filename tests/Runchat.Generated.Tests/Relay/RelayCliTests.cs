@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Microsoft.Data.Sqlite;
 using NUnit.Framework;
 using Runchat.Cli;
 using Runchat.Relay;
@@ -11,14 +10,21 @@ using Runchat.Relay;
 namespace Runchat.Tests.Relay;
 
 /// <summary><c>runchat-job relay list|show|replay</c> in-process, on a store the test fills.</summary>
-[TestFixture]
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
 [Category("Relay")]
 [Parallelizable(ParallelScope.All)]
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
-public class RelayCliTests
+public class RelayCliTests : PerStoreFixture
 {
     private string _directory = null!;
     private string _config = null!;
+    private TestStore _store = null!;
+
+    public RelayCliTests(string storeKind)
+        : base(storeKind)
+    {
+    }
 
     [SetUp]
     public async Task CreateStoreAsync()
@@ -26,15 +32,17 @@ public class RelayCliTests
         _directory = Path.Combine(Path.GetTempPath(), "relay-cli-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         _config = Path.Combine(_directory, "relay.json");
-        await File.WriteAllTextAsync(_config, "{\"Relay\":{\"Store\":\"sqlite:relay.db\"}}");
-        using var store = new SqliteDeliveryStore(Path.Combine(_directory, "relay.db"));
+        _store = NewStore();
+        await File.WriteAllTextAsync(_config, JsonSerializer.Serialize(new { Relay = new { Store = _store.Setting } }));
+        var store = _store.Open();
         await store.AddAsync(new NewDelivery("dlv_cli_1", "/hooks/open", "demo-agent", "sha256:ab", "{\"a\":1}"u8.ToArray(), DateTimeOffset.UtcNow), default);
+        (store as IDisposable)?.Dispose();
     }
 
     [TearDown]
-    public void Remove()
+    public async Task RemoveAsync()
     {
-        SqliteConnection.ClearAllPools();
+        await _store.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }
 

@@ -18,18 +18,21 @@ using Runchat.Relay;
 
 namespace Runchat.Tests.Relay;
 
-/// <summary>A relay on a real Kestrel port, with its own SQLite file, triggering jobs at <paramref name="runchatBaseUrl"/>.</summary>
+/// <summary>A relay on a real Kestrel port, with its own store (a SQLite file or a PostgreSQL database), triggering jobs at a Runchat base URL.</summary>
 public sealed class RelayHost : IAsyncDisposable
 {
     public const string ApiKey = "rk_relay_test_0123456789abcdef";
 
     private readonly WebApplication _app;
 
-    private RelayHost(WebApplication app, Uri baseUrl, string databasePath)
+    private readonly bool _ownsStore;
+
+    private RelayHost(WebApplication app, Uri baseUrl, TestStore store, bool ownsStore)
     {
         _app = app;
         BaseUrl = baseUrl;
-        DatabasePath = databasePath;
+        Store = store;
+        _ownsStore = ownsStore;
         Http = new HttpClient { BaseAddress = baseUrl };
     }
 
@@ -40,7 +43,8 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>Warnings and errors the relay logged, for a failing assertion's message.</summary>
     public string Errors => string.Join(Environment.NewLine, Captured.Lines);
 
-    public string DatabasePath { get; }
+    /// <summary>Its store; a store the test passed in outlives the host.</summary>
+    public TestStore Store { get; }
 
     public HttpClient Http { get; }
 
@@ -48,18 +52,18 @@ public sealed class RelayHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"runchat-relay-test-{Guid.NewGuid():N}.db");
-
     public static async Task<RelayHost> StartAsync(
         Uri runchatBaseUrl,
         Action<RunchatRelayOptions> configure,
         Action<RouteMapper>? map = null,
         Action<IServiceCollection>? services = null,
-        string? databasePath = null,
+        TestStore? store = null,
         Action<RunchatClientOptions>? client = null,
-        TimeSpan? shutdownTimeout = null)
+        TimeSpan? shutdownTimeout = null,
+        string storeKind = TestStore.Sqlite)
     {
-        databasePath ??= NewDatabasePath();
+        var ownsStore = store is null;
+        store ??= TestStore.Create(storeKind);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var errors = new CapturedErrors();
@@ -79,7 +83,7 @@ public sealed class RelayHost : IAsyncDisposable
         });
         builder.Services.AddRunchatRelay(o =>
         {
-            o.Store = "sqlite:" + databasePath;
+            o.Store = store.Setting;
             o.MaxRunsPerMinute = 1_000_000;
             o.MaxConcurrentRuns = 16;
             o.RetryBaseDelay = TimeSpan.FromMilliseconds(200);
@@ -97,11 +101,16 @@ public sealed class RelayHost : IAsyncDisposable
         {
             // A host that fails to map or start must not live on: its meters would still report.
             await app.DisposeAsync();
+            if (ownsStore)
+            {
+                await store.DisposeAsync();
+            }
+
             throw;
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RelayHost(app, new Uri(address), databasePath) { Captured = errors };
+        return new RelayHost(app, new Uri(address), store, ownsStore) { Captured = errors };
     }
 
     public static RelayRouteOptions Route(string path, string jobId, string signature = "none", string? secret = null, string? header = null) =>
@@ -141,7 +150,7 @@ public sealed class RelayHost : IAsyncDisposable
 
     public async Task StopAsync() => await _app.StopAsync();
 
-    /// <summary>Stops the relay and leaves its database, for a restart on the same store.</summary>
+    /// <summary>Stops the relay and leaves its store, for a restart on the same store.</summary>
     public async ValueTask DisposeAsyncKeepingDatabase()
     {
         Http.Dispose();
@@ -152,16 +161,9 @@ public sealed class RelayHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await DisposeAsyncKeepingDatabase();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        if (_ownsStore)
         {
-            try
-            {
-                File.Delete(DatabasePath + suffix);
-            }
-            catch (IOException)
-            {
-            }
+            await Store.DisposeAsync();
         }
     }
 }

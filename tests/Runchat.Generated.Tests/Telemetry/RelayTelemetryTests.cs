@@ -91,14 +91,14 @@ public class RelayTelemetryTests
     [Test]
     public async Task TheLinkSurvivesARestartBecauseTheContextIsStoredWithTheDelivery()
     {
-        var database = RelayHost.NewDatabasePath();
+        await using var store = TestStore.Create(TestStore.Sqlite);
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var refused = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/api/v1/");
         listener.Stop();
 
         string receiveSpan;
-        var first = await RelayHost.StartAsync(refused, o => o.Routes.Add(RelayHost.Route("/hooks/restart", "restart-agent")), databasePath: database, client: c => c.MaxRetries = 0);
+        var first = await RelayHost.StartAsync(refused, o => o.Routes.Add(RelayHost.Route("/hooks/restart", "restart-agent")), store: store, client: c => c.MaxRetries = 0);
         try
         {
             await first.PostAsync("/hooks/restart", "{\"event\":\"x\"}", ("traceparent", SenderTraceParent));
@@ -112,7 +112,7 @@ public class RelayTelemetryTests
         }
 
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var second = await RelayHost.StartAsync(sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/restart", "restart-agent")), databasePath: database);
+        await using var second = await RelayHost.StartAsync(sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/restart", "restart-agent")), store: store);
         await WaitForAsync(second, RelayDeliveryState.Succeeded);
 
         var dispatches = _capture.Activities.Where(a => a.DisplayName == "runchat.relay.dispatch").ToList();
