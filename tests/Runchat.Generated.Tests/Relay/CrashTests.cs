@@ -30,67 +30,7 @@ public class CrashTests : PerStoreFixture
     {
     }
 
-    private sealed class RelayProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private RelayProcess(Process process, Uri url)
-        {
-            _process = process;
-            Url = url;
-        }
-
-        public Uri Url { get; }
-
-        public static async Task<RelayProcess> StartAsync(string config)
-        {
-            var port = FreePort();
-            var process = Start("relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}");
-            var waited = Stopwatch.StartNew();
-            string? line;
-            while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.Contains("listening"))
-            {
-                Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)));
-            }
-
-            if (line is null)
-            {
-                Assert.Fail("relay serve exited before listening: " + await process.StandardError.ReadToEndAsync());
-            }
-
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            return new RelayProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        }
-
-        public void Kill()
-        {
-            ToolProcess.Signal(_process, "KILL");
-            _process.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-
-            _process.Dispose();
-        }
-    }
-
     private static Process Start(params string[] args) => ToolProcess.Start(args);
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private static string WriteConfig(string directory, TestStore store, Uri runchat, string jobId, int maxRunsPerMinute)
     {

@@ -1,0 +1,120 @@
+using System;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary><c>runchat-job relay serve</c> as a real process on a real port; killable with SIGKILL.</summary>
+internal sealed class RelayProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private RelayProcess(Process process, Uri url, StringBuilder output)
+    {
+        _process = process;
+        Url = url;
+        _output = output;
+    }
+
+    public Uri Url { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>What it printed so far (stdout and stderr), for assertions and failure messages.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts it and waits until it says it is listening.</summary>
+    public static async Task<RelayProcess> StartAsync(string config)
+    {
+        var port = FreePort();
+        var process = ToolProcess.Start("relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}");
+        var output = new StringBuilder();
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Append(string? line)
+        {
+            if (line is null)
+            {
+                listening.TrySetException(new InvalidOperationException("relay serve exited before listening"));
+                return;
+            }
+
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+
+            if (line.Contains("listening", StringComparison.Ordinal))
+            {
+                listening.TrySetResult();
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Append(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (Exception exception)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            process.WaitForExit();
+            Assert.Fail($"relay serve did not start ({exception.Message}): {output}");
+        }
+
+        return new RelayProcess(process, new Uri($"http://127.0.0.1:{port}"), output);
+    }
+
+    public void Kill()
+    {
+        ToolProcess.Signal(_process, "KILL");
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
