@@ -74,7 +74,7 @@ start() {
   as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >&2 \
     || { cat "$dir/server.log" >&2; exit 1; }
-  say "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $NF}') started on 127.0.0.1:$port (data $dir/data)"
+  say "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') started on 127.0.0.1:$port (data $dir/data)"
   echo "export RUNCHAT_TEST_POSTGRES='Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres'"
   echo "export RUNCHAT_TEST_POSTGRES_DIR='$dir'"
 }
