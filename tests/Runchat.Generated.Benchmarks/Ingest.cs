@@ -49,8 +49,8 @@ public static class Ingest
                 var database = Path.Combine(Path.GetTempPath(), $"ingest-{target}-{Guid.NewGuid():N}.db");
                 await using var server = target == "baseline" ? await StartBaselineAsync(database) : await StartRelayAsync(database);
                 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders }) { BaseAddress = server.Url };
-                await LoadAsync(http, signer, 300, $"warm-{round}");
-                var result = await LoadAsync(http, signer, perRound, $"{target}-{round}");
+                await LoadAsync(new[] { http }, signer, 300, $"warm-{round}");
+                var result = await LoadAsync(new[] { http }, signer, perRound, $"{target}-{round}");
                 results[target].Add(result);
                 Console.WriteLine($"round {round} {target,-8}: {result.PerSecond,8:0} deliveries/s  p50 {result.P50,6:0.00} ms  p99 {result.P99,6:0.00} ms  ({result.Count} requests, all 202)");
                 SqliteConnection.ClearAllPools();
@@ -70,15 +70,17 @@ public static class Ingest
         return 0;
     }
 
-    private sealed record Result(int Count, double PerSecond, double P50, double P99);
+    internal sealed record Result(int Count, double PerSecond, double P50, double P99);
 
-    private static async Task<Result> LoadAsync(HttpClient http, WebhookSignature signer, int count, string tag)
+    /// <summary><paramref name="count"/> signed deliveries from <paramref name="senders"/> concurrent senders, spread evenly over <paramref name="targets"/>.</summary>
+    internal static async Task<Result> LoadAsync(IReadOnlyList<HttpClient> targets, WebhookSignature signer, int count, string tag, int senders = Senders)
     {
         var latencies = new double[count];
         var next = -1;
         var watch = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
         {
+            var http = targets[sender % targets.Count];
             int i;
             while ((i = Interlocked.Increment(ref next)) < count)
             {

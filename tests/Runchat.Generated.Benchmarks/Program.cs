@@ -6,7 +6,8 @@ using Runchat.Benchmarks;
 
 // "peak <library|handwritten>" measures the peak working set of one large-transcript call in this
 // process (BenchmarkDotNet reports allocations, not peaks); "ingest" load-tests the relay's HTTP
-// ingest against a hand-written floor (Ingest.cs); anything else goes to BenchmarkDotNet.
+// ingest against a hand-written floor (Ingest.cs); "scale" measures the relay on PostgreSQL with one
+// and two instances (ScaleOut.cs); anything else goes to BenchmarkDotNet.
 if (args.Length == 2 && args[0] == "peak")
 {
     var response = LargeTranscript.Response;
@@ -37,6 +38,11 @@ if (args.Length == 2 && args[0] == "peak")
 if (args.Length >= 1 && args[0] == "ingest")
 {
     return await Ingest.RunAsync(args);
+}
+
+if (args.Length >= 1 && args[0] == "scale")
+{
+    return await Runchat.Benchmarks.ScaleOut.RunAsync(args);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(SmallTrigger).Assembly).Run(args);
