@@ -68,9 +68,14 @@ public static class ScaleOut
 
                     var clients = relays.Select(r => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders }) { BaseAddress = r.Url }).ToArray();
                     await Ingest.LoadAsync(clients, signer, 300, $"warm-{round}", Senders);
+                    var cpu = CpuTimes.Now();
                     var result = await Ingest.LoadAsync(clients, signer, perRound, $"{kind}{instances}-{round}", Senders);
+                    var used = CpuTimes.Now() - cpu;
                     ingest[name].Add(result);
-                    Console.WriteLine($"round {round} ingest   {name,-22}: {result.PerSecond,8:0} deliveries/s  p50 {result.P50,6:0.00} ms  p99 {result.P99,6:0.00} ms");
+                    var wall = perRound / result.PerSecond;
+                    Console.WriteLine($"round {round} ingest   {name,-22}: {result.PerSecond,8:0} deliveries/s  p50 {result.P50,6:0.00} ms  p99 {result.P99,6:0.00} ms  " +
+                        $"CPU per delivery: this process {used.Process.TotalMilliseconds * 1000 / perRound:0} µs, PostgreSQL {used.Postgres.TotalMilliseconds * 1000 / perRound:0} µs; " +
+                        $"cores busy {(used.Process + used.Postgres).TotalSeconds / wall:0.00} of {Environment.ProcessorCount}");
                     foreach (var client in clients) client.Dispose();
                     foreach (var relay in relays) await relay.DisposeAsync();
                 }
@@ -110,6 +115,37 @@ public static class ScaleOut
         Console.WriteLine($"| postgres, 2 instances | {MedianRuns("postgres, 2 instances"):0} |");
         Console.WriteLine($"| 2 instances / 1 instance | **{MedianRuns("postgres, 2 instances") / MedianRuns("postgres, 1 instance"):0.00}×** |");
         return 0;
+    }
+
+    /// <summary>CPU used by this process (load generator and relays) and by every <c>postgres</c> process (Linux /proc).</summary>
+    private readonly record struct CpuTimes(TimeSpan Process, TimeSpan Postgres)
+    {
+        public static CpuTimes operator -(CpuTimes a, CpuTimes b) => new(a.Process - b.Process, a.Postgres - b.Postgres);
+
+        public static CpuTimes Now()
+        {
+            var postgres = 0L;
+            foreach (var directory in System.IO.Directory.EnumerateDirectories("/proc"))
+            {
+                try
+                {
+                    if (!int.TryParse(System.IO.Path.GetFileName(directory), out _) || System.IO.File.ReadAllText(directory + "/comm").Trim() != "postgres")
+                    {
+                        continue;
+                    }
+
+                    var stat = System.IO.File.ReadAllText(directory + "/stat");
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    postgres += long.Parse(fields[11]) + long.Parse(fields[12]); // utime, stime (clock ticks)
+                }
+                catch (System.IO.IOException)
+                {
+                }
+            }
+
+            // Clock ticks are 1/100 s on Linux (sysconf(_SC_CLK_TCK) = 100).
+            return new CpuTimes(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime, TimeSpan.FromMilliseconds(postgres * 10));
+        }
     }
 
     /// <summary>Stores <paramref name="count"/> deliveries, starts the instances, and times until every one has succeeded.</summary>

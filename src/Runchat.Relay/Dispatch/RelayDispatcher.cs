@@ -32,6 +32,11 @@ internal sealed class RelayDispatcher : BackgroundService
     private readonly RunchatRelayOptions _options;
     private readonly TimeProvider _time;
     private readonly DispatchSignal _signal;
+
+    // Set when one of this relay's runs ends. While a limit holds, only that (or time, or another
+    // relay's run ending, seen at the next poll) can free a slot; a new delivery cannot.
+    private readonly DispatchSignal _runEnded = new();
+    private bool _limitReached;
     private readonly ILogger<RelayDispatcher> _logger;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
@@ -116,7 +121,7 @@ internal sealed class RelayDispatcher : BackgroundService
 
             if (!started)
             {
-                await _signal.WaitAsync(IdlePoll, stoppingToken).ConfigureAwait(false);
+                await (_limitReached ? _runEnded : _signal).WaitAsync(IdlePoll, stoppingToken).ConfigureAwait(false);
             }
         }
     }
@@ -138,6 +143,7 @@ internal sealed class RelayDispatcher : BackgroundService
         }
 
         var started = false;
+        _limitReached = false;
         while (_claimed.TryPeek(out var next))
         {
             var now = _time.GetUtcNow();
@@ -145,6 +151,7 @@ internal sealed class RelayDispatcher : BackgroundService
                 new StartRequest(next.Id, _owner, now, now + lease, _options.MaxConcurrentRuns, _options.MaxRunsPerMinute), CancellationToken.None).ConfigureAwait(false);
             if (start.Outcome == SendStartOutcome.LimitReached)
             {
+                _limitReached = true;
                 break;
             }
 
@@ -157,7 +164,12 @@ internal sealed class RelayDispatcher : BackgroundService
 
             var run = SendAsync(next with { Attempts = start.Attempts });
             _inFlight[next.Id] = run;
-            _ = run.ContinueWith((_, state) => ((DispatchSignal)state!).Notify(), _signal, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _ = run.ContinueWith((_, state) =>
+            {
+                var (signal, runEnded) = ((DispatchSignal, DispatchSignal))state!;
+                runEnded.Notify();
+                signal.Notify();
+            }, (_signal, _runEnded), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             started = true;
         }
 

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
+using System.Threading.Channels;
 using System.Threading.Tasks;
 using Npgsql;
 using NpgsqlTypes;
@@ -13,7 +15,8 @@ namespace Runchat.Relay;
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item>Dedupe is the unique index on (route, dedupe_key): <c>INSERT … ON CONFLICT DO NOTHING</c>, never a check-then-insert.</item>
+/// <item>Dedupe is the unique index on (route, dedupe_key): <c>INSERT … ON CONFLICT DO NOTHING</c>, never a check-then-insert.
+/// New deliveries are group-committed: all those waiting at the moment in one statement and one commit.</item>
 /// <item>Claims are leases (<c>claimed_by</c>, <c>lease_until</c>), handed out with <c>FOR UPDATE SKIP LOCKED</c>,
 /// so two instances never claim one delivery and never wait for each other's claims.</item>
 /// <item>The limits are global: a send starts in one transaction that takes an advisory lock and counts
@@ -65,8 +68,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
 
     private const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
 
+    /// <summary>How many deliveries one commit may carry (group commit: one statement and one commit for all of them).</summary>
+    private const int MaxBatch = 256;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly SemaphoreSlim _initialize = new(1, 1);
+    private readonly Channel<PendingAdd> _adds = Channel.CreateUnbounded<PendingAdd>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lazy<Task> _writer;
     private volatile bool _initialized;
 
     public PostgresDeliveryStore(string connectionString)
@@ -78,6 +86,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
+        _writer = new Lazy<Task>(() => Task.Run(WriteAddsAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>Whether <paramref name="connectionString"/> is one Npgsql accepts; the error never repeats a value from it.</summary>
@@ -122,44 +131,131 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         }
     }
 
-    public void Dispose() => _dataSource.Dispose();
-
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
-
-    public async Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+    public void Dispose()
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        _adds.Writer.TryComplete();
+        _dataSource.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _adds.Writer.TryComplete();
+        return _dataSource.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Queued for the writer, which commits every delivery waiting at that moment in one statement and
+    /// one transaction (group commit): each caller's task completes only once its row is durable.
+    /// </summary>
+    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+    {
+        var pending = new PendingAdd(delivery, new TaskCompletionSource<(string Id, bool Duplicate)>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _ = _writer.Value;
+        if (!_adds.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(PostgresDeliveryStore), "The relay store is shutting down.");
+        }
+
+        return pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task WriteAddsAsync()
+    {
+        var batch = new List<PendingAdd>(MaxBatch);
+        while (await _adds.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _adds.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                var ids = await InsertAsync(batch).ConfigureAwait(false);
+                foreach (var pending in batch)
+                {
+                    var id = ids[(pending.Delivery.Route, pending.Delivery.DedupeKey)];
+                    pending.Completion.TrySetResult((id, !string.Equals(id, pending.Delivery.Id, StringComparison.Ordinal)));
+                }
+            }
+            catch (Exception exception)
+            {
+                // Nothing of this batch was committed: the senders get a 5xx and retry.
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(exception);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Inserts the batch in one statement and one transaction, and finds the delivery that holds each
+    /// (route, dedupe key): the one just inserted, or the one stored before (by any instance).
+    /// </summary>
+    private async Task<Dictionary<(string Route, string Key), string>> InsertAsync(List<PendingAdd> batch)
+    {
+        // In (route, dedupe key) order: two instances inserting overlapping batches take the unique
+        // index's locks in the same order, so they wait for each other but never deadlock.
+        // Stable: of two repeats in one batch, the first to arrive is the one stored.
+        var rows = batch.Select(p => p.Delivery).OrderBy(d => d.Route, StringComparer.Ordinal).ThenBy(d => d.DedupeKey, StringComparer.Ordinal).ToList();
+
+        await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        var ids = new Dictionary<(string Route, string Key), string>();
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace)
-            VALUES (@id, @route, @job, @key, @body, 'pending', 0, @now, @now, @now, @trace, @sender)
+            SELECT id, route, job_id, dedupe_key, body, 'pending', 0, received_at, received_at, received_at, trace_parent, sender_trace
+            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders) WITH ORDINALITY
+                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, n)
+            ORDER BY n
             ON CONFLICT (route, dedupe_key) DO NOTHING
-            RETURNING id;
-            """, connection))
+            RETURNING route, dedupe_key, id;
+            """, connection, transaction))
         {
-            insert.Parameters.AddWithValue("id", delivery.Id);
-            insert.Parameters.AddWithValue("route", delivery.Route);
-            insert.Parameters.AddWithValue("job", delivery.JobId);
-            insert.Parameters.AddWithValue("key", delivery.DedupeKey);
-            insert.Parameters.AddWithValue("body", NpgsqlDbType.Bytea, delivery.Body);
-            insert.Parameters.AddWithValue("now", delivery.ReceivedAt.ToUnixTimeMilliseconds());
-            insert.Parameters.AddWithValue("trace", NpgsqlDbType.Text, (object?)delivery.TraceParent ?? DBNull.Value);
-            insert.Parameters.AddWithValue("sender", NpgsqlDbType.Text, (object?)delivery.SenderTraceParent ?? DBNull.Value);
-
-            // Autocommit: durable (synchronous_commit) when it returns.
-            if (await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string inserted)
+            insert.Parameters.AddWithValue("ids", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => r.Id));
+            insert.Parameters.AddWithValue("routes", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => r.Route));
+            insert.Parameters.AddWithValue("jobs", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => r.JobId));
+            insert.Parameters.AddWithValue("keys", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => r.DedupeKey));
+            insert.Parameters.AddWithValue("bodies", NpgsqlDbType.Array | NpgsqlDbType.Bytea, rows.ConvertAll(r => r.Body));
+            insert.Parameters.AddWithValue("received", NpgsqlDbType.Array | NpgsqlDbType.Bigint, rows.ConvertAll(r => r.ReceivedAt.ToUnixTimeMilliseconds()));
+            insert.Parameters.AddWithValue("traces", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.TraceParent ?? DBNull.Value));
+            insert.Parameters.AddWithValue("senders", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderTraceParent ?? DBNull.Value));
+            await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                return (inserted, false);
+                ids[(reader.GetString(0), reader.GetString(1))] = reader.GetString(2);
             }
         }
 
-        // The unique index refused it. A concurrent first insert has committed by now (ON CONFLICT waited
-        // for it), and this new statement's snapshot sees it.
-        await using var existing = new NpgsqlCommand("SELECT id FROM runchat_relay_deliveries WHERE route = @route AND dedupe_key = @key;", connection);
-        existing.Parameters.AddWithValue("route", delivery.Route);
-        existing.Parameters.AddWithValue("key", delivery.DedupeKey);
-        return ((string)(await existing.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, true);
+        if (ids.Count < rows.Count)
+        {
+            // Refused by the unique index: repeats of a stored delivery, or of one earlier in this batch.
+            // ON CONFLICT waited for any concurrent first insert to commit, and this new statement sees it.
+            var missing = rows.FindAll(r => !ids.ContainsKey((r.Route, r.DedupeKey)));
+            await using var existing = new NpgsqlCommand(
+                """
+                SELECT d.route, d.dedupe_key, d.id
+                FROM runchat_relay_deliveries d
+                JOIN unnest(@routes, @keys) AS m (route, dedupe_key) ON d.route = m.route AND d.dedupe_key = m.dedupe_key;
+                """, connection, transaction);
+            existing.Parameters.AddWithValue("routes", NpgsqlDbType.Array | NpgsqlDbType.Text, missing.ConvertAll(r => r.Route));
+            existing.Parameters.AddWithValue("keys", NpgsqlDbType.Array | NpgsqlDbType.Text, missing.ConvertAll(r => r.DedupeKey));
+            await using var reader = await existing.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                ids[(reader.GetString(0), reader.GetString(1))] = reader.GetString(2);
+            }
+        }
+
+        // Durable (synchronous_commit) when this returns; only then is any sender answered.
+        await transaction.CommitAsync().ConfigureAwait(false);
+        return ids;
     }
+
+    private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<(string Id, bool Duplicate)> Completion);
 
     public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken)
     {
