@@ -106,8 +106,17 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         }
         catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidCastException or OverflowException)
         {
-            // The parser's words name a keyword at most; a value (a password) is never echoed.
-            error = "the PostgreSQL connection string is not one Npgsql accepts: " + (exception is ArgumentException argument ? Messages.WithoutParameter(argument) : "a value has the wrong format") + ".";
+            // Named by its keyword only: a value (a password) is never echoed.
+            const string Prefix = "Couldn't set ";
+            var message = exception is ArgumentException argument ? Messages.WithoutParameter(argument) : exception.Message;
+            var keyword = message.StartsWith(Prefix, StringComparison.Ordinal) ? message.Substring(Prefix.Length).TrimEnd('.') : null;
+            var badValue = exception is not ArgumentException || exception.InnerException is FormatException or InvalidCastException or OverflowException;
+            error = "the PostgreSQL connection string is not one Npgsql accepts: " + (keyword, badValue) switch
+            {
+                (null, _) => "it does not parse as Keyword=value;Keyword=value.",
+                (_, true) => $"the value of {keyword} has the wrong format.",
+                _ => $"{keyword} is not a setting Npgsql knows (see https://www.npgsql.org/doc/connection-string-parameters.html).",
+            };
             return false;
         }
     }

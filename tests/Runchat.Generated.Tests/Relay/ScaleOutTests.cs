@@ -31,6 +31,8 @@ public class ScaleOutTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
+    private const string StorePassword = "pg-Relay-Secret-4410";
+
     private sealed class Setup : IAsyncDisposable
     {
         private readonly List<RelayProcess> _relays = new();
@@ -65,7 +67,8 @@ public class ScaleOutTests
                 Runchat = new { ApiKey = "sandbox-key", BaseUrl = Sandbox.BaseUrl.ToString() },
                 Relay = new
                 {
-                    Store = Store.Setting,
+                    // The test server trusts loopback, so any password works; it must never be printed.
+                    Store = Store.Setting + ";Password=" + StorePassword,
                     MaxConcurrentRuns = maxConcurrentRuns,
                     MaxRunsPerMinute = 1_000_000,
                     ClaimLease = claimLease,
@@ -301,6 +304,7 @@ public class ScaleOutTests
         Assert.That(version, Is.EqualTo(1));
         Assert.That(tableCount, Is.EqualTo(2));
         Assert.That(setup.Outputs, Does.Not.Contain("could not read its store").And.Not.Contain("fail:"), "neither instance hit an error");
+        Assert.That(setup.Outputs, Does.Contain("Password=***").And.Not.Contain(StorePassword), "the store is shown with its password masked");
     }
 
     /// <summary>The SHA-256 of the bodies of the pending deliveries somebody holds a claim on, once there are <paramref name="count"/>.</summary>

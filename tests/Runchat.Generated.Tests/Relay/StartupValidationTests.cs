@@ -42,6 +42,32 @@ public class StartupValidationTests
 
         Assert.That(exception!.Message, Does.Contain("/hooks/code").And.Contain("control character"));
     }
+
+    [TestCase("postgres:", "needs an Npgsql connection string")]
+    [TestCase("postgres:Port=5432;Password=pg-Secret-7731", "needs a Host")]
+    [TestCase("postgres:Host=db;Passwrd=pg-Secret-7731", "passwrd is not a setting Npgsql knows")]
+    [TestCase("postgres:Host=db;Port=pg-Secret-7731", "the value of port has the wrong format")]
+    [TestCase("mysql:Server=db;Password=pg-Secret-7731", "postgres:<Npgsql connection string>")]
+    public void AStoreSettingThatCannotWorkFailsAtStartupWithoutRepeatingItsValues(string store, string phrase)
+    {
+        var exception = Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var host = await RelayHost.StartAsync(Nowhere, o => o.Store = store);
+        });
+
+        TestContext.Out.WriteLine(exception!.Message);
+        Assert.That(exception.Message, Does.Contain("Relay:Store").And.Contain(phrase).IgnoreCase);
+        Assert.That(exception.Message, Does.Not.Contain("pg-Secret-7731"));
+    }
+
+    [Test]
+    public void APostgresStoreIsShownWithItsPasswordMasked()
+    {
+        Assert.That(DeliveryStoreLocation.TryParse("postgres:Host=db;Database=relay;Username=relay;Password=pg-Secret-7731", out var location, out var error), Is.True, error);
+
+        Assert.That(location!.Display, Does.Contain("Host=db").And.Contain("Password=***").And.Not.Contain("pg-Secret-7731"));
+        Assert.That(location.ToString(), Is.EqualTo(location.Display));
+    }
 }
 
 internal static class MapExtensionsForTests
