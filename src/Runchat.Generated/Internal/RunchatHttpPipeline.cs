@@ -7,6 +7,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Telemetry;
 
 namespace Runchat.Internal;
 
@@ -35,7 +37,10 @@ internal static class RunchatHttpPipeline
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, RunchatHandlerBuilderFilter>());
         builder.ConfigurePrimaryHttpMessageHandler(static () => CreateSocketHandler());
         builder.AddResilienceHandler("RunchatRetry", static (pipeline, context) =>
-            RunchatRetryPolicy.AddTo(pipeline, GetOptions(context.ServiceProvider).MaxRetries));
+        {
+            pipeline.ConfigureTelemetry(RunchatRetryPolicy.Telemetry(context.ServiceProvider.GetService<IOptions<TelemetryOptions>>()?.Value));
+            RunchatRetryPolicy.AddTo(pipeline, GetOptions(context.ServiceProvider).MaxRetries);
+        });
         builder.RedactLoggedHeaders(static header =>
             string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase)
             || string.Equals(header, "Proxy-Authorization", StringComparison.OrdinalIgnoreCase));

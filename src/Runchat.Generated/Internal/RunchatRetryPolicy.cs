@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Polly.Retry;
+using Polly.Telemetry;
 
 namespace Runchat.Internal;
 
@@ -43,6 +44,26 @@ internal static class RunchatRetryPolicy
             ShouldHandle = static args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.AttemptNumber, RequestDeadline.Remaining(args.Context.GetRequestMessage()))),
             DelayGenerator = static args => new ValueTask<TimeSpan?>(GetDelay(args.Outcome.Result, args.AttemptNumber, jitter: true)),
         });
+    }
+
+    /// <summary>
+    /// The app's Polly telemetry (its logger factory, enrichers and listeners), with this pipeline's
+    /// log levels: a retry at Information, each attempt and the pipeline's start and end at Debug, and
+    /// nothing of an attempt cut off by the deadline or the caller (the Runchat line says so). Polly's
+    /// defaults log every call at Information, and a timeout with its stack trace.
+    /// </summary>
+    public static TelemetryOptions Telemetry(TelemetryOptions? configured)
+    {
+        var telemetry = configured is null ? new TelemetryOptions() : new TelemetryOptions(configured);
+        telemetry.LoggerFactory = new QuietCancellationLoggerFactory(telemetry.LoggerFactory);
+        var inner = telemetry.SeverityProvider;
+        telemetry.SeverityProvider = args => args.Event.EventName switch
+        {
+            "OnRetry" => ResilienceEventSeverity.Information,
+            "ExecutionAttempt" or "PipelineExecuting" or "PipelineExecuted" => ResilienceEventSeverity.Debug,
+            _ => inner?.Invoke(args) ?? args.Event.Severity,
+        };
+        return telemetry;
     }
 
     /// <param name="outcome">The attempt's outcome.</param>
@@ -132,5 +153,48 @@ internal static class RunchatRetryPolicy
         }
 
         return null;
+    }
+}
+
+/// <summary>
+/// Polly's loggers for this pipeline, minus the records of an attempt cut off by the deadline or the
+/// caller below Warning: Polly attaches the cancellation's stack trace to them (some at a fixed
+/// level), and the Runchat log line already reports the timeout, once and in words.
+/// </summary>
+internal sealed class QuietCancellationLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory
+{
+    private readonly Microsoft.Extensions.Logging.ILoggerFactory _inner;
+
+    public QuietCancellationLoggerFactory(Microsoft.Extensions.Logging.ILoggerFactory inner) => _inner = inner;
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(_inner.CreateLogger(categoryName));
+
+    public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) => _inner.AddProvider(provider);
+
+    /// <summary>The app owns the inner factory.</summary>
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger : Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly Microsoft.Extensions.Logging.ILogger _inner;
+
+        public Logger(Microsoft.Extensions.Logging.ILogger inner) => _inner = inner;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => _inner.BeginScope(state);
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => _inner.IsEnabled(logLevel);
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (exception is OperationCanceledException && logLevel < Microsoft.Extensions.Logging.LogLevel.Warning)
+            {
+                return;
+            }
+
+            _inner.Log(logLevel, eventId, state, exception, formatter);
+        }
     }
 }

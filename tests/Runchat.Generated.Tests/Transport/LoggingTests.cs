@@ -18,12 +18,12 @@ public class LoggingTests : WireMockTest
 {
     private const string Secret = "the-customer-said-PURPLE-OTTER";
 
-    private (IRunchatClient Client, FakeLogCollector Logs) Build()
+    private (IRunchatClient Client, FakeLogCollector Logs) Build(LogLevel level = LogLevel.Information, Action<RunchatClientOptions>? configure = null)
     {
         var logs = Track(new FakeLoggerProvider());
         var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(logs));
-        services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        services.AddLogging(b => b.SetMinimumLevel(level).AddProvider(logs));
+        services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); configure?.Invoke(o); });
         return (Track(services.BuildServiceProvider()).GetRequiredService<IRunchatClient>(), logs.Collector);
     }
 
@@ -69,5 +69,61 @@ public class LoggingTests : WireMockTest
 
         var warning = logs.GetSnapshot().Single(r => r.Category == "Runchat" && r.Level == LogLevel.Warning);
         Assert.That(warning.Message, Does.Contain("form-agent").And.Contain("top-level \"message\" key").And.Not.Contain(Secret));
+    }
+
+    [Test]
+    public async Task AtInformationASuccessfulTriggerIsTheRunchatLineAndNothingFromTheRetryPipeline()
+    {
+        RespondWithSuccess();
+        var (client, logs) = Build();
+
+        await client.TriggerAgentJobAsync("support-agent", Secret);
+
+        foreach (var record in logs.GetSnapshot())
+        {
+            TestContext.Out.WriteLine($"{record.Level} {record.Category}: {record.Message}");
+        }
+
+        Assert.That(logs.GetSnapshot().Where(r => r.Category?.StartsWith("Polly", StringComparison.Ordinal) == true).Select(r => $"{r.Level} {r.Message}"), Is.Empty);
+    }
+
+    [Test]
+    public async Task ARetryIsLoggedAtInformationAndEachAttemptAtDebug()
+    {
+        Server.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).InScenario("busy").WillSetStateTo("free")
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(429).WithHeader("Retry-After", "0").WithBody("{\"error\":\"slow down\"}"));
+        Server.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).InScenario("busy").WhenStateIs("free")
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(ResponseBodies.Success()));
+        var (client, logs) = Build(LogLevel.Trace);
+
+        await client.TriggerAgentJobAsync("support-agent", Secret);
+
+        var polly = logs.GetSnapshot().Where(r => r.Category == "Polly").ToList();
+        foreach (var record in polly)
+        {
+            TestContext.Out.WriteLine($"{record.Level} {record.Message}");
+        }
+
+        Assert.That(polly.Where(r => r.Level >= LogLevel.Information).Select(r => r.Message).ToList(), Has.Count.EqualTo(1).And.All.Contains("OnRetry"));
+        Assert.That(polly.Count(r => r.Level == LogLevel.Debug && r.Message.StartsWith("Execution attempt", StringComparison.Ordinal)), Is.EqualTo(2));
+        Assert.That(Server.LogEntries.Count(), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void ATimeoutLogsNoStackTraceBelowWarning()
+    {
+        Server.Given(WireMock.RequestBuilders.Request.Create().UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithBody(ResponseBodies.Success()).WithDelay(TimeSpan.FromSeconds(3)));
+        var (client, logs) = Build(LogLevel.Trace, o => o.Timeout = TimeSpan.FromMilliseconds(300));
+
+        Assert.ThrowsAsync<TimeoutException>(() => client.TriggerAgentJobAsync("support-agent", Secret));
+
+        foreach (var record in logs.GetSnapshot())
+        {
+            TestContext.Out.WriteLine($"{record.Level} {record.Category}: {record.Message} {(record.Exception is null ? "" : "[" + record.Exception.GetType().Name + "]")}");
+        }
+
+        Assert.That(logs.GetSnapshot().Where(r => r.Level < LogLevel.Warning && r.Exception is not null).Select(r => $"{r.Level} {r.Category}: {r.Message}"), Is.Empty);
+        Assert.That(logs.GetSnapshot().Single(r => r.Category == "Runchat").Level, Is.EqualTo(LogLevel.Warning), "the timeout is reported once, by the Runchat line");
     }
 }
