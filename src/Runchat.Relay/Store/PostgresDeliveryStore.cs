@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 using Npgsql;
 using NpgsqlTypes;
@@ -73,8 +72,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly SemaphoreSlim _initialize = new(1, 1);
-    private readonly Channel<PendingAdd> _adds = Channel.CreateUnbounded<PendingAdd>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _writer;
+    private readonly GroupCommit _adds;
     private volatile bool _initialized;
 
     public PostgresDeliveryStore(string connectionString)
@@ -86,7 +84,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         }
 
         _dataSource = NpgsqlDataSource.Create(builder);
-        _writer = new Lazy<Task>(() => Task.Run(WriteAddsAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        _adds = new GroupCommit(InsertAsync, MaxBatch, nameof(PostgresDeliveryStore));
     }
 
     /// <summary>Whether <paramref name="connectionString"/> is one Npgsql accepts; the error never repeats a value from it.</summary>
@@ -142,73 +140,30 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
 
     public void Dispose()
     {
-        _adds.Writer.TryComplete();
+        _adds.Complete();
         _dataSource.Dispose();
     }
 
     public ValueTask DisposeAsync()
     {
-        _adds.Writer.TryComplete();
+        _adds.Complete();
         return _dataSource.DisposeAsync();
     }
 
-    /// <summary>
-    /// Queued for the writer, which commits every delivery waiting at that moment in one statement and
-    /// one transaction (group commit): each caller's task completes only once its row is durable.
-    /// </summary>
-    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
-    {
-        var pending = new PendingAdd(delivery, new TaskCompletionSource<(string Id, bool Duplicate)>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _ = _writer.Value;
-        if (!_adds.Writer.TryWrite(pending))
-        {
-            throw new ObjectDisposedException(nameof(PostgresDeliveryStore), "The relay store is shutting down.");
-        }
-
-        return pending.Completion.Task.WaitAsync(cancellationToken);
-    }
-
-    private async Task WriteAddsAsync()
-    {
-        var batch = new List<PendingAdd>(MaxBatch);
-        while (await _adds.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _adds.Reader.TryRead(out var next))
-            {
-                batch.Add(next);
-            }
-
-            try
-            {
-                var ids = await InsertAsync(batch).ConfigureAwait(false);
-                foreach (var pending in batch)
-                {
-                    var id = ids[(pending.Delivery.Route, pending.Delivery.DedupeKey)];
-                    pending.Completion.TrySetResult((id, !string.Equals(id, pending.Delivery.Id, StringComparison.Ordinal)));
-                }
-            }
-            catch (Exception exception)
-            {
-                // Nothing of this batch was committed: the senders get a 5xx and retry.
-                foreach (var pending in batch)
-                {
-                    pending.Completion.TrySetException(exception);
-                }
-            }
-        }
-    }
+    /// <summary>Group-committed (GroupCommit.cs): the task completes once the row is durable.</summary>
+    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) =>
+        _adds.AddAsync(delivery, cancellationToken);
 
     /// <summary>
     /// Inserts the batch in one statement and one transaction, and finds the delivery that holds each
     /// (route, dedupe key): the one just inserted, or the one stored before (by any instance).
     /// </summary>
-    private async Task<Dictionary<(string Route, string Key), string>> InsertAsync(List<PendingAdd> batch)
+    private async Task<(string Id, bool Duplicate)[]> InsertAsync(IReadOnlyList<NewDelivery> batch)
     {
         // In (route, dedupe key) order: two instances inserting overlapping batches take the unique
         // index's locks in the same order, so they wait for each other but never deadlock.
         // Stable: of two repeats in one batch, the first to arrive is the one stored.
-        var rows = batch.Select(p => p.Delivery).OrderBy(d => d.Route, StringComparer.Ordinal).ThenBy(d => d.DedupeKey, StringComparer.Ordinal).ToList();
+        var rows = batch.OrderBy(d => d.Route, StringComparer.Ordinal).ThenBy(d => d.DedupeKey, StringComparer.Ordinal).ToList();
 
         await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
@@ -261,10 +216,15 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
 
         // Durable (synchronous_commit) when this returns; only then is any sender answered.
         await transaction.CommitAsync().ConfigureAwait(false);
-        return ids;
-    }
+        var results = new (string Id, bool Duplicate)[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var id = ids[(batch[i].Route, batch[i].DedupeKey)];
+            results[i] = (id, !string.Equals(id, batch[i].Id, StringComparison.Ordinal));
+        }
 
-    private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<(string Id, bool Duplicate)> Completion);
+        return results;
+    }
 
     public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken)
     {

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Runchat.Relay;
@@ -61,65 +60,22 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     // SQLite has one writer at a time; taking turns here, rather than in SQLite's busy handler
     // (which sleeps), keeps the p99 of an ingest near one commit.
     private readonly SemaphoreSlim _write = new(1, 1);
-    private readonly Channel<PendingAdd> _adds = Channel.CreateUnbounded<PendingAdd>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _writer;
+    private readonly GroupCommit _adds;
     private volatile bool _initialized;
 
     public SqliteDeliveryStore(string path)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
-        _writer = new Lazy<Task>(() => Task.Run(WriteAddsAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        _adds = new GroupCommit(InsertAsync, MaxBatch, nameof(SqliteDeliveryStore));
     }
 
-    public void Dispose() => _adds.Writer.TryComplete();
+    public void Dispose() => _adds.Complete();
 
-    /// <summary>
-    /// Queued for the writer, which commits every delivery waiting at that moment in one transaction
-    /// (group commit): each caller's task completes only once its row is durable.
-    /// </summary>
-    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
-    {
-        var pending = new PendingAdd(delivery, new TaskCompletionSource<(string Id, bool Duplicate)>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _ = _writer.Value;
-        if (!_adds.Writer.TryWrite(pending))
-        {
-            throw new ObjectDisposedException(nameof(SqliteDeliveryStore), "The relay store is shutting down.");
-        }
+    /// <summary>Group-committed (GroupCommit.cs): the task completes once the row is durable.</summary>
+    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) =>
+        _adds.AddAsync(delivery, cancellationToken);
 
-        return pending.Completion.Task.WaitAsync(cancellationToken);
-    }
-
-    private async Task WriteAddsAsync()
-    {
-        var batch = new List<PendingAdd>(MaxBatch);
-        while (await _adds.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _adds.Reader.TryRead(out var next))
-            {
-                batch.Add(next);
-            }
-
-            try
-            {
-                var results = await InsertAsync(batch).ConfigureAwait(false);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Completion.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception exception)
-            {
-                // Nothing of this batch was committed: the senders get a 5xx and retry.
-                foreach (var pending in batch)
-                {
-                    pending.Completion.TrySetException(exception);
-                }
-            }
-        }
-    }
-
-    private async Task<(string Id, bool Duplicate)[]> InsertAsync(List<PendingAdd> batch)
+    private async Task<(string Id, bool Duplicate)[]> InsertAsync(IReadOnlyList<NewDelivery> batch)
     {
         await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await _write.WaitAsync().ConfigureAwait(false);
@@ -151,7 +107,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var results = new (string Id, bool Duplicate)[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
-                var delivery = batch[i].Delivery;
+                var delivery = batch[i];
                 id.Value = delivery.Id;
                 route.Value = delivery.Route;
                 job.Value = delivery.JobId;
@@ -180,8 +136,6 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             _write.Release();
         }
     }
-
-    private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<(string Id, bool Duplicate)> Completion);
 
     public async Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken)
     {
