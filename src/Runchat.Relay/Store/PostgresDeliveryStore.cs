@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// The shared store: any number of relay instances on one PostgreSQL database. Every statement that
-/// touches a delivery is in this file.
+/// changes a delivery is in this file.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -65,7 +65,6 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
 
-    private const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
 
     /// <summary>How many deliveries one commit may carry (group commit: one statement and one commit for all of them).</summary>
     private const int MaxBatch = 256;
@@ -380,39 +379,22 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     public async Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM runchat_relay_deliveries WHERE id = @id;", connection);
+        await using var command = new NpgsqlCommand($"SELECT {DeliveryRows.Columns} FROM runchat_relay_deliveries WHERE id = @id;", connection);
         command.Parameters.AddWithValue("id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? DeliveryRows.Read(reader) : null;
     }
 
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
-        var counts = new Dictionary<RelayDeliveryState, long>();
-        foreach (var state in Enum.GetValues<RelayDeliveryState>())
-        {
-            counts[state] = 0;
-        }
-
         // Observed before the store created its schema: every state is 0, and the database is not touched.
-        if (_initialized)
+        if (!_initialized)
         {
-            using var connection = _dataSource.OpenConnection();
-            using var command = new NpgsqlCommand("SELECT state, COUNT(*) FROM runchat_relay_deliveries GROUP BY state;", connection);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                counts[DeliveryStates.Parse(reader.GetString(0))] = reader.GetInt64(1);
-            }
+            return DeliveryRows.CountByState(null, "runchat_relay_deliveries");
         }
 
-        var list = new List<(RelayDeliveryState, long)>(counts.Count);
-        foreach (var pair in counts)
-        {
-            list.Add((pair.Key, pair.Value));
-        }
-
-        return list;
+        using var connection = _dataSource.OpenConnection();
+        return DeliveryRows.CountByState(connection, "runchat_relay_deliveries");
     }
 
     public async Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken)
@@ -420,8 +402,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
             state is null
-                ? $"SELECT {Columns} FROM runchat_relay_deliveries ORDER BY received_at DESC, id DESC;"
-                : $"SELECT {Columns} FROM runchat_relay_deliveries WHERE state = @state ORDER BY received_at DESC, id DESC;",
+                ? $"SELECT {DeliveryRows.Columns} FROM runchat_relay_deliveries ORDER BY received_at DESC, id DESC;"
+                : $"SELECT {DeliveryRows.Columns} FROM runchat_relay_deliveries WHERE state = @state ORDER BY received_at DESC, id DESC;",
             connection);
         if (state is not null)
         {
@@ -432,7 +414,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            list.Add(Read(reader));
+            list.Add(DeliveryRows.Read(reader));
         }
 
         return list;
@@ -459,23 +441,6 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
 
         return delivery;
     }
-
-    private static RelayDelivery Read(NpgsqlDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        Route = reader.GetString(1),
-        JobId = reader.GetString(2),
-        DedupeKey = reader.GetString(3),
-        State = DeliveryStates.Parse(reader.GetString(4)),
-        Attempts = reader.GetInt32(5),
-        ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-        NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
-        LastError = reader.IsDBNull(9) ? null : reader.GetString(9),
-        Status = reader.IsDBNull(10) ? null : reader.GetString(10),
-        FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
-        BodyBytes = reader.GetInt32(12),
-    };
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {

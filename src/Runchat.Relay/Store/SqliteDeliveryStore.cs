@@ -8,7 +8,7 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a delivery is on
-/// disk before the relay answers 202. Every statement that touches a delivery is in this file.
+/// disk before the relay answers 202. Every statement that changes a delivery is in this file.
 /// </summary>
 /// <remarks>
 /// One relay process per file: at start-up every <c>sending</c> row is taken to be left over from
@@ -52,7 +52,6 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
 
-    private const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _initialize = new(1, 1);
@@ -295,41 +294,23 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM deliveries WHERE id = $id;";
+        command.CommandText = $"SELECT {DeliveryRows.Columns} FROM deliveries WHERE id = $id;";
         command.Parameters.AddWithValue("$id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? DeliveryRows.Read(reader) : null;
     }
 
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
-        var counts = new Dictionary<RelayDeliveryState, long>();
-        foreach (var state in Enum.GetValues<RelayDeliveryState>())
-        {
-            counts[state] = 0;
-        }
-
         // Observed before the store created its schema: every state is 0, and the file is not touched.
-        if (_initialized)
+        if (!_initialized)
         {
-            using var connection = new SqliteConnection(_connectionString);
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT state, COUNT(*) FROM deliveries GROUP BY state;";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                counts[DeliveryStates.Parse(reader.GetString(0))] = reader.GetInt64(1);
-            }
+            return DeliveryRows.CountByState(null, "deliveries");
         }
 
-        var list = new List<(RelayDeliveryState, long)>(counts.Count);
-        foreach (var pair in counts)
-        {
-            list.Add((pair.Key, pair.Value));
-        }
-
-        return list;
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return DeliveryRows.CountByState(connection, "deliveries");
     }
 
     public async Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken)
@@ -337,8 +318,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = state is null
-            ? $"SELECT {Columns} FROM deliveries ORDER BY received_at DESC, id DESC;"
-            : $"SELECT {Columns} FROM deliveries WHERE state = $state ORDER BY received_at DESC, id DESC;";
+            ? $"SELECT {DeliveryRows.Columns} FROM deliveries ORDER BY received_at DESC, id DESC;"
+            : $"SELECT {DeliveryRows.Columns} FROM deliveries WHERE state = $state ORDER BY received_at DESC, id DESC;";
         if (state is not null)
         {
             command.Parameters.AddWithValue("$state", DeliveryStates.Name(state.Value));
@@ -348,7 +329,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            list.Add(Read(reader));
+            list.Add(DeliveryRows.Read(reader));
         }
 
         return list;
@@ -388,23 +369,6 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             _write.Release();
         }
     }
-
-    private static RelayDelivery Read(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        Route = reader.GetString(1),
-        JobId = reader.GetString(2),
-        DedupeKey = reader.GetString(3),
-        State = DeliveryStates.Parse(reader.GetString(4)),
-        Attempts = reader.GetInt32(5),
-        ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-        NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
-        LastError = reader.IsDBNull(9) ? null : reader.GetString(9),
-        Status = reader.IsDBNull(10) ? null : reader.GetString(10),
-        FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
-        BodyBytes = reader.GetInt32(12),
-    };
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+using System.Data.Common;
+
+namespace Runchat.Relay;
+
+/// <summary>How both stores read a delivery row and count states: the same columns, the same mapping.</summary>
+internal static class DeliveryRows
+{
+    /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
+
+    public static RelayDelivery Read(DbDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Route = reader.GetString(1),
+        JobId = reader.GetString(2),
+        DedupeKey = reader.GetString(3),
+        State = DeliveryStates.Parse(reader.GetString(4)),
+        Attempts = reader.GetInt32(5),
+        ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+        NextAttemptAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+        LastError = reader.IsDBNull(9) ? null : reader.GetString(9),
+        Status = reader.IsDBNull(10) ? null : reader.GetString(10),
+        FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
+        BodyBytes = reader.GetInt32(12),
+    };
+
+    /// <summary>
+    /// Every state with its count (zeros included), from <c>SELECT state, COUNT(*) … GROUP BY state</c>
+    /// on <paramref name="connection"/>; all zeros, touching nothing, when it is null (no schema yet).
+    /// </summary>
+    public static IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState(DbConnection? connection, string table)
+    {
+        var counts = new Dictionary<RelayDeliveryState, long>();
+        foreach (var state in Enum.GetValues<RelayDeliveryState>())
+        {
+            counts[state] = 0;
+        }
+
+        if (connection is not null)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT state, COUNT(*) FROM {table} GROUP BY state;";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts[DeliveryStates.Parse(reader.GetString(0))] = reader.GetInt64(1);
+            }
+        }
+
+        var list = new List<(RelayDeliveryState, long)>(counts.Count);
+        foreach (var pair in counts)
+        {
+            list.Add((pair.Key, pair.Value));
+        }
+
+        return list;
+    }
+}
