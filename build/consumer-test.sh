@@ -50,6 +50,15 @@ for group in re.findall(r'<group targetFramework="([^"]+)">(.*?)</group>', text,
     print(group[0] + ": " + ", ".join(f"{i} {v}" for i, v in re.findall(r'<dependency id="([^"]+)" version="([^"]+)"', group[1])))
     if re.search(r'id="Microsoft\.Extensions\.(?!Http\.Resilience")[^"]*" version="(?!8\.0\.)', group[1]):
         sys.exit("a Microsoft.Extensions dependency above 8.0.x would force .NET 8 apps to upgrade")
+# XML docs for public types only: nothing of Runchat.Internal in IntelliSense.
+package = zipfile.ZipFile(sys.argv[1])
+for name in (n for n in package.namelist() if n.endswith("Runchat.Generated.xml")):
+    docs = package.read(name).decode()
+    members = len(re.findall(r'<member name="', docs))
+    internal = re.findall(r'<member name="\w:Runchat\.Internal\.[^"]*"', docs)
+    print(f"{name}: {members} documented members, {len(internal)} of Runchat.Internal")
+    if internal or members == 0:
+        sys.exit(f"{name} documents internal members: {internal[:3]}")
 PY
 
 cat > "$work/nuget.config" <<XML
