@@ -105,6 +105,12 @@ public sealed class TriggerCommand
             options.Timeout = ParseTimeout(timeoutText);
         }
 
+        if (arguments.Sandbox && payload is not null && payload.Length > SandboxServer.MaxRequestBytes)
+        {
+            // Said before sending: the sandbox would refuse it mid-upload, which reads as a network failure.
+            throw new UsageException($"the payload is {payload.Length:N0} bytes; the sandbox accepts request bodies up to {SandboxServer.MaxRequestBytes:N0} bytes (the Runchat API documents no limit).");
+        }
+
         await using var sandbox = arguments.Sandbox ? await SandboxServer.StartAsync(0, cancellationToken).ConfigureAwait(false) : null;
         if (sandbox is not null)
         {

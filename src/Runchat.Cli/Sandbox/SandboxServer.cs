@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.IO;
@@ -31,6 +32,9 @@ public sealed class SandboxServer : IAsyncDisposable
 
     /// <summary>How many triggers are being answered now, and the most at once: <c>GET /_sandbox/stats</c>.</summary>
     public const string StatsPath = "/_sandbox/stats";
+
+    /// <summary>The largest request body the sandbox accepts (Kestrel's default, 30,000,000 bytes); a larger one is answered 413, saying so.</summary>
+    public const long MaxRequestBytes = 30_000_000;
 
     private readonly ConcurrentQueue<SandboxRequest> _requests = new();
     private WebApplication _app = null!;
@@ -75,6 +79,25 @@ public sealed class SandboxServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Copies the body into <paramref name="into"/> up to <see cref="MaxRequestBytes"/>, and counts (discarding) the rest.</summary>
+    private static async Task<long> ReadBodyAsync(Stream body, MemoryStream into, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        long total = 0;
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (total + read <= MaxRequestBytes)
+            {
+                into.Write(buffer, 0, read);
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+
     private async Task HandleAsync(HttpContext context)
     {
         if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == RequestsPath)
@@ -111,8 +134,21 @@ public sealed class SandboxServer : IAsyncDisposable
         }
 
         var jobId = Uri.UnescapeDataString(rawPath.Substring(ApiPrefix.Length));
+        // The limit is the sandbox's own, enforced after reading the whole body: a server that answers
+        // early and closes makes the client's upload fail with a broken pipe, which reads as a network
+        // failure instead of "too large".
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
+        {
+            sizeLimit.MaxRequestBodySize = null;
+        }
+
         using var body = new MemoryStream();
-        await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
+        var received = await ReadBodyAsync(context.Request.Body, body, context.RequestAborted).ConfigureAwait(false);
+        if (received > MaxRequestBytes)
+        {
+            await WriteAsync(context, 413, Encoding.UTF8.GetBytes($"{{\"error\":\"The sandbox accepts request bodies up to {MaxRequestBytes} bytes; this one is {received} bytes.\"}}")).ConfigureAwait(false);
+            return;
+        }
 
         var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
         _requests.Enqueue(new SandboxRequest(jobId, context.Request.Method, Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), bytes.Length, DateTimeOffset.UtcNow));

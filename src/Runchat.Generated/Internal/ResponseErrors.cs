@@ -161,6 +161,7 @@ internal static class ResponseErrors
         401 => "Runchat did not accept the API key (401 Unauthorized): it is missing, invalid or revoked. Check RUNCHAT_API_KEY or RunchatClientOptions.ApiKey; keys are managed from the account menu at runchat.com.",
         403 => "Access denied (403 Forbidden): the API key's user has no permission to the Runchat behind this job.",
         404 => "Not found (404): there is no job (or Runchat) with this id, or the base URL is wrong.",
+        413 => "The request body is larger than the server accepts (413 Payload Too Large). The agent did not run: send a smaller payload.",
         429 => "Runchat is rate-limiting requests (429 Too Many Requests)" + (retryAfter is { } wait ? $"; it asked to retry after {wait.TotalSeconds:0} s" : string.Empty) + ". The agent did not run.",
         >= 300 and < 400 => $"Runchat answered with a redirect ({status}{DescribeLocation(headers)}), which is never followed: re-sending the POST elsewhere, or as a GET, could trigger the job again. Check RunchatClientOptions.BaseUrl.",
         >= 500 => $"The Runchat server failed ({status}). The agent may or may not have run; the request was not retried, because retrying could run it twice.",

@@ -117,6 +117,20 @@ public class CliTests : WireMockTest
     }
 
     [Test]
+    public async Task APayloadLargerThanTheSandboxAcceptsIsAUsageErrorNamingTheLimitAndNothingIsSent()
+    {
+        var bytes = Encoding.UTF8.GetBytes("{\"data\":\"" + new string('a', 31_000_000) + "\"}");
+
+        var (exitCode, output, error) = await RunAsync(bytes, "trigger", "big-agent", "--payload", "@-", "--sandbox");
+
+        TestContext.Out.WriteLine(error);
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage), error);
+        Assert.That(error, Does.Contain("31,000,011 bytes").And.Contain("accepts request bodies up to 30,000,000 bytes"));
+        Assert.That(error, Does.Not.Contain("could not reach"));
+        Assert.That(output, Is.Empty);
+    }
+
+    [Test]
     public async Task PayloadFromStandardInputArrivesByteIdenticalAtTheSandbox()
     {
         var bytes = Encoding.UTF8.GetBytes(Triggers.RawPayloadTests.FragileWebhook);

@@ -112,4 +112,35 @@ public class SandboxContractTests
         Assert.That((int)response.StatusCode, Is.EqualTo(400));
         Assert.That((string?)JObject.Parse(await response.Content.ReadAsStringAsync())["error"], Does.Contain("JSON object"));
     }
+
+    [Test]
+    public async Task ABodyOverTheLimitIsA413SayingTheLimitAndIsNotCountedAsARun()
+    {
+        using var http = new System.Net.Http.HttpClient();
+        var size = SandboxServer.MaxRequestBytes + 1;
+        using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(_sandbox.BaseUrl, "job/oversized-raw"))
+        {
+            Content = new System.Net.Http.ByteArrayContent(new byte[size]),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "k");
+
+        using var response = await http.SendAsync(request);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(413));
+        Assert.That((string?)JObject.Parse(await response.Content.ReadAsStringAsync())["error"], Does.Contain("up to 30000000 bytes").And.Contain($"this one is {size} bytes"));
+        Assert.That(_sandbox.Requests.Where(r => r.JobId == "oversized-raw"), Is.Empty);
+    }
+
+    [Test]
+    public void ThroughTheClientAnOversizedPayloadIsAnApiErrorSaying413NotANetworkFailure()
+    {
+        var payload = JobPayload.FromJson("{\"data\":\"" + new string('a', (int)SandboxServer.MaxRequestBytes) + "\"}");
+
+        var exception = Assert.ThrowsAsync<RunchatApiException>(() => _client.TriggerAgentJobAsync("oversized-client", payload));
+
+        TestContext.Out.WriteLine(exception!.Message);
+        Assert.That(exception.StatusCode, Is.EqualTo(413));
+        Assert.That(exception.Message, Does.Contain("larger than the server accepts (413 Payload Too Large)").And.Contain("up to 30000000 bytes"));
+        Assert.That(_sandbox.Requests.Where(r => r.JobId == "oversized-client"), Is.Empty);
+    }
 }

@@ -142,6 +142,19 @@ public abstract class PerStoreFixture
 
     protected string StoreKind { get; }
 
+    /// <summary>
+    /// Before the fixture's own SetUp (NUnit runs a base class's first): without a PostgreSQL server
+    /// each test is skipped (locally) or failed (CI), and the fixture's own SetUp and TearDown do not run.
+    /// </summary>
+    [SetUp]
+    public void RequireTheStore()
+    {
+        if (StoreKind == TestStore.Postgres)
+        {
+            PostgresServer.Require();
+        }
+    }
+
     /// <summary><see cref="RelayHost.StartAsync"/> on this fixture's kind of store.</summary>
     protected Task<RelayHost> StartRelayAsync(
         Uri runchatBaseUrl,
