@@ -14,14 +14,22 @@ namespace Runchat;
 public partial class RunchatClient
 {
     /// <inheritdoc />
-    public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, CancellationToken cancellationToken = default)
+    public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, CancellationToken cancellationToken = default) =>
+        ValueOf(TriggerAgentJobWithResponseAsync(jobId, cancellationToken));
+
+    /// <inheritdoc cref="RunchatClientExtensions.TriggerAgentJobWithResponseAsync(IRunchatClient, string, CancellationToken)" />
+    public Task<RunchatResponse<AgentJobResponse>> TriggerAgentJobWithResponseAsync(string jobId, CancellationToken cancellationToken = default)
     {
         JobIdValidator.Validate(jobId);
         return SendTriggerAsync(jobId, content: null, "none", cancellationToken);
     }
 
     /// <inheritdoc />
-    public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, string message, CancellationToken cancellationToken = default)
+    public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, string message, CancellationToken cancellationToken = default) =>
+        ValueOf(TriggerAgentJobWithResponseAsync(jobId, message, cancellationToken));
+
+    /// <inheritdoc cref="RunchatClientExtensions.TriggerAgentJobWithResponseAsync(IRunchatClient, string, string, CancellationToken)" />
+    public Task<RunchatResponse<AgentJobResponse>> TriggerAgentJobWithResponseAsync(string jobId, string message, CancellationToken cancellationToken = default)
     {
         JobIdValidator.Validate(jobId);
         if (message is null)
@@ -50,7 +58,11 @@ public partial class RunchatClient
     }
 
     /// <inheritdoc />
-    public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, JobPayload payload, CancellationToken cancellationToken = default)
+    public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, JobPayload payload, CancellationToken cancellationToken = default) =>
+        ValueOf(TriggerAgentJobWithResponseAsync(jobId, payload, cancellationToken));
+
+    /// <inheritdoc cref="RunchatClientExtensions.TriggerAgentJobWithResponseAsync(IRunchatClient, string, JobPayload, CancellationToken)" />
+    public Task<RunchatResponse<AgentJobResponse>> TriggerAgentJobWithResponseAsync(string jobId, JobPayload payload, CancellationToken cancellationToken = default)
     {
         JobIdValidator.Validate(jobId);
         if (payload is null)
@@ -75,7 +87,7 @@ public partial class RunchatClient
     /// the handlers in Internal/RunchatHttpPipeline.cs) owns the deadline and buffers the answer;
     /// ResponseErrors maps every non-2xx; the generated ReadObjectResponseAsync reads the 200.
     /// </remarks>
-    private async Task<AgentJobResponse> SendTriggerAsync(string jobId, HttpContent? content, string bodyMode, CancellationToken cancellationToken)
+    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerAsync(string jobId, HttpContent? content, string bodyMode, CancellationToken cancellationToken)
     {
         var options = _httpClient.Options;
         var logger = _httpClient.Logger;
@@ -85,9 +97,9 @@ public partial class RunchatClient
         try
         {
             var response = await SendTriggerCoreAsync(jobId, content, cancellationToken).ConfigureAwait(false);
-            telemetry?.Succeeded(response);
+            telemetry?.Succeeded(response.Value);
             logger.LogInformation("Triggered job {JobId} ({BodyMode}, {RequestBytes} bytes): status {RunStatus} in {ElapsedMs:0} ms",
-                jobId, bodyMode, bytes, response.Status?.ToString().ToLowerInvariant() ?? "unknown", ElapsedMs(started));
+                jobId, bodyMode, bytes, response.Value.Status?.ToString().ToLowerInvariant() ?? "unknown", ElapsedMs(started));
             return response;
         }
         catch (Exception exception)
@@ -111,7 +123,11 @@ public partial class RunchatClient
     private static double ElapsedMs(long started) =>
         (System.Diagnostics.Stopwatch.GetTimestamp() - started) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
-    private async Task<AgentJobResponse> SendTriggerCoreAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
+    // Argument errors stay synchronous: the plain overloads only unwrap the finished call.
+    private static async Task<AgentJobResponse> ValueOf(Task<RunchatResponse<AgentJobResponse>> call) =>
+        (await call.ConfigureAwait(false)).Value;
+
+    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerCoreAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RequestPath.ForTrigger(jobId), UriKind.Relative)) { Content = content };
         request.Headers.TryAddWithoutValidation("Accept", "application/json");
@@ -127,6 +143,7 @@ public partial class RunchatClient
         }
 
         var result = await ReadObjectResponseAsync<AgentJobResponse>(response, headers, cancellationToken).ConfigureAwait(false);
-        return result.Object ?? throw new RunchatApiException("Runchat answered 200 with an empty body instead of the run's result.", status, result.Text, headers, null);
+        var value = result.Object ?? throw new RunchatApiException("Runchat answered 200 with an empty body instead of the run's result.", status, result.Text, headers, null);
+        return new RunchatResponse<AgentJobResponse>(value, status, headers);
     }
 }

@@ -73,4 +73,24 @@ public static class RunchatModelFactory
         var body = serverError is null ? null : new JObject { ["error"] = serverError }.ToString(Formatting.None);
         return ResponseErrors.Build(statusCode, body, headers ?? new Dictionary<string, IEnumerable<string>>(), apiKey: null, retryAfter: null);
     }
+
+    /// <summary>A successful answer with HTTP details, as <c>TriggerAgentJobWithResponseAsync</c> returns it.</summary>
+    /// <typeparam name="T">The answer's type.</typeparam>
+    /// <param name="value">The answer, such as <see cref="AgentJobResponse(AgentJobResponseStatus?, IEnumerable{object}?, object?, string?, string?, string?)"/>'s result.</param>
+    /// <param name="statusCode">The HTTP status code.</param>
+    /// <param name="headers">The headers (keyed case-insensitively in the result); none when null.</param>
+    /// <returns>A new response.</returns>
+    public static RunchatResponse<T> RunchatResponse<T>(T value, int statusCode = 200, IReadOnlyDictionary<string, IEnumerable<string>>? headers = null)
+    {
+        var copy = new Dictionary<string, IEnumerable<string>>(StringComparer.OrdinalIgnoreCase);
+        if (headers is not null)
+        {
+            foreach (var header in headers)
+            {
+                copy[header.Key] = header.Value;
+            }
+        }
+
+        return new RunchatResponse<T>(value, statusCode, copy);
+    }
 }

@@ -159,6 +159,23 @@ public class ReadMeSnippets : WireMockTest
     }
 
     [Test]
+    public async Task ReadingStatusAndHeaders()
+    {
+        Server.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(WireMock.ResponseBuilders.Response.Create()
+            .WithStatusCode(200).WithHeader("Content-Type", "application/json").WithHeader("X-Request-Id", "req_8f2a").WithBody(ResponseBodies.Success("All good.")));
+        IRunchatClient client = CreateClient();
+
+        #region Snippet:ReadStatusAndHeaders
+        RunchatResponse<AgentJobResponse> response = await client.TriggerAgentJobWithResponseAsync("support-agent", "status?");
+        AgentJobResponse run = response.Value;                       // what TriggerAgentJobAsync returns
+        Console.WriteLine($"{response.StatusCode}, request id {response.GetHeader("x-request-id")}");
+        #endregion
+
+        Assert.That(response.GetHeader("x-request-id"), Is.EqualTo("req_8f2a"));
+        Assert.That(run.FinalReply, Is.EqualTo("All good."));
+    }
+
+    [Test]
     public async Task HandlingErrors()
     {
         RespondWith(400, "{\"error\":\"Job nightly-report is a flow job\"}");
