@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Newtonsoft.Json.Linq;
 using NUnit.Framework;
 using OpenTelemetry.Metrics;
@@ -89,7 +90,7 @@ public class ReadMeSnippets : WireMockTest
 
     #region Snippet:ForwardAspNetCoreWebhook
     public static void MapFormWebhook(WebApplication app) =>
-        app.MapPost("/webhooks/form-submitted", async (HttpRequest request, IRunchatClient runchat, CancellationToken cancellationToken) =>
+        app.MapPost("/webhooks/form-submitted", async (HttpRequest request, IRunchatClient runchat, ILogger<RunchatClient> log, CancellationToken cancellationToken) =>
         {
             JobPayload payload;
             try
@@ -99,11 +100,22 @@ public class ReadMeSnippets : WireMockTest
             }
             catch (ArgumentException invalid)
             {
-                return Results.BadRequest(invalid.Message);
+                log.LogWarning("Refused a form webhook: {Reason}", invalid.Message); // details in your log,
+                return Results.BadRequest(new { error = "The body must be one JSON object." }); // not to the sender
             }
 
-            AgentJobResponse run = await runchat.TriggerAgentJobAsync("lead-triage-agent", payload, cancellationToken);
-            return run.IsSuccess ? Results.Ok(new { reply = run.FinalReply }) : Results.Problem(run.Error);
+            try
+            {
+                AgentJobResponse run = await runchat.TriggerAgentJobAsync("lead-triage-agent", payload, cancellationToken);
+                return Results.Ok(new { status = run.IsSuccess ? "done" : "failed" });
+            }
+            catch (Exception failure) when (failure is RunchatApiException or TimeoutException or HttpRequestException)
+            {
+                // The agent may have run (a timeout, a 5xx, a dropped connection). A 5xx here would make
+                // the sender retry and run it again, so answer 200 and decide from the log.
+                log.LogError("Form webhook: the run's outcome is unknown: {Error}", failure.Message);
+                return Results.Ok(new { status = "unknown" });
+            }
         });
     #endregion
 
@@ -126,7 +138,28 @@ public class ReadMeSnippets : WireMockTest
 
         Assert.That((int)forwarded.StatusCode, Is.EqualTo(200), await forwarded.Content.ReadAsStringAsync());
         Assert.That((int)rejected.StatusCode, Is.EqualTo(400));
+        Assert.That(await rejected.Content.ReadAsStringAsync(), Is.EqualTo("{\"error\":\"The body must be one JSON object.\"}"), "no parser details to the sender");
         Assert.That(SingleRequest().Body, Is.EqualTo(form));
+        await app.StopAsync();
+    }
+
+    [Test]
+    public async Task TheForwardingSampleNeverAnswersA5xxOnceTheAgentMayHaveRun()
+    {
+        RespondWith(500, "{\"error\":\"boom\"}");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        await using var app = builder.Build();
+        MapFormWebhook(app);
+        await app.StartAsync();
+        using var http = new HttpClient();
+
+        var answer = await http.PostAsync(app.Urls.First() + "/webhooks/form-submitted", new StringContent("{\"form_id\":\"contact-us\"}"));
+
+        Assert.That((int)answer.StatusCode, Is.EqualTo(200), "a 5xx would make the sender retry and run the agent again");
+        Assert.That(await answer.Content.ReadAsStringAsync(), Is.EqualTo("{\"status\":\"unknown\"}"));
+        Assert.That(Requests, Has.Count.EqualTo(1));
         await app.StopAsync();
     }
 
