@@ -63,4 +63,29 @@ public class SignalTests
         Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
         Assert.That(await error, Does.Contain("interrupted").And.Contain("may still be running"));
     }
+
+    [TestCase("TERM")]
+    [TestCase("INT")]
+    public async Task RelayServeStopsOnASignalWithExitCode0(string signal)
+    {
+        var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "runchat-relay-signal-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(directory);
+        try
+        {
+            var config = System.IO.Path.Combine(directory, "relay.json");
+            await System.IO.File.WriteAllTextAsync(config, "{\"Relay\":{\"Store\":\"sqlite:relay.db\",\"Routes\":[{\"Path\":\"/hooks/open\",\"JobId\":\"demo-agent\",\"Signature\":\"none\"}]}}");
+            using var relay = await Relay.RelayProcess.StartAsync(config, "--sandbox");
+
+            var (exitCode, elapsed) = await relay.StopWithAsync(signal);
+
+            TestContext.Out.WriteLine($"relay serve SIG{signal}: exit {exitCode} after {elapsed.TotalMilliseconds:0} ms");
+            Assert.That(exitCode, Is.EqualTo(0), relay.Output);
+            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+    }
 }

@@ -39,10 +39,10 @@ internal sealed class RelayProcess : IDisposable
     }
 
     /// <summary>Starts it and waits until it says it is listening.</summary>
-    public static async Task<RelayProcess> StartAsync(string config)
+    public static async Task<RelayProcess> StartAsync(string config, params string[] extra)
     {
         var port = FreePort();
-        var process = ToolProcess.Start("relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}");
+        var process = ToolProcess.Start(["relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}", .. extra]);
         var output = new StringBuilder();
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Append(string? line)
@@ -90,6 +90,21 @@ internal sealed class RelayProcess : IDisposable
         }
 
         return new RelayProcess(process, new Uri($"http://127.0.0.1:{port}"), output);
+    }
+
+    /// <summary>Sends <paramref name="signal"/> (TERM, INT) and waits up to 10 s for the exit.</summary>
+    public async Task<(int ExitCode, TimeSpan Elapsed)> StopWithAsync(string signal)
+    {
+        var watch = Stopwatch.StartNew();
+        ToolProcess.Signal(_process, signal);
+        var exited = _process.WaitForExitAsync();
+        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10))) != exited)
+        {
+            _process.Kill(entireProcessTree: true);
+            Assert.Fail($"relay serve ignored SIG{signal}: {Output}");
+        }
+
+        return (_process.ExitCode, watch.Elapsed);
     }
 
     public void Kill()
