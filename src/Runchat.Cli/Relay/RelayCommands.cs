@@ -247,6 +247,13 @@ public static class RelayCommands
             await console.Error.WriteLineAsync("error: " + io.Message).ConfigureAwait(false);
             return ExitCodes.Usage;
         }
+        catch (System.Data.Common.DbException store)
+        {
+            // A store that cannot be reached (a transient failure: network, server down) is exit 4,
+            // like the API; any other store error is 1. The driver's words, never the connection string.
+            await console.Error.WriteLineAsync("error: the relay store could not be used: " + store.Message).ConfigureAwait(false);
+            return store.IsTransient ? ExitCodes.NetworkOrTimeout : ExitCodes.RunOrApiError;
+        }
     }
 
     private static IConfiguration ReadConfiguration(string path)

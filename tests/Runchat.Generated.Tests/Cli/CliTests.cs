@@ -131,6 +131,29 @@ public class CliTests : WireMockTest
     }
 
     [Test]
+    public async Task ARelayStoreThatCannotBeReachedIsExit4InOneLineWithoutTheConnectionString()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "relay-unreachable-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var config = Path.Combine(directory, "relay.json");
+            await File.WriteAllTextAsync(config, "{\"Relay\":{\"Store\":\"postgres:Host=127.0.0.1;Port=1;Username=relay;Password=pg-Unreachable-5521;Timeout=3\"}}");
+
+            var (exitCode, _, error) = await RunAsync("relay", "list", "--config", config);
+
+            TestContext.Out.WriteLine(error);
+            Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout), error);
+            Assert.That(error, Does.StartWith("error: the relay store could not be used: ").And.Contain("127.0.0.1:1"));
+            Assert.That(error, Does.Not.Contain("pg-Unreachable-5521").And.Not.Contain("NpgsqlException").And.Not.Contain("   at "));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task PayloadFromStandardInputArrivesByteIdenticalAtTheSandbox()
     {
         var bytes = Encoding.UTF8.GetBytes(Triggers.RawPayloadTests.FragileWebhook);
