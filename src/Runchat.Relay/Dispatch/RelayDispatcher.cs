@@ -89,6 +89,7 @@ internal sealed class RelayDispatcher : BackgroundService
     {
         var lease = _options.ClaimLease;
         var recoveredAtStart = false;
+        DateTimeOffset? storeDownSince = null;
         var housekeeping = _time.GetUtcNow() + lease / 3;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -111,10 +112,26 @@ internal sealed class RelayDispatcher : BackgroundService
                 }
 
                 started = await ClaimAndStartAsync(lease).ConfigureAwait(false);
+                if (storeDownSince is { } since)
+                {
+                    _logger.LogInformation("The relay's store answers again, after {Seconds:0} s.", (_time.GetUtcNow() - since).TotalSeconds);
+                    storeDownSince = null;
+                }
             }
             catch (Exception exception)
             {
-                _logger.LogError(exception, "The relay could not read its store; trying again in a second.");
+                // Once with the exception, then quietly each second until it answers again: a database
+                // that is down for an hour is one error in the log, not 3,600 stack traces.
+                if (storeDownSince is null)
+                {
+                    storeDownSince = _time.GetUtcNow();
+                    _logger.LogError(exception, "The relay could not read its store; trying again every second.");
+                }
+                else
+                {
+                    _logger.LogDebug("The relay's store still does not answer: {Error}", exception.Message);
+                }
+
                 await DelayAsync(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
                 continue;
             }

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
@@ -58,6 +59,19 @@ public class StartupValidationTests
         TestContext.Out.WriteLine(exception!.Message);
         Assert.That(exception.Message, Does.Contain("Relay:Store").And.Contain(phrase).IgnoreCase);
         Assert.That(exception.Message, Does.Not.Contain("pg-Secret-7731"));
+    }
+
+    [Test]
+    public async Task AStoreThatDoesNotAnswerIsOneErrorInTheLogNotOneASecond()
+    {
+        await using var host = await RelayHost.StartAsync(Nowhere, o => o.Store = "postgres:Host=127.0.0.1;Port=1;Username=relay;Password=pg-Secret-7731;Timeout=1");
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+
+        var lines = host.Errors.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("Error:", StringComparison.Ordinal)).ToList();
+        TestContext.Out.WriteLine(string.Join(Environment.NewLine, lines.Select(l => l.Split('\n')[0])));
+        Assert.That(lines.Count(l => l.Contains("could not read its store")), Is.EqualTo(1), host.Errors);
+        Assert.That(host.Errors, Does.Not.Contain("pg-Secret-7731"));
     }
 
     [Test]
