@@ -115,9 +115,26 @@ public static class RunchatRelayEndpointExtensions
         var dedupeKey = check.DeliveryId is { Length: > 0 } id ? "id:" + id
             : context.Request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } key ? "idempotency-key:" + key
             : "sha256:" + Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant();
-        var (deliveryId, duplicate) = await store.AddAsync(
-            new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent)),
-            CancellationToken.None).ConfigureAwait(false);
+        string deliveryId;
+        bool duplicate;
+        try
+        {
+            (deliveryId, duplicate) = await store.AddAsync(
+                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent)),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (failure is System.Data.Common.DbException or ObjectDisposedException)
+        {
+            // Nothing was stored: the sender may retry, and should, later. 503 + Retry-After says so;
+            // a 500 with a stack trace per webhook would say something broke in the relay itself.
+            telemetry.Delivery(route.Path, "store_failed");
+            activity?.SetTag("runchat.relay.outcome", "store_failed");
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "store_failed");
+            logger.LogError("Could not store a webhook on {Route}; answered 503 so the sender retries: {Error}", route.Path, failure.Message);
+            context.Response.Headers.RetryAfter = "5";
+            await AnswerAsync(context, StatusCodes.Status503ServiceUnavailable, "The relay could not store this delivery; nothing was stored. Retry later.").ConfigureAwait(false);
+            return;
+        }
         telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored");
         activity?.SetTag("runchat.relay.outcome", duplicate ? "duplicate" : "stored");
         activity?.SetTag("runchat.relay.delivery_id", deliveryId);

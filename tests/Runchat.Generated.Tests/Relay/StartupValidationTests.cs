@@ -62,9 +62,17 @@ public class StartupValidationTests
     }
 
     [Test]
-    public async Task AStoreThatDoesNotAnswerIsOneErrorInTheLogNotOneASecond()
+    public async Task AStoreThatDoesNotAnswerIsA503ForTheSenderAndOneDispatcherErrorInTheLogNotOneASecond()
     {
-        await using var host = await RelayHost.StartAsync(Nowhere, o => o.Store = "postgres:Host=127.0.0.1;Port=1;Username=relay;Password=pg-Secret-7731;Timeout=1");
+        await using var host = await RelayHost.StartAsync(Nowhere, o =>
+        {
+            o.Store = "postgres:Host=127.0.0.1;Port=1;Username=relay;Password=pg-Secret-7731;Timeout=1";
+            o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent"));
+        });
+
+        var (status, body) = await host.PostAsync("/hooks/open", "{\"event\":\"x\"}");
+        Assert.That(status, Is.EqualTo(503), "nothing was stored: the sender should retry");
+        Assert.That(body.GetProperty("error").GetString(), Does.Contain("nothing was stored"));
 
         await Task.Delay(TimeSpan.FromSeconds(3.5));
 
