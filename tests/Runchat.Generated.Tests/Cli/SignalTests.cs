@@ -18,19 +18,7 @@ public class SignalTests
 {
     private static Process Start(params string[] args) => ToolProcess.Start(args);
 
-    private static async Task<TimeSpan> ExitTimeAfter(Process process, string signal)
-    {
-        var watch = Stopwatch.StartNew();
-        ToolProcess.Signal(process, signal);
-        var exited = process.WaitForExitAsync();
-        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10))) != exited)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"runchat-job ignored SIG{signal}");
-        }
-
-        return watch.Elapsed;
-    }
+    private static Task<TimeSpan> ExitTimeAfter(Process process, string signal) => ToolProcess.StopWithAsync(process, signal);
 
     [TestCase("TERM")]
     [TestCase("INT")]

@@ -95,16 +95,8 @@ internal sealed class RelayProcess : IDisposable
     /// <summary>Sends <paramref name="signal"/> (TERM, INT) and waits up to 10 s for the exit.</summary>
     public async Task<(int ExitCode, TimeSpan Elapsed)> StopWithAsync(string signal)
     {
-        var watch = Stopwatch.StartNew();
-        ToolProcess.Signal(_process, signal);
-        var exited = _process.WaitForExitAsync();
-        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(10))) != exited)
-        {
-            _process.Kill(entireProcessTree: true);
-            Assert.Fail($"relay serve ignored SIG{signal}: {Output}");
-        }
-
-        return (_process.ExitCode, watch.Elapsed);
+        var elapsed = await ToolProcess.StopWithAsync(_process, signal);
+        return (_process.ExitCode, elapsed);
     }
 
     public void Kill()

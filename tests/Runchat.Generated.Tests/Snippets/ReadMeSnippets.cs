@@ -119,16 +119,23 @@ public class ReadMeSnippets : WireMockTest
         });
     #endregion
 
+    /// <summary>An app with the README's form webhook, its client pointed at this test's WireMock.</summary>
+    private async Task<WebApplication> StartFormWebhookAppAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        var app = builder.Build();
+        MapFormWebhook(app);
+        await app.StartAsync();
+        return app;
+    }
+
     [Test]
     public async Task ForwardingAnAspNetCoreRequestBodyIsVerbatim()
     {
         RespondWithSuccess("Lead triaged.");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
-        await using var app = builder.Build();
-        MapFormWebhook(app);
-        await app.StartAsync();
+        await using var app = await StartFormWebhookAppAsync();
         var address = app.Urls.First();
         using var http = new HttpClient();
         const string form = "{\"form_id\": \"contact-us\", \"fields\": {\"email\": \"ada@example.com\", \"budget\": 1.10}}";
@@ -147,12 +154,7 @@ public class ReadMeSnippets : WireMockTest
     public async Task TheForwardingSampleNeverAnswersA5xxOnceTheAgentMayHaveRun()
     {
         RespondWith(500, "{\"error\":\"boom\"}");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
-        await using var app = builder.Build();
-        MapFormWebhook(app);
-        await app.StartAsync();
+        await using var app = await StartFormWebhookAppAsync();
         using var http = new HttpClient();
 
         var answer = await http.PostAsync(app.Urls.First() + "/webhooks/form-submitted", new StringContent("{\"form_id\":\"contact-us\"}"));

@@ -22,6 +22,22 @@ public static class ToolProcess
         return Process.Start(start)!;
     }
 
+    /// <summary>Sends <paramref name="signal"/> and waits up to 10 s for the exit; fails the test (killing the process) if it ignores it.</summary>
+    /// <returns>How long the exit took after the signal.</returns>
+    public static async System.Threading.Tasks.Task<System.TimeSpan> StopWithAsync(Process process, string signal)
+    {
+        var watch = Stopwatch.StartNew();
+        Signal(process, signal);
+        var exited = process.WaitForExitAsync();
+        if (await System.Threading.Tasks.Task.WhenAny(exited, System.Threading.Tasks.Task.Delay(System.TimeSpan.FromSeconds(10))) != exited)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"runchat-job ignored SIG{signal}");
+        }
+
+        return watch.Elapsed;
+    }
+
     /// <summary>Sends a signal by name (TERM, INT, KILL) with kill(1).</summary>
     public static void Signal(Process process, string signal)
     {
