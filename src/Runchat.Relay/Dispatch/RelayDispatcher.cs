@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
@@ -106,7 +107,7 @@ internal sealed class RelayDispatcher : BackgroundService
 
                 if (_time.GetUtcNow() >= housekeeping)
                 {
-                    await _store.RenewAsync(_owner, _time.GetUtcNow() + lease, CancellationToken.None).ConfigureAwait(false);
+                    await _store.RenewAsync(_owner, HeldIds(), _time.GetUtcNow() + lease, CancellationToken.None).ConfigureAwait(false);
                     await RecoverAsync(atStart: false, CancellationToken.None).ConfigureAwait(false);
                     housekeeping = _time.GetUtcNow() + lease / 3;
                 }
@@ -193,6 +194,19 @@ internal sealed class RelayDispatcher : BackgroundService
         return started;
     }
 
+    /// <summary>What this relay holds in memory: its runs in flight and its claims not yet started.</summary>
+    private IReadOnlyCollection<string> HeldIds()
+    {
+        var ids = new List<string>(_inFlight.Count + _claimed.Count);
+        ids.AddRange(_inFlight.Keys);
+        foreach (var claim in _claimed)
+        {
+            ids.Add(claim.Id);
+        }
+
+        return ids;
+    }
+
     private async Task RecoverAsync(bool atStart, CancellationToken cancellationToken)
     {
         var recovered = await _store.RecoverInterruptedAsync(_time.GetUtcNow(), atStart, cancellationToken).ConfigureAwait(false);
@@ -209,7 +223,7 @@ internal sealed class RelayDispatcher : BackgroundService
             await DelayAsync(_options.ClaimLease / 3, cancellationToken).ConfigureAwait(false);
             try
             {
-                await _store.RenewAsync(_owner, _time.GetUtcNow() + _options.ClaimLease, CancellationToken.None).ConfigureAwait(false);
+                await _store.RenewAsync(_owner, _inFlight.Keys.ToArray(), _time.GetUtcNow() + _options.ClaimLease, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception exception)
             {

@@ -42,8 +42,12 @@ internal interface IDeliveryStore
     /// </summary>
     Task<SendStart> StartSendAsync(StartRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Extends the lease of every delivery the owner holds (claimed or sending).</summary>
-    Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
+    /// <summary>
+    /// Extends the lease of the owner's deliveries named in <paramref name="ids"/> (claimed or sending):
+    /// only those it really holds in memory, so a row whose start committed but whose answer was lost
+    /// is not kept alive forever; its lease runs out and it becomes <c>unknown</c>.
+    /// </summary>
+    Task RenewAsync(string owner, IReadOnlyCollection<string> ids, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
 
     /// <summary>Gives back the owner's claims that were never sent, so other relays can take them at once.</summary>
     Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken);

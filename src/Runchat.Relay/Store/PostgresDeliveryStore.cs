@@ -320,13 +320,19 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         return result;
     }
 
-    public async Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    public async Task RenewAsync(string owner, IReadOnlyCollection<string> ids, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            "UPDATE runchat_relay_deliveries SET lease_until = @lease WHERE claimed_by = @owner AND state IN ('pending', 'sending');", connection);
+            "UPDATE runchat_relay_deliveries SET lease_until = @lease WHERE claimed_by = @owner AND state IN ('pending', 'sending') AND id = ANY(@ids);", connection);
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("lease", leaseUntil.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("ids", NpgsqlDbType.Array | NpgsqlDbType.Text, ids.ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

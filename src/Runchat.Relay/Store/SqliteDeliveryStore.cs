@@ -234,13 +234,22 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         }).ConfigureAwait(false);
     }
 
-    public async Task RenewAsync(string owner, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    public async Task RenewAsync(string owner, IReadOnlyCollection<string> ids, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE deliveries SET lease_until = $lease WHERE claimed_by = $owner AND state IN ('pending', 'sending');";
+        command.CommandText = """
+            UPDATE deliveries SET lease_until = $lease
+            WHERE claimed_by = $owner AND state IN ('pending', 'sending') AND id IN (SELECT value FROM json_each($ids));
+            """;
         command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$lease", leaseUntil.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
         await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
 

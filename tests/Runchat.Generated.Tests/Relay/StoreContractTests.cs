@@ -1,0 +1,135 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Runchat.Relay;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// The claim, start, renew and recover rules of <c>IDeliveryStore</c>, on each store with explicit
+/// clocks: what the dispatchers of several relays rely on.
+/// </summary>
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
+[Category("Relay")]
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public class StoreContractTests : PerStoreFixture
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+    private TestStore? _testStore;
+    private IDeliveryStore _store = null!;
+
+    public StoreContractTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
+    [SetUp]
+    public void Open()
+    {
+        _testStore = NewStore();
+        _store = _testStore.Open();
+    }
+
+    [TearDown]
+    public async Task CloseAsync()
+    {
+        (_store as IDisposable)?.Dispose();
+        if (_testStore is not null)
+        {
+            await _testStore.DisposeAsync();
+        }
+    }
+
+    private async Task<string> AddAsync(string key) =>
+        (await _store.AddAsync(new NewDelivery("dlv_" + key, "/hooks/open", "demo-agent", "id:" + key, "{\"a\":1}"u8.ToArray(), T0), default)).Id;
+
+    private Task<SendStart> StartAsync(string id, string owner, DateTimeOffset now, int maxConcurrent = 10) =>
+        _store.StartSendAsync(new StartRequest(id, owner, now, now + TimeSpan.FromSeconds(3), maxConcurrent, 1000), default);
+
+    [Test]
+    public async Task AClaimIsExclusiveUntilItsLeaseExpiresThenAnotherRelayCanTakeIt()
+    {
+        var id = await AddAsync("a");
+
+        var byA = await _store.ClaimAsync(new ClaimRequest("relay-a", T0, T0 + TimeSpan.FromSeconds(3), 10), default);
+        var byBDuringTheLease = await _store.ClaimAsync(new ClaimRequest("relay-b", T0 + TimeSpan.FromSeconds(2), T0 + TimeSpan.FromSeconds(5), 10), default);
+        var byBAfterTheLease = await _store.ClaimAsync(new ClaimRequest("relay-b", T0 + TimeSpan.FromSeconds(4), T0 + TimeSpan.FromSeconds(7), 10), default);
+
+        Assert.That(byA.Select(d => d.Id), Is.EqualTo(new[] { id }));
+        Assert.That(byBDuringTheLease, Is.Empty);
+        Assert.That(byBAfterTheLease.Select(d => d.Id), Is.EqualTo(new[] { id }));
+        Assert.That((await StartAsync(id, "relay-a", T0 + TimeSpan.FromSeconds(4))).Outcome, Is.EqualTo(SendStartOutcome.Lost), "A's lapsed claim is no longer A's");
+        var started = await StartAsync(id, "relay-b", T0 + TimeSpan.FromSeconds(4));
+        Assert.That(started, Is.EqualTo(new SendStart(SendStartOutcome.Started, 1)));
+        Assert.That((await _store.GetAsync(id, default))!.State, Is.EqualTo(RelayDeliveryState.Sending));
+    }
+
+    [Test]
+    public async Task MaxConcurrentRunsIsCountedOverEveryOwner()
+    {
+        var first = await AddAsync("first");
+        var second = await AddAsync("second");
+        await _store.ClaimAsync(new ClaimRequest("relay-a", T0, T0 + TimeSpan.FromSeconds(30), 1), default);
+        await _store.ClaimAsync(new ClaimRequest("relay-b", T0, T0 + TimeSpan.FromSeconds(30), 1), default);
+
+        var a = await StartAsync(first, "relay-a", T0, maxConcurrent: 1);
+        var b = await StartAsync(second, "relay-b", T0, maxConcurrent: 1);
+
+        Assert.That(a.Outcome, Is.EqualTo(SendStartOutcome.Started));
+        Assert.That(b.Outcome, Is.EqualTo(SendStartOutcome.LimitReached), "relay-b holds its claim but may not start: relay-a's run counts");
+        await _store.CompleteAsync(first, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "ok", null), T0, default);
+        Assert.That((await StartAsync(second, "relay-b", T0, maxConcurrent: 1)).Outcome, Is.EqualTo(SendStartOutcome.Started));
+    }
+
+    [Test]
+    public async Task ARunWhoseLeaseIsRenewedStaysSendingAndOneNotHeldBecomesUnknownWhenItsLeaseExpires()
+    {
+        var held = await AddAsync("held");
+        var orphan = await AddAsync("orphan");
+        await _store.ClaimAsync(new ClaimRequest("relay-a", T0, T0 + TimeSpan.FromSeconds(3), 10), default);
+        await StartAsync(held, "relay-a", T0);
+        await StartAsync(orphan, "relay-a", T0);
+
+        // relay-a holds only 'held' in memory (the other's start committed but its answer was lost).
+        await _store.RenewAsync("relay-a", new[] { held }, T0 + TimeSpan.FromSeconds(60), default);
+        var recovered = await _store.RecoverInterruptedAsync(T0 + TimeSpan.FromSeconds(10), atStart: false, default);
+
+        Assert.That(recovered, Is.EqualTo(1));
+        Assert.That((await _store.GetAsync(held, default))!.State, Is.EqualTo(RelayDeliveryState.Sending));
+        Assert.That((await _store.GetAsync(orphan, default))!.State, Is.EqualTo(RelayDeliveryState.Unknown));
+    }
+
+    [Test]
+    public async Task AKnownOutcomeReplacesTheUnknownThatAnotherRelaySetWhenTheLeaseLapsed()
+    {
+        var id = await AddAsync("late");
+        await _store.ClaimAsync(new ClaimRequest("relay-a", T0, T0 + TimeSpan.FromSeconds(3), 10), default);
+        await StartAsync(id, "relay-a", T0);
+        await _store.RecoverInterruptedAsync(T0 + TimeSpan.FromSeconds(10), atStart: false, default);
+        Assert.That((await _store.GetAsync(id, default))!.State, Is.EqualTo(RelayDeliveryState.Unknown));
+
+        await _store.CompleteAsync(id, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "Done.", null), T0 + TimeSpan.FromSeconds(11), default);
+        await _store.CompleteAsync(id, "relay-b", RelayDeliveryState.Failed, new RunResult(null, null, "not mine"), T0 + TimeSpan.FromSeconds(12), default);
+
+        var delivery = (await _store.GetAsync(id, default))!;
+        Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded), "the owner's known outcome wins; another relay's write does not");
+        Assert.That(delivery.FinalReply, Is.EqualTo("Done."));
+    }
+
+    [Test]
+    public async Task ReleasedClaimsCanBeTakenAtOnce()
+    {
+        var id = await AddAsync("released");
+        await _store.ClaimAsync(new ClaimRequest("relay-a", T0, T0 + TimeSpan.FromSeconds(30), 10), default);
+
+        var released = await _store.ReleaseAsync("relay-a", T0, default);
+        var byB = await _store.ClaimAsync(new ClaimRequest("relay-b", T0, T0 + TimeSpan.FromSeconds(30), 10), default);
+
+        Assert.That(released, Is.EqualTo(1));
+        Assert.That(byB.Select(d => d.Id), Is.EqualTo(new[] { id }));
+    }
+}
