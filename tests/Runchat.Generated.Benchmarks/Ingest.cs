@@ -33,7 +33,8 @@ namespace Runchat.Benchmarks;
 public static class Ingest
 {
     private const int Senders = 16;
-    private const string Secret = "whsec_aW5nZXN0LWJlbmNobWFyay1zZWNyZXQtdmFsdWU=";
+    /// <summary>The signing secret of the benchmark route <c>/hooks/forms</c> (Standard Webhooks).</summary>
+    internal const string Secret = "whsec_aW5nZXN0LWJlbmNobWFyay1zZWNyZXQtdmFsdWU=";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -47,7 +48,7 @@ public static class Ingest
             foreach (var target in new[] { "baseline", "relay" })
             {
                 var database = Path.Combine(Path.GetTempPath(), $"ingest-{target}-{Guid.NewGuid():N}.db");
-                await using var server = target == "baseline" ? await StartBaselineAsync(database) : await StartRelayAsync(database);
+                await using var server = target == "baseline" ? await StartBaselineAsync(database) : await StartRelayAsync("sqlite:" + database, new Uri("http://127.0.0.1:9/api/v1/"), maxRunsPerMinute: 1);
                 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders }) { BaseAddress = server.Url };
                 await LoadAsync(new[] { http }, signer, 300, $"warm-{round}");
                 var result = await LoadAsync(new[] { http }, signer, perRound, $"{target}-{round}");
@@ -105,7 +106,7 @@ public static class Ingest
         return new Result(count, count / elapsed.TotalSeconds, latencies[count / 2], latencies[(int)(count * 0.99)]);
     }
 
-    private sealed class Server : IAsyncDisposable
+    internal sealed class Server : IAsyncDisposable
     {
         public required WebApplication App { get; init; }
 
@@ -132,15 +133,19 @@ public static class Ingest
         return builder;
     }
 
-    /// <summary>The relay as AddRunchatRelay builds it. Dispatch is held back (1 run a minute) so the ingest path is what is measured.</summary>
-    private static Task<Server> StartRelayAsync(string database)
+    /// <summary>
+    /// One relay as AddRunchatRelay builds it (its own host, DI container and store), with the signed
+    /// route <c>/hooks/forms</c>. For ingest alone, hold dispatch back with <paramref name="maxRunsPerMinute"/> = 1.
+    /// </summary>
+    internal static Task<Server> StartRelayAsync(string store, Uri runchat, int maxRunsPerMinute, int maxConcurrentRuns = 4)
     {
         var builder = Builder();
-        builder.Services.AddRunchatClient(o => { o.ApiKey = "bench"; o.BaseUrl = new Uri("http://127.0.0.1:9/api/v1/"); o.MaxRetries = 0; });
+        builder.Services.AddRunchatClient(o => { o.ApiKey = "bench"; o.BaseUrl = runchat; o.MaxRetries = 0; });
         builder.Services.AddRunchatRelay(o =>
         {
-            o.Store = "sqlite:" + database;
-            o.MaxRunsPerMinute = 1;
+            o.Store = store;
+            o.MaxConcurrentRuns = maxConcurrentRuns;
+            o.MaxRunsPerMinute = maxRunsPerMinute;
             o.Routes.Add(new RelayRouteOptions { Path = "/hooks/forms", JobId = "lead-agent", Signature = "standard-webhooks", Secret = Secret });
         });
         var app = builder.Build();

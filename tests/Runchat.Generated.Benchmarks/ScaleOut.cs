@@ -2,17 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Net;
 using System.Net.Http;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
@@ -34,7 +27,6 @@ namespace Runchat.Benchmarks;
 public static class ScaleOut
 {
     private const int Senders = 16;
-    private const string Secret = "whsec_c2NhbGUtb3V0LWJlbmNobWFyay1zZWNyZXQtdmFsdWU=";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -48,7 +40,7 @@ public static class ScaleOut
         var perRound = args.Length > 1 ? int.Parse(args[1]) : 3000;
         var rounds = args.Length > 2 ? int.Parse(args[2]) : 3;
         var dispatchCount = args.Length > 3 ? int.Parse(args[3]) : 1000;
-        var signer = WebhookSignature.StandardWebhooks(Secret);
+        var signer = WebhookSignature.StandardWebhooks(Ingest.Secret);
 
         var configurations = new (string Name, string Kind, int Instances)[] { ("sqlite, 1 instance", "sqlite", 1), ("postgres, 1 instance", "postgres", 1), ("postgres, 2 instances", "postgres", 2) };
         var ingest = configurations.ToDictionary(c => c.Name, _ => new List<Ingest.Result>());
@@ -60,10 +52,10 @@ public static class ScaleOut
             {
                 await using (var store = await BenchStore.CreateAsync(kind, server))
                 {
-                    var relays = new List<Host>();
+                    var relays = new List<Ingest.Server>();
                     for (var i = 0; i < instances; i++)
                     {
-                        relays.Add(await Host.StartAsync(store.Setting, new Uri("http://127.0.0.1:9/api/v1/"), maxRunsPerMinute: 1));
+                        relays.Add(await Ingest.StartRelayAsync(store.Setting, new Uri("http://127.0.0.1:9/api/v1/"), maxRunsPerMinute: 1, maxConcurrentRuns: 16));
                     }
 
                     var clients = relays.Select(r => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders }) { BaseAddress = r.Url }).ToArray();
@@ -158,10 +150,10 @@ public static class ScaleOut
         var before = sandbox.Requests.Count;
 
         var watch = Stopwatch.StartNew();
-        var relays = new List<Host>();
+        var relays = new List<Ingest.Server>();
         for (var i = 0; i < instances; i++)
         {
-            relays.Add(await Host.StartAsync(store.Setting, sandbox.BaseUrl, maxRunsPerMinute: 1_000_000));
+            relays.Add(await Ingest.StartRelayAsync(store.Setting, sandbox.BaseUrl, maxRunsPerMinute: 1_000_000, maxConcurrentRuns: 16));
         }
 
         while (true)
@@ -189,45 +181,6 @@ public static class ScaleOut
         }
 
         return count / elapsed.TotalSeconds;
-    }
-
-    /// <summary>One relay instance: its own host, DI container and store.</summary>
-    private sealed class Host : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private Host(WebApplication app, Uri url)
-        {
-            _app = app;
-            Url = url;
-        }
-
-        public Uri Url { get; }
-
-        public static async Task<Host> StartAsync(string store, Uri runchat, int maxRunsPerMinute)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-            builder.Services.AddRunchatClient(o => { o.ApiKey = "bench"; o.BaseUrl = runchat; o.MaxRetries = 0; });
-            builder.Services.AddRunchatRelay(o =>
-            {
-                o.Store = store;
-                o.MaxConcurrentRuns = 16;
-                o.MaxRunsPerMinute = maxRunsPerMinute;
-                o.Routes.Add(new RelayRouteOptions { Path = "/hooks/forms", JobId = "lead-agent", Signature = "standard-webhooks", Secret = Secret });
-            });
-            var app = builder.Build();
-            app.MapRunchatRelay();
-            await app.StartAsync();
-            return new Host(app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
     }
 
     /// <summary>A new SQLite file or PostgreSQL database per configuration and round.</summary>

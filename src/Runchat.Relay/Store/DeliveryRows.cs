@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Data.Common;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace Runchat.Relay;
 
@@ -26,6 +28,29 @@ internal static class DeliveryRows
         FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
         BodyBytes = reader.GetInt32(12),
     };
+
+    /// <summary>Every row of <paramref name="command"/>'s result, read with <see cref="Read"/>.</summary>
+    public static async Task<IReadOnlyList<RelayDelivery>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var list = new List<RelayDelivery>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(Read(reader));
+        }
+
+        return list;
+    }
+
+    /// <summary>What a replay returns: the delivery (null when there is none), or why it could not be replayed.</summary>
+    /// <param name="id">The delivery id.</param>
+    /// <param name="changed">How many rows the replay's UPDATE changed.</param>
+    /// <param name="delivery">The delivery as it stands after the UPDATE.</param>
+    /// <exception cref="InvalidOperationException">It exists but is <c>pending</c> or <c>sending</c>.</exception>
+    public static RelayDelivery? Replayed(string id, int changed, RelayDelivery? delivery) =>
+        delivery is not null && changed == 0
+            ? throw new InvalidOperationException($"Delivery {id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.")
+            : delivery;
 
     /// <summary>
     /// Every state with its count (zeros included), from <c>SELECT state, COUNT(*) … GROUP BY state</c>

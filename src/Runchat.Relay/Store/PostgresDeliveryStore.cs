@@ -416,14 +416,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             command.Parameters.AddWithValue("state", DeliveryStates.Name(state.Value));
         }
 
-        var list = new List<RelayDelivery>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            list.Add(DeliveryRows.Read(reader));
-        }
-
-        return list;
+        return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -439,13 +432,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
         var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        var delivery = await GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (delivery is not null && changed == 0)
-        {
-            throw new InvalidOperationException($"Delivery {id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
-        }
-
-        return delivery;
+        return DeliveryRows.Replayed(id, changed, await GetAsync(id, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)

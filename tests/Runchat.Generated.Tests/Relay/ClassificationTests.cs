@@ -1,8 +1,6 @@
 using System;
 using System.Diagnostics;
 using System.Linq;
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Relay;
@@ -121,10 +119,7 @@ public class ClassificationTests : PerStoreFixture
     [Test]
     public async Task AFailureToConnectGoesBackToPendingAndIsSentOnceTheServerIsUp()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = Ports.Free();
         await using var relay = await StartRelayAsync(new Uri($"http://127.0.0.1:{port}/api/v1/"), o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.MaxRetries = 0);
 
         await relay.PostAsync("/hooks/open", "{\"event\":\"x\"}");

@@ -1,7 +1,5 @@
 using System;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Threading.Tasks;
 using NUnit.Framework;
@@ -41,7 +39,7 @@ internal sealed class RelayProcess : IDisposable
     /// <summary>Starts it and waits until it says it is listening.</summary>
     public static async Task<RelayProcess> StartAsync(string config, params string[] extra)
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var process = ToolProcess.Start(["relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}", .. extra]);
         var output = new StringBuilder();
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -114,14 +112,5 @@ internal sealed class RelayProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -309,15 +309,19 @@ public class ReadMeSnippets : WireMockTest
         Assert.That(exported.Select(m => m.Name), Does.Contain("gen_ai.client.operation.duration").And.Contain("gen_ai.client.token.usage"));
     }
 
-    [Test]
-    public async Task ProxyConfiguration()
-    {
-        RespondWithSuccess();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+    /// <summary>Configuration with a "Runchat" section pointing at this test's WireMock, as an app's appsettings would.</summary>
+    private IConfiguration RunchatConfiguration() =>
+        new ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
         {
             ["Runchat:ApiKey"] = ApiKey,
             ["Runchat:BaseUrl"] = Server.Url,
         }).Build();
+
+    [Test]
+    public async Task ProxyConfiguration()
+    {
+        RespondWithSuccess();
+        var configuration = RunchatConfiguration();
         var services = new ServiceCollection();
 
         #region Snippet:ProxyConfiguration
@@ -339,11 +343,7 @@ public class ReadMeSnippets : WireMockTest
     public async Task DependencyInjection()
     {
         RespondWithSuccess();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
-        {
-            ["Runchat:ApiKey"] = ApiKey,
-            ["Runchat:BaseUrl"] = Server.Url,
-        }).Build();
+        var configuration = RunchatConfiguration();
         var services = new ServiceCollection();
 
         #region Snippet:DependencyInjection

@@ -4,8 +4,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Linq;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Threading.Tasks;
 using NUnit.Framework;
@@ -92,10 +90,7 @@ public class RelayTelemetryTests
     public async Task TheLinkSurvivesARestartBecauseTheContextIsStoredWithTheDelivery()
     {
         await using var store = TestStore.Create(TestStore.Sqlite);
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var refused = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/api/v1/");
-        listener.Stop();
+        var refused = new Uri($"http://127.0.0.1:{Ports.Free()}/api/v1/");
 
         string receiveSpan;
         var first = await RelayHost.StartAsync(refused, o => o.Routes.Add(RelayHost.Route("/hooks/restart", "restart-agent")), store: store, client: c => c.MaxRetries = 0);

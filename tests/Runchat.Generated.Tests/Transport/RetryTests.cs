@@ -1,8 +1,6 @@
 using System;
 using System.Linq;
-using System.Net;
 using System.Net.Http;
-using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
@@ -144,7 +142,7 @@ public class RetryTests : WireMockTest
     // A handler of the user's own sits inside the retry handler, so it sees every attempt.
     private static (IRunchatClient Client, CountingHandler Attempts, ServiceProvider Provider) ClientOnClosedPort(int maxRetries)
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var attempts = new CountingHandler();
         var services = new ServiceCollection();
         services.AddRunchatClient(o =>
@@ -170,13 +168,6 @@ public class RetryTests : WireMockTest
         Assert.That(requests, Has.Count.EqualTo(400));
         Assert.That(requests.Select(r => r.AbsolutePath).Distinct().Count(), Is.EqualTo(400));
         Assert.That(requests.All(r => r.Body == "{\"message\":\"message " + r.AbsolutePath.Substring((JobPath + "job-").Length) + "\"}"), Is.True);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class CountingHandler : DelegatingHandler
