@@ -45,5 +45,5 @@ public sealed class RelayDelivery
     public int BodyBytes { get; init; }
 
     /// <inheritdoc />
-    public override string ToString() => $"{Id} {Route} -> {JobId}: {State.ToString().ToLowerInvariant()} (attempts {Attempts})";
+    public override string ToString() => $"{Id} {Route} -> {JobId}: {DeliveryStates.Name(State)} (attempts {Attempts})";
 }

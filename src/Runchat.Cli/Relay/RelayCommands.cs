@@ -61,7 +61,7 @@ public static class RelayCommands
         command.SetAction((result, cancellationToken) => Guard(console, async () =>
         {
             var store = OpenStore(result.GetValue(config)!);
-            var filter = result.GetValue(state) is { } name ? Enum.Parse<RelayDeliveryState>(name, ignoreCase: true) : (RelayDeliveryState?)null;
+            var filter = result.GetValue(state) is { } name ? DeliveryStates.Parse(name) : (RelayDeliveryState?)null;
             var deliveries = await store.ListAsync(filter, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
@@ -73,7 +73,7 @@ public static class RelayCommands
             foreach (var d in deliveries)
             {
                 var error = d.LastError is null ? "" : d.LastError.Length > 60 ? d.LastError.Substring(0, 59) + "…" : d.LastError;
-                await console.Out.WriteLineAsync($"{d.Id,-33} {Name(d.State),-9} {d.Attempts,5}  {d.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {d.Route,-20} {d.JobId,-20} {error}").ConfigureAwait(false);
+                await console.Out.WriteLineAsync($"{d.Id,-33} {DeliveryStates.Name(d.State),-9} {d.Attempts,5}  {d.ReceivedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {d.Route,-20} {d.JobId,-20} {error}").ConfigureAwait(false);
             }
 
             return ExitCodes.Success;
@@ -268,10 +268,9 @@ public static class RelayCommands
         {
             var configuration = new ConfigurationBuilder().AddJsonFile(full, optional: false).AddEnvironmentVariables().Build();
             // A relative SQLite path means beside the configuration file, wherever the command runs.
-            var store = configuration["Relay:Store"] ?? RunchatRelayOptions.DefaultStore;
-            if (store.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase) && !Path.IsPathRooted(store.Substring("sqlite:".Length)))
+            if (DeliveryStoreLocation.TryParse(configuration["Relay:Store"], out var store, out _) && store!.Kind == "sqlite" && !Path.IsPathRooted(store.Target))
             {
-                var file = Path.Combine(Path.GetDirectoryName(full)!, store.Substring("sqlite:".Length));
+                var file = Path.Combine(Path.GetDirectoryName(full)!, store.Target);
                 configuration = new ConfigurationBuilder().AddConfiguration(configuration)
                     .AddInMemoryCollection(new[] { new System.Collections.Generic.KeyValuePair<string, string?>("Relay:Store", "sqlite:" + file) }).Build();
             }
@@ -293,15 +292,13 @@ public static class RelayCommands
             : throw new ConfigurationProblem($"Relay:Store: {error}");
     }
 
-    private static string Name(RelayDeliveryState state) => state.ToString().ToLowerInvariant();
-
     private static string Describe(RelayDelivery d) => string.Join(Environment.NewLine, new[]
     {
         $"id:          {d.Id}",
         $"route:       {d.Route}",
         $"job_id:      {d.JobId}",
         $"dedupe_key:  {d.DedupeKey}",
-        $"state:       {Name(d.State)}",
+        $"state:       {DeliveryStates.Name(d.State)}",
         $"attempts:    {d.Attempts}",
         $"received_at: {d.ReceivedAt:O}",
         $"updated_at:  {d.UpdatedAt:O}",
