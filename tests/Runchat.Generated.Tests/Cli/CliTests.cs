@@ -131,6 +131,29 @@ public class CliTests : WireMockTest
     }
 
     [Test]
+    public async Task ARelativeSqliteStoreIsBesideTheConfigurationFileWhereverTheCommandRuns()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "relay-relative-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var config = Path.Combine(directory, "relay.json");
+            await File.WriteAllTextAsync(config, "{\"Relay\":{\"Store\":\"sqlite:relative.db\"}}");
+
+            var (exitCode, _, error) = await RunAsync("relay", "list", "--config", config);
+
+            Assert.That(exitCode, Is.EqualTo(ExitCodes.Success), error);
+            Assert.That(File.Exists(Path.Combine(directory, "relative.db")), Is.True, "created beside relay.json");
+            Assert.That(File.Exists(Path.Combine(Environment.CurrentDirectory, "relative.db")), Is.False, "not in the working directory");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task ARelayStoreThatCannotBeReachedIsExit4InOneLineWithoutTheConnectionString()
     {
         var directory = Path.Combine(Path.GetTempPath(), "relay-unreachable-" + Guid.NewGuid().ToString("N"));
