@@ -1,16 +1,38 @@
 using System;
-using System.Threading.Tasks;
+using System.Linq;
 using Runchat.SpecTool;
 
-// Usage: SpecTool check <spec> | SpecTool to-yaml <spec.json> <out.yaml>
-// Exit codes: 0 fine, 1 the spec has problems (printed one per line), 2 bad usage.
-if (args.Length < 2 || args[0] is not ("check" or "to-yaml") || (args[0] == "to-yaml" && args.Length < 3))
+// Usage:
+//   SpecTool check <spec>
+//   SpecTool to-yaml <spec.json> <out.yaml>
+//   SpecTool pin <spec> <out.yaml> "<METHOD /path=OperationId>"...
+// check and to-yaml serve build/update-spec.sh; pin serves the build (build/Runchat.Generation.targets).
+// Exit codes: 0 fine, 1 the spec has problems (printed one per line, "spec: ..."), 2 bad usage.
+const string Usage = "usage: SpecTool check <spec> | SpecTool to-yaml <spec.json> <out.yaml> | SpecTool pin <spec> <out.yaml> \"POST /path=OperationId\"...";
+if (args.Length < 2 || args[0] is not ("check" or "to-yaml" or "pin") || (args[0] != "check" && args.Length < 3) || (args[0] == "pin" && args.Length < 4))
 {
-    Console.Error.WriteLine("usage: SpecTool check <spec> | SpecTool to-yaml <spec.json> <out.yaml>");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+SpecPin.Pin[] pins;
+try
+{
+    pins = args[0] == "pin" ? args.Skip(3).Select(SpecPin.Pin.Parse).ToArray() : Array.Empty<SpecPin.Pin>();
+}
+catch (FormatException exception)
+{
+    Console.Error.WriteLine(exception.Message);
+    Console.Error.WriteLine(Usage);
     return 2;
 }
 
 var (document, problems) = await SpecChecks.LoadAsync(args[1]);
+if (document is not null && problems.Count == 0 && pins.Length > 0)
+{
+    problems = SpecPin.Apply(document, pins);
+}
+
 foreach (var problem in problems)
 {
     Console.Error.WriteLine("spec: " + problem);
@@ -21,10 +43,12 @@ if (problems.Count > 0 || document is null)
     return 1;
 }
 
-if (args[0] == "to-yaml")
+if (args[0] is "to-yaml" or "pin")
 {
     await SpecChecks.WriteYamlAsync(document, args[2]);
 }
 
-Console.WriteLine($"spec: OK ({document.Info?.Title} {document.Info?.Version}, {document.Paths?.Count} path(s))");
+Console.WriteLine(args[0] == "pin"
+    ? $"spec: pinned {string.Join(", ", pins.Select(p => p.ToString()))} in {args[2]}"
+    : $"spec: OK ({document.Info?.Title} {document.Info?.Version}, {document.Paths?.Count} path(s))");
 return 0;

@@ -104,6 +104,25 @@ public class EvolutionTests
             $"msbuild \"{Project}\" -t:RunchatGenerateClient -p:TargetFramework=net8.0 -nologo -v:m -p:RunchatSpecFile=\"{spec}\" -p:RunchatGeneratedDirectory=\"{output}\"");
 
         Assert.That(exitCode, Is.Not.EqualTo(0));
-        Assert.That(log, Does.Contain("RUNCHAT011").And.Contain("POST /job/{runchat_job_id}"));
+        Assert.That(log, Does.Contain("error : spec: The spec has no POST /job/{runchat_job_id}").And.Contain("pinned as TriggerAgentJobWithMessage"));
+        Assert.That(File.Exists(Path.Combine(output, "RunchatClient.g.cs")), Is.False, "nothing is generated from a spec that fails the checks");
+    }
+
+    [Test]
+    public void BothTargetFrameworksShareOneGeneration()
+    {
+        // The multi-targeting build's own dispatch, with RunchatGenerateClient as each framework's
+        // target: netstandard2.0 and net8.0 both ask, one generation runs, and both compile its file.
+        var output = Path.Combine(_work, "once") + Path.DirectorySeparatorChar;
+
+        var (exitCode, log) = Repository.Run(Repository.DotNet,
+            $"msbuild \"{Project}\" -t:DispatchToInnerBuilds -p:InnerTargets=RunchatGenerateClient -nologo -v:d -p:RunchatGeneratedDirectory=\"{output}\"");
+
+        Assert.That(exitCode, Is.EqualTo(0), log);
+        Assert.That(Regex.Matches(log, @"is building ""[^""]*Runchat\.Generated\.csproj"" \([0-9:]+\) on node \d+ \(RunchatGenerateClient target\(s\)\)").Count, Is.EqualTo(2), "each framework asks");
+        Assert.That(Regex.Matches(log, @"Target ""RunchatGenerateClientFiles"" in file").Count, Is.EqualTo(1), "one generation runs");
+        Assert.That(Regex.Matches(log, @"Target ""RunchatGenerateClientOnce"" skipped\. Previously built successfully\.").Count, Is.EqualTo(1), "the other framework reuses its result");
+        Assert.That(Regex.Matches(log, "Runchat: generated ").Count, Is.EqualTo(1));
+        Assert.That(File.ReadAllText(Path.Combine(output, "RunchatClient.g.cs")), Does.Contain("TriggerAgentJobWithMessageCoreAsync"));
     }
 }
