@@ -125,4 +125,35 @@ public class EvolutionTests
         Assert.That(Regex.Matches(log, "Runchat: generated ").Count, Is.EqualTo(1));
         Assert.That(File.ReadAllText(Path.Combine(output, "RunchatClient.g.cs")), Does.Contain("TriggerAgentJobWithMessageCoreAsync"));
     }
+
+    [Test]
+    public void GenerationIsSkippedWhenNothingChangedAndRerunsWhenATemplateIsDeleted()
+    {
+        var templates = Path.Combine(_work, "templates");
+        Directory.CreateDirectory(templates);
+        foreach (var file in Directory.GetFiles(Repository.Path("build", "templates")))
+        {
+            File.Copy(file, Path.Combine(templates, Path.GetFileName(file)));
+        }
+
+        var output = Path.Combine(_work, "incremental") + Path.DirectorySeparatorChar;
+        string Run()
+        {
+            var (exitCode, log) = Repository.Run(Repository.DotNet,
+                $"msbuild \"{Project}\" -t:RunchatGenerateClient -p:TargetFramework=net8.0 -nologo -v:n -p:RunchatTemplateDirectory=\"{templates}\" -p:RunchatGeneratedDirectory=\"{output}\"");
+            Assert.That(exitCode, Is.EqualTo(0), log);
+            return log;
+        }
+
+        Assert.That(Run(), Does.Contain("Runchat: generated"));
+        var before = File.ReadAllText(Path.Combine(output, "RunchatClient.g.cs"));
+        Assert.That(before, Does.Contain("Runchat: the body excerpt only when there is a body"), "File.liquid is in use");
+
+        Assert.That(Run(), Does.Not.Contain("Runchat: generated").And.Contain("Skipping target \"RunchatGenerateClientFiles\""), "nothing changed");
+
+        // A deletion leaves every remaining input older than the output: only the manifest sees it.
+        File.Delete(Path.Combine(templates, "File.liquid"));
+        Assert.That(Run(), Does.Contain("Runchat: generated"));
+        Assert.That(File.ReadAllText(Path.Combine(output, "RunchatClient.g.cs")), Does.Not.Contain("Runchat: the body excerpt"), "NSwag's own File.liquid is used again");
+    }
 }
