@@ -117,18 +117,4 @@ public class BrokenAndStalledBodyTests : WireMockTest
         Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), "the 5 s wait was not started");
         Assert.That(peer.Requests, Has.Count.EqualTo(1));
     }
-
-    private static async Task<Exception?> Caught(Task task)
-    {
-        // Awaited, not Assert.CatchAsync: a blocked test thread would measure thread-pool starvation.
-        try
-        {
-            await task;
-            return null;
-        }
-        catch (Exception exception)
-        {
-            return exception;
-        }
-    }
 }

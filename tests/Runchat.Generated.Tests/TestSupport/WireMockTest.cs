@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading.Tasks;
 using NUnit.Framework;
 using WireMock;
 using WireMock.RequestBuilders;
@@ -81,4 +82,18 @@ public abstract class WireMockTest
 
     protected static string? Header(IRequestMessage request, string name) =>
         request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+
+    /// <summary>The exception a call ends with, or null. Awaited, not Assert.CatchAsync: a blocked test thread would measure thread-pool starvation.</summary>
+    protected static async Task<Exception?> Caught(Task task)
+    {
+        try
+        {
+            await task;
+            return null;
+        }
+        catch (Exception exception)
+        {
+            return exception;
+        }
+    }
 }

@@ -20,17 +20,19 @@ namespace Runchat.Tests.Triggers;
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public class GeneratedOperationTests : WireMockTest
 {
+    private static readonly AgentJobRequest Body = new() { Message = "go" };
+
     private RawHttpPeer Peer(string response, TimeSpan holdOpen = default) => Track(new RawHttpPeer(_ => response, holdOpen: holdOpen));
 
-    private Generated Client(RawHttpPeer peer, TimeSpan? timeout = null) =>
-        Track(new Generated(new RunchatClientOptions { ApiKey = ApiKey, BaseUrl = peer.BaseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(30), MaxRetries = 2 }));
+    private GeneratedOperationClient Client(RawHttpPeer peer, TimeSpan? timeout = null) =>
+        Track(new GeneratedOperationClient(new RunchatClientOptions { ApiKey = ApiKey, BaseUrl = peer.BaseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(30), MaxRetries = 2 }));
 
     [Test]
     public async Task ItSendsTheKeyAndReadsTheAnswer()
     {
         var peer = Peer(RawHttpPeer.Ok(ResponseBodies.Success("From the generated path.")));
 
-        var response = await Client(peer).Call("demo-agent", CancellationToken.None);
+        var response = await Client(peer).CallAsync(Body, "demo-agent", CancellationToken.None);
 
         Assert.That(response.FinalReply, Is.EqualTo("From the generated path."));
         Assert.That(peer.Requests, Has.Count.EqualTo(1));
@@ -45,7 +47,7 @@ public class GeneratedOperationTests : WireMockTest
         var body = $"{{\"error\":\"bad key {ApiKey}\"}}";
         var peer = Peer($"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {body.Length}\r\n\r\n{body}");
 
-        var exception = await Caught(Client(peer).Call("demo-agent", CancellationToken.None));
+        var exception = await Caught(Client(peer).CallAsync(Body, "demo-agent", CancellationToken.None));
 
         Assert.That(exception, Is.InstanceOf<RunchatApiException>(), exception?.ToString());
         var api = (RunchatApiException)exception!;
@@ -61,7 +63,7 @@ public class GeneratedOperationTests : WireMockTest
         var peer = Peer("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 4000\r\n\r\n<html><body>the upstream is not answ", holdOpen: TimeSpan.FromSeconds(30));
         var watch = Stopwatch.StartNew();
 
-        var exception = await Caught(Client(peer, TimeSpan.FromSeconds(1)).Call("demo-agent", CancellationToken.None));
+        var exception = await Caught(Client(peer, TimeSpan.FromSeconds(1)).CallAsync(Body, "demo-agent", CancellationToken.None));
 
         Assert.That(exception, Is.InstanceOf<TimeoutException>(), exception?.ToString());
         Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
@@ -75,7 +77,7 @@ public class GeneratedOperationTests : WireMockTest
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var watch = Stopwatch.StartNew();
 
-        var exception = await Caught(Client(peer).Call("demo-agent", cancellation.Token));
+        var exception = await Caught(Client(peer).CallAsync(Body, "demo-agent", cancellation.Token));
 
         Assert.That(exception, Is.InstanceOf<OperationCanceledException>(), exception?.ToString());
         Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)));
@@ -86,34 +88,10 @@ public class GeneratedOperationTests : WireMockTest
     {
         var peer = Peer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 19\r\nConnection: close\r\n\r\n{\"status\":\"success\"");
 
-        var exception = await Caught(Client(peer).Call("demo-agent", CancellationToken.None));
+        var exception = await Caught(Client(peer).CallAsync(Body, "demo-agent", CancellationToken.None));
 
         Assert.That(exception, Is.TypeOf<HttpRequestException>(), exception?.ToString());
         Assert.That(exception!.InnerException, Is.Not.Null);
         Assert.That(peer.Requests, Has.Count.EqualTo(1));
-    }
-
-    private static async Task<Exception?> Caught(Task task)
-    {
-        try
-        {
-            await task;
-            return null;
-        }
-        catch (Exception exception)
-        {
-            return exception;
-        }
-    }
-
-    /// <summary>Calls the protected generated operation directly, as a future generated operation would be called.</summary>
-    private sealed class Generated : RunchatClient
-    {
-        public Generated(RunchatClientOptions options) : base(options)
-        {
-        }
-
-        public Task<AgentJobResponse> Call(string jobId, CancellationToken cancellationToken) =>
-            TriggerAgentJobWithMessageCoreAsync(new AgentJobRequest { Message = "go" }, jobId, cancellationToken);
     }
 }
