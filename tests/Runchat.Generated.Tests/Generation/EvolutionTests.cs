@@ -156,4 +156,40 @@ public class EvolutionTests
         Assert.That(Run(), Does.Contain("Runchat: generated"));
         Assert.That(File.ReadAllText(Path.Combine(output, "RunchatClient.g.cs")), Does.Not.Contain("Runchat: the body excerpt"), "NSwag's own File.liquid is used again");
     }
+
+    [Test]
+    public void ADesignTimeBuildOnAFreshCloneBuildsSpecToolItselfAndGenerates()
+    {
+        // An IDE's design-time build passes BuildProjectReferences=false, so ResolveProjectReferences
+        // does not build SpecTool. A copy of it that was never built stands in for a fresh clone's
+        // (inside the repository, so it finds Directory.Build.props and the central package versions).
+        var copy = Repository.Path("artifacts", "design-time-" + Guid.NewGuid().ToString("N")[..8], "SpecTool");
+        Directory.CreateDirectory(copy);
+        try
+        {
+            foreach (var file in Directory.GetFiles(Repository.Path("build", "SpecTool")).Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal)))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+
+            var project = Path.Combine(copy, "SpecTool.csproj");
+            var (restored, restoreLog) = Repository.Run(Repository.DotNet, $"restore \"{project}\" -nologo -v:q");
+            Assert.That(restored, Is.EqualTo(0), restoreLog);
+            var tool = Path.Combine(copy, "bin", "Debug", "net10.0", "SpecTool.dll");
+            Assert.That(File.Exists(tool), Is.False, "not built yet");
+            var output = Path.Combine(_work, "design-time") + Path.DirectorySeparatorChar;
+
+            var (exitCode, log) = Repository.Run(Repository.DotNet,
+                $"msbuild \"{Project}\" -t:Compile -p:TargetFramework=net8.0 -p:DesignTimeBuild=true -p:BuildProjectReferences=false " +
+                $"-p:SkipCompilerExecution=true -p:ProvideCommandLineArgs=true -nologo -v:m -p:RunchatSpecToolProject=\"{project}\" -p:RunchatGeneratedDirectory=\"{output}\"");
+
+            Assert.That(exitCode, Is.EqualTo(0), log);
+            Assert.That(File.Exists(tool), Is.True, "the design-time build built SpecTool:\n" + log);
+            Assert.That(File.ReadAllText(Path.Combine(output, "RunchatClient.g.cs")), Does.Contain("TriggerAgentJobWithMessageCoreAsync"));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(copy)!, recursive: true);
+        }
+    }
 }
