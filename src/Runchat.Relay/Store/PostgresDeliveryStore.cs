@@ -28,7 +28,6 @@ namespace Runchat.Relay;
 /// </remarks>
 internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyncDisposable
 {
-    private const int SchemaVersion = 1;
 
     // pg_advisory_xact_lock keys: one for creating the schema, one for starting a send (the limits).
     private const long SchemaLock = 0x52756e636861_01;
@@ -65,14 +64,12 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
 
-
     /// <summary>How many deliveries one commit may carry (group commit: one statement and one commit for all of them).</summary>
     private const int MaxBatch = 256;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly SemaphoreSlim _initialize = new(1, 1);
+    private readonly SchemaOnce _schema = new();
     private readonly GroupCommit _adds;
-    private volatile bool _initialized;
 
     public PostgresDeliveryStore(string connectionString)
     {
@@ -394,7 +391,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
         // Observed before the store created its schema: every state is 0, and the database is not touched.
-        if (!_initialized)
+        if (!_schema.Created)
         {
             return DeliveryRows.CountByState(null, "runchat_relay_deliveries");
         }
@@ -440,10 +437,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_initialized)
-            {
-                await InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-            }
+            await _schema.EnsureAsync(connection, ct => CreateSchemaAsync(connection, ct), cancellationToken).ConfigureAwait(false);
 
             return connection;
         }
@@ -454,46 +448,24 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         }
     }
 
-    private async Task InitializeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await _initialize.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // One transaction under an advisory lock: instances starting together create the schema once,
+        // and nobody sees the table without its unique index.
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (_initialized)
+            await using (var lockSchema = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@lock);", connection, transaction))
             {
-                return;
+                lockSchema.Parameters.AddWithValue("lock", SchemaLock);
+                await lockSchema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            // One transaction under an advisory lock: instances starting together create the schema once,
-            // and nobody sees the table without its unique index.
-            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+            await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
             {
-                await using (var lockSchema = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@lock);", connection, transaction))
-                {
-                    lockSchema.Parameters.AddWithValue("lock", SchemaLock);
-                    await lockSchema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
-                {
-                    await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await using var command = new NpgsqlCommand("SELECT MAX(version) FROM runchat_relay_schema;", connection);
-            var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-            if (version > SchemaVersion)
-            {
-                throw new InvalidOperationException($"The relay store was written by a newer relay (schema {version}; this relay knows {SchemaVersion}). Upgrade the relay.");
-            }
-
-            _initialized = true;
-        }
-        finally
-        {
-            _initialize.Release();
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 }

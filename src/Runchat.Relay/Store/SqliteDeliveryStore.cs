@@ -22,8 +22,6 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     /// <summary>How many deliveries one commit may carry (group commit: one fsync for all of them).</summary>
     private const int MaxBatch = 256;
 
-    private const int SchemaVersion = 1;
-
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS runchat_relay_schema (version INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS deliveries (
@@ -52,15 +50,13 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
 
-
     private readonly string _connectionString;
-    private readonly SemaphoreSlim _initialize = new(1, 1);
+    private readonly SchemaOnce _schema = new();
 
     // SQLite has one writer at a time; taking turns here, rather than in SQLite's busy handler
     // (which sleeps), keeps the p99 of an ingest near one commit.
     private readonly SemaphoreSlim _write = new(1, 1);
     private readonly GroupCommit _adds;
-    private volatile bool _initialized;
 
     public SqliteDeliveryStore(string path)
     {
@@ -312,7 +308,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
         // Observed before the store created its schema: every state is 0, and the file is not touched.
-        if (!_initialized)
+        if (!_schema.Created)
         {
             return DeliveryRows.CountByState(null, "deliveries");
         }
@@ -375,10 +371,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
             // Before any statement on this connection: a connection that read the schema while another
             // was creating it could keep a stale copy (a table without its unique index).
-            if (!_initialized)
-            {
-                await InitializeAsync(connection, cancellationToken).ConfigureAwait(false);
-            }
+            await _schema.EnsureAsync(connection, ct => CreateSchemaAsync(connection, ct), cancellationToken).ConfigureAwait(false);
 
             await using (var pragma = connection.CreateCommand())
             {
@@ -396,45 +389,22 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         }
     }
 
-    private async Task InitializeAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    private async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        await _initialize.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await using (var wal = connection.CreateCommand())
         {
-            if (_initialized)
-            {
-                return;
-            }
-
-            await using (var wal = connection.CreateCommand())
-            {
-                wal.CommandText = "PRAGMA journal_mode = WAL;";
-                await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            // One transaction: nobody ever sees the table without its unique index.
-            await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
-            await using (var schema = connection.CreateCommand())
-            {
-                schema.Transaction = transaction;
-                schema.CommandText = Schema;
-                await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT MAX(version) FROM runchat_relay_schema;";
-            var version = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-            if (version > SchemaVersion)
-            {
-                throw new InvalidOperationException($"The relay store was written by a newer relay (schema {version}; this relay knows {SchemaVersion}). Upgrade the relay.");
-            }
-
-            _initialized = true;
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        finally
+
+        // One transaction: nobody ever sees the table without its unique index.
+        await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        await using (var schema = connection.CreateCommand())
         {
-            _initialize.Release();
+            schema.Transaction = transaction;
+            schema.CommandText = Schema;
+            await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 }
