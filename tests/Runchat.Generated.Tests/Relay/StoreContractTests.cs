@@ -51,6 +51,24 @@ public class StoreContractTests : PerStoreFixture
         _store.StartSendAsync(new StartRequest(id, owner, now, now + TimeSpan.FromSeconds(3), maxConcurrent, 1000), default);
 
     [Test]
+    public async Task AStoreANewerRelayWroteIsRefusedAndTheMessageSaysToUpgrade()
+    {
+        var id = await AddAsync("a");
+        _testStore!.Execute("INSERT INTO runchat_relay_schema (version) VALUES (2);");
+        var older = _testStore.Open();
+        try
+        {
+            var refused = Assert.ThrowsAsync<InvalidOperationException>(() => older.GetAsync(id, default))!;
+
+            Assert.That(refused.Message, Is.EqualTo("The relay store was written by a newer relay (schema 2; this relay knows 1). Upgrade the relay."));
+        }
+        finally
+        {
+            (older as IDisposable)?.Dispose();
+        }
+    }
+
+    [Test]
     public async Task AClaimIsExclusiveUntilItsLeaseExpiresThenAnotherRelayCanTakeIt()
     {
         var id = await AddAsync("a");

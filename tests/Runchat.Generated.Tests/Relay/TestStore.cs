@@ -55,6 +55,26 @@ public sealed class TestStore : IAsyncDisposable
         return location!.Open();
     }
 
+    /// <summary>Runs SQL on the store's own database, behind the relay's back.</summary>
+    internal void Execute(string sql)
+    {
+        if (_databaseName is not null)
+        {
+            using var connection = new NpgsqlConnection(PostgresServer.ConnectionString(_databaseName));
+            connection.Open();
+            using var command = new NpgsqlCommand(sql, connection);
+            command.ExecuteNonQuery();
+        }
+        else
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+    }
+
     internal async Task<RelayDelivery[]> ListAsync()
     {
         var store = Open();
