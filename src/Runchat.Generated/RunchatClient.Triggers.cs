@@ -42,16 +42,10 @@ public partial class RunchatClient
             throw new ArgumentException("The message is empty or whitespace, which the server would append as a blank user message. To run the saved template as-is, call TriggerAgentJobAsync(jobId) without a message.", nameof(message));
         }
 
-        for (var i = 0; i < message.Length; i++)
+        var unpaired = Utf16.UnpairedSurrogateAt(message);
+        if (unpaired >= 0)
         {
-            if (char.IsHighSurrogate(message[i]) && i + 1 < message.Length && char.IsLowSurrogate(message[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(message[i]))
-            {
-                throw new ArgumentException($"The message has a broken character at index {i} (an unpaired UTF-16 surrogate, U+{(int)message[i]:X4}), which cannot be sent as UTF-8. It usually comes from cutting a string in the middle of an emoji.", nameof(message));
-            }
+            throw new ArgumentException($"The message has a broken character at index {unpaired} (an unpaired UTF-16 surrogate, U+{(int)message[unpaired]:X4}), which cannot be sent as UTF-8. It usually comes from cutting a string in the middle of an emoji.", nameof(message));
         }
 
         return SendTriggerAsync(jobId, JobRequestBody.ForMessage(message), "message", cancellationToken);

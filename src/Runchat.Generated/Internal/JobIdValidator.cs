@@ -28,23 +28,19 @@ internal static class JobIdValidator
             throw new ArgumentException($"'{jobId}' is not a valid Runchat job id: URI normalization would send the request to another path.", parameterName);
         }
 
-        for (var i = 0; i < jobId.Length; i++)
+        // Whichever comes first in the id is reported.
+        var unpaired = Utf16.UnpairedSurrogateAt(jobId);
+        for (var i = 0; i < (unpaired < 0 ? jobId.Length : unpaired); i++)
         {
-            var c = jobId[i];
-            if (char.IsControl(c))
+            if (char.IsControl(jobId[i]))
             {
-                throw new ArgumentException($"The Runchat job id contains a control character (U+{(int)c:X4}) at index {i}.", parameterName);
+                throw new ArgumentException($"The Runchat job id contains a control character (U+{(int)jobId[i]:X4}) at index {i}.", parameterName);
             }
+        }
 
-            if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < jobId.Length && char.IsLowSurrogate(jobId[i + 1])))
-            {
-                throw new ArgumentException($"The Runchat job id contains an unpaired surrogate at index {i}.", parameterName);
-            }
-
-            if (char.IsHighSurrogate(c))
-            {
-                i++;
-            }
+        if (unpaired >= 0)
+        {
+            throw new ArgumentException($"The Runchat job id contains an unpaired surrogate at index {unpaired}.", parameterName);
         }
     }
 }
