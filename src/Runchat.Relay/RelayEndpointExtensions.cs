@@ -83,8 +83,7 @@ public static class RunchatRelayEndpointExtensions
         var body = await ReadBodyAsync(context.Request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
-            telemetry.Delivery(route.Path, "rejected_body");
-            activity?.SetTag("runchat.relay.outcome", "rejected_body");
+            telemetry.Delivery(route.Path, "rejected_body", activity);
             await AnswerAsync(context, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {options.MaxBodyBytes} bytes (Relay:MaxBodyBytes).").ConfigureAwait(false);
             return;
         }
@@ -92,8 +91,7 @@ public static class RunchatRelayEndpointExtensions
         var check = route.Signature.Verify(context.Request.Headers, body, time.GetUtcNow(), options.SignatureTolerance);
         if (!check.IsValid)
         {
-            telemetry.Delivery(route.Path, "rejected_signature");
-            activity?.SetTag("runchat.relay.outcome", "rejected_signature");
+            telemetry.Delivery(route.Path, "rejected_signature", activity);
             logger.LogWarning("Refused a webhook on {Route}: {Reason}", route.Path, check.Error);
             await AnswerAsync(context, StatusCodes.Status401Unauthorized, $"The {route.Signature.Name} signature was refused: {check.Error}.").ConfigureAwait(false);
             return;
@@ -106,8 +104,7 @@ public static class RunchatRelayEndpointExtensions
         }
         catch (ArgumentException invalid)
         {
-            telemetry.Delivery(route.Path, "rejected_body");
-            activity?.SetTag("runchat.relay.outcome", "rejected_body");
+            telemetry.Delivery(route.Path, "rejected_body", activity);
             await AnswerAsync(context, StatusCodes.Status400BadRequest, "The body is not one JSON object in UTF-8: " + Messages.WithoutParameter(invalid)).ConfigureAwait(false);
             return;
         }
@@ -127,16 +124,14 @@ public static class RunchatRelayEndpointExtensions
         {
             // Nothing was stored: the sender may retry, and should, later. 503 + Retry-After says so;
             // a 500 with a stack trace per webhook would say something broke in the relay itself.
-            telemetry.Delivery(route.Path, "store_failed");
-            activity?.SetTag("runchat.relay.outcome", "store_failed");
+            telemetry.Delivery(route.Path, "store_failed", activity);
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "store_failed");
             logger.LogError("Could not store a webhook on {Route}; answered 503 so the sender retries: {Error}", route.Path, failure.Message);
             context.Response.Headers.RetryAfter = "5";
             await AnswerAsync(context, StatusCodes.Status503ServiceUnavailable, "The relay could not store this delivery; nothing was stored. Retry later.").ConfigureAwait(false);
             return;
         }
-        telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored");
-        activity?.SetTag("runchat.relay.outcome", duplicate ? "duplicate" : "stored");
+        telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored", activity);
         activity?.SetTag("runchat.relay.delivery_id", deliveryId);
         if (!duplicate)
         {

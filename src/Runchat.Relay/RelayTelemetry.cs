@@ -24,12 +24,14 @@ internal sealed class RelayTelemetry : IDisposable
     public RelayTelemetry(IMeterFactory meters, IDeliveryStore store)
     {
         _meter = meters.Create(Name);
-        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route and outcome (stored, duplicate, rejected_signature, rejected_body).");
+        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route and outcome (stored, duplicate, rejected_signature, rejected_body, store_failed).");
         _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries in the store, by state: unknown ones need an operator.");
     }
 
-    public void Delivery(string route, string outcome)
+    /// <summary>The ingest outcome of one webhook: counted, and set on its receive span.</summary>
+    public void Delivery(string route, string outcome, Activity? receive)
     {
+        receive?.SetTag("runchat.relay.outcome", outcome);
         if (_deliveries.Enabled)
         {
             _deliveries.Add(1, new KeyValuePair<string, object?>("runchat.relay.route", route), new KeyValuePair<string, object?>("runchat.relay.outcome", outcome));
