@@ -23,5 +23,5 @@ public partial class RunchatClient
         Task.CompletedTask;
 
     private static Task ProcessResponseAsync(RunchatTransport client, HttpResponseMessage response, CancellationToken cancellationToken) =>
-        ResponseErrors.ThrowIfNotSuccess(response, client.Options.ApiKey);
+        ResponseErrors.ThrowIfNotSuccess(response, client.Credential);
 }

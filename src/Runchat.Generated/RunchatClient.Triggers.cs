@@ -21,7 +21,7 @@ public partial class RunchatClient
     public Task<RunchatResponse<AgentJobResponse>> TriggerAgentJobWithResponseAsync(string jobId, CancellationToken cancellationToken = default)
     {
         JobIdValidator.Validate(jobId);
-        return SendTriggerAsync(jobId, content: null, "none", cancellationToken);
+        return SendTriggerAsync(jobId, JobRequestBody.None(), "none", cancellationToken);
     }
 
     /// <inheritdoc />
@@ -81,11 +81,11 @@ public partial class RunchatClient
     /// the handlers in Internal/RunchatHttpPipeline.cs) owns the deadline and buffers the answer;
     /// ResponseErrors maps every non-2xx; the generated ReadObjectResponseAsync reads the 200.
     /// </remarks>
-    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerAsync(string jobId, HttpContent? content, string bodyMode, CancellationToken cancellationToken)
+    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerAsync(string jobId, HttpContent content, string bodyMode, CancellationToken cancellationToken)
     {
         var options = _httpClient.Options;
         var logger = _httpClient.Logger;
-        var bytes = content?.Headers.ContentLength ?? 0;
+        var bytes = content.Headers.ContentLength ?? 0;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var telemetry = RunchatTelemetry.Start(jobId, bodyMode, options.BaseUrl, options.RecordMetadataInTraces);
         try
@@ -121,15 +121,15 @@ public partial class RunchatClient
     private static async Task<AgentJobResponse> ValueOf(Task<RunchatResponse<AgentJobResponse>> call) =>
         (await call.ConfigureAwait(false)).Value;
 
-    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerCoreAsync(string jobId, HttpContent? content, CancellationToken cancellationToken)
+    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerCoreAsync(string jobId, HttpContent content, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RequestPath.ForTrigger(jobId), UriKind.Relative)) { Content = content };
         request.Headers.TryAddWithoutValidation("Accept", "application/json");
 
         using var response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        await ResponseErrors.ThrowIfNotSuccess(response, _httpClient.Options.ApiKey).ConfigureAwait(false);
+        await ResponseErrors.ThrowIfNotSuccess(response, _httpClient.Credential).ConfigureAwait(false);
 
-        var headers = ResponseErrors.CollectHeaders(response, _httpClient.Options.ApiKey);
+        var headers = ResponseErrors.CollectHeaders(response, _httpClient.Credential);
         var status = (int)response.StatusCode;
         if (status != 200)
         {

@@ -15,8 +15,6 @@ namespace Runchat;
 /// </summary>
 public partial class RunchatClient : IDisposable
 {
-    private readonly OwnedTransport? _ownedTransport;
-
     /// <summary>
     /// Creates a standalone client that owns its HTTP pipeline: the same one
     /// <c>services.AddRunchatClient</c> registers (bearer key, timeout, safe retries, no redirects).
@@ -29,52 +27,38 @@ public partial class RunchatClient : IDisposable
     /// remote host without <see cref="RunchatClientOptions.AllowInsecureHttp"/>, or a timeout out of range.
     /// </exception>
     public RunchatClient(RunchatClientOptions options)
-        : this(OwnedTransport.Create(options))
+        : this(CreateOwnedTransport(options))
     {
     }
 
-    private RunchatClient(OwnedTransport transport)
-        : this(transport.Transport)
-    {
-        _ownedTransport = transport;
-    }
-
-    /// <summary>Releases the HTTP pipeline this client created. A client from dependency injection owns nothing to release.</summary>
-    public void Dispose() => _ownedTransport?.Dispose();
+    /// <summary>
+    /// Releases the HTTP pipeline a standalone client created; calls still in flight end with
+    /// <see cref="ObjectDisposedException"/>. A client from dependency injection owns nothing to release:
+    /// the container does, and disposing it does nothing.
+    /// </summary>
+    public void Dispose() => _httpClient.Dispose();
 
     /// <summary>A private IHttpClientFactory, so the standalone client and DI share one pipeline definition.</summary>
-    private sealed class OwnedTransport : IDisposable
+    private static RunchatTransport CreateOwnedTransport(RunchatClientOptions options)
     {
-        private readonly ServiceProvider _services;
+        if (options is null) throw new ArgumentNullException(nameof(options));
 
-        private OwnedTransport(ServiceProvider services, RunchatTransport transport)
+        var snapshot = options.Clone();
+        snapshot.Validate();
+
+        var services = new ServiceCollection();
+        services.AddRunchatClient(snapshot.CopyTo);
+        // The client holds its handler chain for its whole life; there is no rotation to wait for.
+        services.AddHttpClient(RunchatHttpPipeline.HttpClientName).SetHandlerLifetime(System.Threading.Timeout.InfiniteTimeSpan);
+        var provider = services.BuildServiceProvider();
+        try
         {
-            _services = services;
-            Transport = transport;
+            return RunchatHttpPipeline.CreateOwnedTransport(provider, provider);
         }
-
-        public RunchatTransport Transport { get; }
-
-        public static OwnedTransport Create(RunchatClientOptions options)
+        catch
         {
-            if (options is null) throw new ArgumentNullException(nameof(options));
-
-            var snapshot = options.Clone();
-            snapshot.Validate();
-
-            var services = new ServiceCollection();
-            services.AddRunchatClient(snapshot.CopyTo);
-            // The client holds its handler chain for its whole life; there is no rotation to wait for.
-            services.AddHttpClient(RunchatHttpPipeline.HttpClientName).SetHandlerLifetime(System.Threading.Timeout.InfiniteTimeSpan);
-            var provider = services.BuildServiceProvider();
-            var httpClient = provider.GetRequiredService<IHttpClientFactory>().CreateClient(RunchatHttpPipeline.HttpClientName);
-            return new OwnedTransport(provider, RunchatHttpPipeline.CreateTransport(httpClient, snapshot));
-        }
-
-        public void Dispose()
-        {
-            Transport.Dispose();
-            _services.Dispose();
+            provider.Dispose();
+            throw;
         }
     }
 }

@@ -71,7 +71,7 @@ public static class RunchatModelFactory
     public static RunchatApiException RunchatApiException(int statusCode, string? serverError = null, IReadOnlyDictionary<string, IEnumerable<string>>? headers = null)
     {
         var body = serverError is null ? null : new JObject { ["error"] = serverError }.ToString(Formatting.None);
-        return ResponseErrors.Build(statusCode, body, headers ?? new Dictionary<string, IEnumerable<string>>(), apiKey: null, retryAfter: null);
+        return ResponseErrors.Build(statusCode, body, headers ?? new Dictionary<string, IEnumerable<string>>(), credential: null, retryAfter: null);
     }
 
     /// <summary>A successful answer with HTTP details, as <c>TriggerAgentJobWithResponseAsync</c> returns it.</summary>

@@ -5,13 +5,14 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Runchat.Internal;
 
 namespace Runchat;
 
 // Handwritten: the HTTP client type the generated RunchatClient is built on (httpClientType in
 // nswag.json). NSwag always generates a public constructor taking that type; because only this
 // library can create a RunchatTransport, that constructor cannot be used to build a client
-// without the bearer key, the deadline, the retry policy and the redirect guard.
+// without the bearer key, the deadline, the retry policy, the send guard and the redirect check.
 
 /// <summary>
 /// The Runchat HTTP pipeline a <see cref="RunchatClient"/> sends through. Only the library creates
@@ -20,28 +21,77 @@ namespace Runchat;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class RunchatTransport
 {
-    private readonly HttpClient _httpClient;
+    private readonly Func<HttpClient> _httpClient;
+    private readonly IDisposable? _owned;
+    private int _disposed;
 
-    internal RunchatTransport(HttpClient httpClient, RunchatClientOptions options, ILogger? logger = null)
+    /// <param name="httpClient">The HttpClient for one call: a new one from IHttpClientFactory each time, or the standalone client's own.</param>
+    /// <param name="options">The validated options.</param>
+    /// <param name="credential">The key to send, and every key to redact.</param>
+    /// <param name="logger">The Runchat log category, or null for none.</param>
+    /// <param name="owned">What <see cref="Dispose"/> releases: the standalone client's HttpClient and services; null under dependency injection.</param>
+    internal RunchatTransport(Func<HttpClient> httpClient, RunchatClientOptions options, RunchatCredential credential, ILogger? logger, IDisposable? owned)
     {
         _httpClient = httpClient;
+        _owned = owned;
         Options = options;
+        Credential = credential;
         Logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>The <c>Runchat</c> log category: one line per trigger (never the key, never the message text).</summary>
     internal ILogger Logger { get; }
 
-    /// <summary>The validated options the pipeline was built from (the API key is used for redaction only).</summary>
+    /// <summary>The validated options the pipeline was built from. The key to send and to redact is <see cref="Credential"/>'s.</summary>
     internal RunchatClientOptions Options { get; }
 
-    /// <summary>Releases the HttpClient; only the owner of a standalone client calls it (the generated code never does: disposeHttpClient is false).</summary>
-    internal void Dispose() => _httpClient.Dispose();
+    /// <summary>The key sent on each request, and every key this client has sent, for redaction.</summary>
+    internal RunchatCredential Credential { get; }
 
     /// <summary>
-    /// Sends one request through the pipeline. When this returns, the response body is already
-    /// buffered under the deadline (see Internal/RunchatDeadlineHandler.cs), so reading it cannot stall.
+    /// Releases what the standalone client owns; calls still in flight end with
+    /// <see cref="ObjectDisposedException"/>. Under dependency injection the container owns the pipeline and this does nothing.
     /// </summary>
-    internal Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completionOption, CancellationToken cancellationToken) =>
-        _httpClient.SendAsync(request, completionOption, cancellationToken);
+    internal void Dispose()
+    {
+        if (_owned is not null && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _owned.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Sends one request through the pipeline. The request gets its <see cref="SendLedger"/> here,
+    /// before any handler sees it. When this returns, the response body is already buffered under
+    /// the deadline (see Internal/RunchatDeadlineHandler.cs), so reading it cannot stall.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The client was disposed before or during the call.</exception>
+    internal async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completionOption, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed(during: false, inner: null);
+        SendLedger.Attach(request);
+        try
+        {
+            return await _httpClient().SendAsync(request, completionOption, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (Volatile.Read(ref _disposed) != 0 && !cancellationToken.IsCancellationRequested)
+        {
+            ThrowIfDisposed(during: true, exception);
+            throw;
+        }
+    }
+
+    private void ThrowIfDisposed(bool during, Exception? inner)
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            return;
+        }
+
+        throw during
+            ? new ObjectDisposedException(
+                "The RunchatClient was disposed while this call was in flight. The request may have reached the server, so the agent may have run; it is not stopped there.",
+                inner)
+            : new ObjectDisposedException(nameof(RunchatClient), "The RunchatClient has been disposed; nothing was sent.");
+    }
 }

@@ -13,9 +13,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RunchatServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IRunchatClient"/> and <see cref="RunchatClient"/> as an
-    /// IHttpClientFactory typed client with the Runchat pipeline: bearer key, our own timeout,
-    /// retries only where the agent provably did not run, and redirects never followed.
+    /// Registers <see cref="IRunchatClient"/> and <see cref="RunchatClient"/> (one shared, thread-safe
+    /// instance) on an IHttpClientFactory named client with the Runchat pipeline: bearer key, our own
+    /// timeout, retries only where the agent provably did not run, never a second send, and
+    /// redirects never followed.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Fills in the options; <see cref="RunchatClientOptions.ApiKey"/> is required.</param>
@@ -72,10 +73,13 @@ public static class RunchatServiceCollectionExtensions
         services.AddOptions<RunchatClientOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatClientOptions>>(new RunchatClientOptionsValidator(apiKeySource)));
 
-        var builder = services.AddHttpClient<IRunchatClient, RunchatClient>(
-            RunchatHttpPipeline.HttpClientName,
-            static (httpClient, provider) => new RunchatClient(RunchatHttpPipeline.CreateTransport(httpClient, RunchatHttpPipeline.GetOptions(provider), provider)));
-        services.TryAddTransient(static provider => (RunchatClient)provider.GetRequiredService<IRunchatClient>());
+        // One client for the application: it asks IHttpClientFactory for an HttpClient on every call,
+        // so handler rotation still applies, and the container holds one instance instead of every
+        // transient it ever made (a transient IDisposable resolved from the root provider is kept
+        // until the provider is disposed).
+        services.TryAddSingleton(static provider => new RunchatClient(RunchatHttpPipeline.CreateTransport(provider)));
+        services.TryAddSingleton<IRunchatClient>(static provider => provider.GetRequiredService<RunchatClient>());
+        var builder = services.AddHttpClient(RunchatHttpPipeline.HttpClientName);
         return RunchatHttpPipeline.Configure(builder);
     }
 

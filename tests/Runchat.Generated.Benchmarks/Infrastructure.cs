@@ -15,7 +15,7 @@ using Runchat.Internal;
 namespace Runchat.Benchmarks;
 
 /// <summary>A server in memory: reads the whole request body, as a socket would, and answers canned bytes.</summary>
-public sealed class InMemoryAgentHandler : HttpMessageHandler, IRedirectFreeHandler
+public sealed class InMemoryAgentHandler : HttpMessageHandler
 {
     private readonly byte[] _response;
 

@@ -11,7 +11,10 @@ namespace Runchat.Internal;
 /// The wire format of the three trigger modes. Every body the handwritten layer sends is built here.
 /// </summary>
 /// <remarks>
-/// no body → no content at all (Content-Length 0, no Content-Type): the server runs the template as-is.
+/// no body → an empty content (Content-Length 0, no Content-Type): the server runs the template as-is.
+/// It is an empty content, not a null one: SocketsHttpHandler re-sends a request without content by
+/// itself when a reused keep-alive connection closes before the answer's first byte, even after the
+/// server read it whole, and that would run the agent twice. Once a content has been sent, it does not.
 /// explicit message → exactly <c>{"message":"&lt;text&gt;"}</c>.
 /// raw payload → the payload's own bytes; or, when it has a top-level <c>message</c> key (which the
 /// server would take as the whole message, dropping the rest), <c>{"message":"&lt;payload text&gt;"}</c>.
@@ -19,6 +22,8 @@ namespace Runchat.Internal;
 internal static class JobRequestBody
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static HttpContent None() => new ByteArrayContent(Array.Empty<byte>());
 
     public static HttpContent ForMessage(string message)
     {

@@ -16,30 +16,36 @@ namespace Runchat.Internal;
 /// </remarks>
 internal static class ResponseErrors
 {
-    private const string Redacted = "[REDACTED]";
-
     /// <summary>Throws the exception for a non-2xx answer; does nothing for a 2xx.</summary>
     /// <remarks>The body was buffered (at most 1 MiB of an error) by RunchatDeadlineHandler, so reading it here cannot stall.</remarks>
-    public static Task ThrowIfNotSuccess(HttpResponseMessage response, string? apiKey)
+    public static Task ThrowIfNotSuccess(HttpResponseMessage response, RunchatCredential? credential)
     {
         var status = (int)response.StatusCode;
-        return status is >= 200 and < 300 ? Task.CompletedTask : ThrowAsync(response, apiKey);
+        return status is >= 200 and < 300 ? Task.CompletedTask : ThrowAsync(response, credential);
     }
 
-    private static async Task ThrowAsync(HttpResponseMessage response, string? apiKey)
+    private static async Task ThrowAsync(HttpResponseMessage response, RunchatCredential? credential)
     {
         var status = (int)response.StatusCode;
-        var headers = CollectHeaders(response, apiKey);
+        var headers = CollectHeaders(response, credential);
         var body = response.Content is null ? null : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-        throw Build(status, body, headers, apiKey, RunchatRetryPolicy.GetRetryAfter(response));
+        throw Build(status, body, headers, credential, RunchatRetryPolicy.GetRetryAfter(response));
     }
 
     /// <summary>The exception for an answer: also what <see cref="RunchatModelFactory"/> builds for tests, so fakes throw what the client throws.</summary>
-    internal static RunchatApiException Build(int status, string? body, IReadOnlyDictionary<string, IEnumerable<string>> headers, string? apiKey, TimeSpan? retryAfter)
+    internal static RunchatApiException Build(int status, string? body, IReadOnlyDictionary<string, IEnumerable<string>> headers, RunchatCredential? credential, TimeSpan? retryAfter)
     {
+        // A proxy or a misbehaving server could echo the request back; the key must not travel on.
+        // The text is redacted before it is parsed: the redactor reads JSON's escapes, so the key
+        // cannot survive in a parsed string. An error body may have been cut at its size limit
+        // inside the key, so a trailing start of it goes too.
+        if (body is not null && credential is not null)
+        {
+            body = SecretRedactor.RedactTrailingPrefix(body, credential.Keys);
+        }
+
         // Parsed once: the message, ServerError and the typed Error all come from this object.
         var json = RunchatApiException.ParseJsonObject(body);
-        (body, json) = Redact(body, json, apiKey);
         var serverError = RunchatApiException.ServerErrorOf(json);
         var message = Describe(status, retryAfter, headers) + (serverError is null ? string.Empty : " Server error: " + serverError);
 
@@ -49,29 +55,29 @@ internal static class ResponseErrors
         return exception.WithServerError(serverError);
     }
 
-    /// <summary>The response and content headers, with any echo of the API key (plain or percent-encoded) redacted.</summary>
-    public static IReadOnlyDictionary<string, IEnumerable<string>> CollectHeaders(HttpResponseMessage response, string? apiKey)
+    /// <summary>The response and content headers, with any echo of the API key redacted (already done below the loggers; kept for answers that did not come through the pipeline).</summary>
+    public static IReadOnlyDictionary<string, IEnumerable<string>> CollectHeaders(HttpResponseMessage response, RunchatCredential? credential)
     {
         var headers = new Dictionary<string, IEnumerable<string>>(StringComparer.OrdinalIgnoreCase);
         foreach (var header in response.Headers)
         {
-            headers[header.Key] = RedactValues(header.Value, apiKey);
+            headers[header.Key] = RedactValues(header.Value, credential);
         }
 
         if (response.Content is not null)
         {
             foreach (var header in response.Content.Headers)
             {
-                headers[header.Key] = RedactValues(header.Value, apiKey);
+                headers[header.Key] = RedactValues(header.Value, credential);
             }
         }
 
         return headers;
     }
 
-    private static IEnumerable<string> RedactValues(IEnumerable<string> values, string? apiKey)
+    private static IEnumerable<string> RedactValues(IEnumerable<string> values, RunchatCredential? credential)
     {
-        if (string.IsNullOrEmpty(apiKey))
+        if (credential is null)
         {
             return values;
         }
@@ -79,80 +85,10 @@ internal static class ResponseErrors
         var list = new List<string>();
         foreach (var value in values)
         {
-            list.Add(RedactText(value, apiKey!));
+            list.Add(credential.Redact(value));
         }
 
         return list;
-    }
-
-    /// <summary>Redacts the key from text as sent, and from its percent-decoded form (a Location header echoing a query).</summary>
-    private static string RedactText(string text, string apiKey)
-    {
-        var redacted = text.Replace(apiKey, Redacted);
-        if (redacted.IndexOf('%') >= 0)
-        {
-            var decoded = Uri.UnescapeDataString(redacted);
-            if (decoded.IndexOf(apiKey, StringComparison.Ordinal) >= 0)
-            {
-                return decoded.Replace(apiKey, Redacted);
-            }
-        }
-
-        return redacted;
-    }
-
-    /// <summary>
-    /// A proxy or a misbehaving server could echo the request back; the key must not travel on.
-    /// JSON can spell the key with escapes (<c>\u005f</c> for <c>_</c>), so the parsed strings are checked too,
-    /// and a body that hides the key that way is kept as its redacted re-serialization.
-    /// </summary>
-    private static (string? Body, JObject? Json) Redact(string? body, JObject? json, string? apiKey)
-    {
-        if (body is null || string.IsNullOrEmpty(apiKey))
-        {
-            return (body, json);
-        }
-
-        body = RedactText(body, apiKey!);
-        if (json is null || !RedactStrings(json, apiKey!))
-        {
-            return (body, json);
-        }
-
-        return (json.ToString(Formatting.None), json);
-    }
-
-    /// <summary>Replaces the key in every string value and property name; true when something was replaced.</summary>
-    private static bool RedactStrings(JToken token, string apiKey)
-    {
-        var changed = false;
-        switch (token)
-        {
-            case JValue { Type: JTokenType.String } value when ((string)value!).IndexOf(apiKey, StringComparison.Ordinal) >= 0:
-                value.Value = ((string)value!).Replace(apiKey, Redacted);
-                return true;
-            case JObject obj:
-                foreach (var property in new List<JProperty>(obj.Properties()))
-                {
-                    changed |= RedactStrings(property.Value, apiKey);
-                    if (property.Name.IndexOf(apiKey, StringComparison.Ordinal) >= 0)
-                    {
-                        property.Replace(new JProperty(property.Name.Replace(apiKey, Redacted), property.Value));
-                        changed = true;
-                    }
-                }
-
-                return changed;
-            case JArray array:
-                foreach (var item in array)
-                {
-                    changed |= RedactStrings(item, apiKey);
-                }
-
-                return changed;
-            default:
-                return false;
-        }
     }
 
     private static string Describe(int status, TimeSpan? retryAfter, IReadOnlyDictionary<string, IEnumerable<string>> headers) => status switch

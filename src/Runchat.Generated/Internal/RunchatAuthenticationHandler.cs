@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Threading;
@@ -7,24 +9,27 @@ using System.Threading.Tasks;
 namespace Runchat.Internal;
 
 /// <summary>
-/// Adds <c>Authorization: Bearer</c> and the library's <c>User-Agent</c> to every request, and
-/// refuses to put the key on plain http to a host that is not loopback.
+/// Adds <c>Authorization: Bearer</c> and the library's <c>User-Agent</c> to every request, refuses
+/// to put the key on plain http to a host that is not loopback, and scrubs the key from the
+/// answer's headers before any handler above sees them.
 /// </summary>
 /// <remarks>
-/// It is the outer layer of the primary handler, below IHttpClientFactory's logging handlers and
-/// any handler the user adds, so none of them ever sees the key. The http check sits here, on the
-/// last hop before the wire, so it also covers a URL changed by a handler the user added.
+/// It sits in the primary handler, below IHttpClientFactory's logging handlers and any handler the
+/// user adds, so none of them ever sees the key: not on the request (it is removed again when the
+/// send ends), and not echoed in a response header (a <c>Location</c>, a proxy's debug header, a
+/// 429's headers), which IHttpClientFactory logs at Trace. The http check sits here, on the last hop
+/// before the wire, so it also covers a URL changed by a handler the user added. The key is read
+/// from the <see cref="RunchatCredential"/> on every request, so a rotated key is used at once.
 /// </remarks>
 internal sealed class RunchatAuthenticationHandler : DelegatingHandler
 {
-    private readonly AuthenticationHeaderValue _authorization;
+    private readonly RunchatCredential _credential;
     private readonly bool _allowInsecureHttp;
 
-    public RunchatAuthenticationHandler(RunchatClientOptions options)
+    public RunchatAuthenticationHandler(RunchatCredential credential, bool allowInsecureHttp)
     {
-        options.Validate();
-        _authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
-        _allowInsecureHttp = options.AllowInsecureHttp;
+        _credential = credential;
+        _allowInsecureHttp = allowInsecureHttp;
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -46,14 +51,50 @@ internal sealed class RunchatAuthenticationHandler : DelegatingHandler
 
         // The key is on the request only while it is on the wire: a retry clones the request, and
         // the clone passes through logging handlers that must never see it.
-        request.Headers.Authorization = _authorization;
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _credential.CurrentKey());
         try
         {
-            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            ScrubHeaders(response.Headers);
+            if (response.Content is not null)
+            {
+                ScrubHeaders(response.Content.Headers);
+            }
+
+            return response;
         }
         finally
         {
             request.Headers.Authorization = null;
+        }
+    }
+
+    private void ScrubHeaders(HttpHeaders headers)
+    {
+        List<KeyValuePair<string, string[]>>? echoed = null;
+#if NET6_0_OR_GREATER
+        foreach (var header in headers.NonValidated)
+#else
+        foreach (var header in headers)
+#endif
+        {
+            var values = header.Value.ToArray();
+            var redacted = values.Select(_credential.Redact).ToArray();
+            if (!values.SequenceEqual(redacted, StringComparer.Ordinal))
+            {
+                (echoed ??= new()).Add(new(header.Key, redacted));
+            }
+        }
+
+        if (echoed is null)
+        {
+            return;
+        }
+
+        foreach (var header in echoed)
+        {
+            headers.Remove(header.Key);
+            headers.TryAddWithoutValidation(header.Key, header.Value);
         }
     }
 }

@@ -11,9 +11,9 @@ namespace Runchat.Internal;
 /// <remarks>
 /// IHttpClientFactory runs every configuration action of the named client inside <c>next</c>;
 /// what this filter does afterwards is final for the chain. It puts the deadline handler outermost,
-/// puts the authentication handler (the key, the plain-http refusal) directly above the handler
-/// that talks to the network, whatever primary handler the user chose, and turns off that
-/// handler's redirects, or fails naming the fix.
+/// puts the authentication handler (the key, the plain-http refusal) and the send guard (never
+/// twice) directly above the handler that talks to the network, whatever primary handler the user
+/// chose, and checks that handler follows no redirects, or fails naming the fix.
 /// </remarks>
 internal sealed class RunchatHandlerBuilderFilter : IHttpMessageHandlerBuilderFilter
 {
@@ -26,7 +26,8 @@ internal sealed class RunchatHandlerBuilderFilter : IHttpMessageHandlerBuilderFi
         }
 
         var options = RunchatHttpPipeline.GetOptions(builder.Services);
-        builder.PrimaryHandler = RunchatHttpPipeline.SecurePrimaryHandler(builder.PrimaryHandler, options);
+        var credential = (RunchatCredential)builder.Services.GetService(typeof(RunchatCredential))!;
+        builder.PrimaryHandler = RunchatHttpPipeline.SecurePrimaryHandler(builder.PrimaryHandler, credential, options.AllowInsecureHttp);
         builder.AdditionalHandlers.Insert(0, new RunchatDeadlineHandler(options.Timeout));
     };
 }

@@ -1,12 +1,14 @@
 using System;
 using System.Net;
 using System.Net.Http;
+using System.Reflection;
 using System.Threading;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Polly.Telemetry;
 
@@ -19,8 +21,9 @@ namespace Runchat.Internal;
 /// Outermost first: <see cref="RunchatDeadlineHandler"/> (the one deadline; buffers the body) →
 /// the Polly retry handler (<see cref="RunchatRetryPolicy"/>) → any handlers the user adds →
 /// IHttpClientFactory's logging → any DelegatingHandlers the user made part of the primary handler →
-/// <see cref="RunchatAuthenticationHandler"/> (key, User-Agent,
-/// the plain-http refusal) → the handler that talks to the network, with redirects off.
+/// <see cref="RunchatAuthenticationHandler"/> (key, User-Agent, the plain-http refusal, the key
+/// scrubbed from response headers) → <see cref="RunchatSendGuard"/> (at most one send per attempt
+/// the retry policy authorized) → the handler that talks to the network, which must not follow redirects.
 /// The deadline handler and the authentication handler are put in place by
 /// <see cref="RunchatHandlerBuilderFilter"/>, which runs after all user configuration: a user who
 /// replaces the primary handler (for a proxy or a client certificate) or adds handlers cannot
@@ -35,7 +38,24 @@ internal static class RunchatHttpPipeline
     public static IHttpClientBuilder Configure(IHttpClientBuilder builder)
     {
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, RunchatHandlerBuilderFilter>());
+        builder.Services.TryAddSingleton(static provider => new RunchatCredential(provider.GetRequiredService<IOptionsMonitor<RunchatClientOptions>>()));
         builder.ConfigurePrimaryHttpMessageHandler(static () => CreateSocketHandler());
+        // Resilience handlers configured for every client (ConfigureHttpClientDefaults, as .NET
+        // Aspire's ServiceDefaults do with AddStandardResilienceHandler) run before this line: their
+        // retries, hedging and 10-second attempt timeout would re-run or cut off an agent, so the
+        // Runchat client leaves them out, as Microsoft.Extensions.Http.Resilience's (experimental)
+        // RemoveAllResilienceHandlers does. Handlers added to the Runchat builder after
+        // AddRunchatClient stay, and RunchatSendGuard refuses any second send they attempt.
+        builder.ConfigureAdditionalHttpMessageHandlers(static (handlers, _) =>
+        {
+            for (var i = handlers.Count - 1; i >= 0; i--)
+            {
+                if (handlers[i] is ResilienceHandler)
+                {
+                    handlers.RemoveAt(i);
+                }
+            }
+        });
         builder.AddResilienceHandler("RunchatRetry", static (pipeline, context) =>
         {
             pipeline.ConfigureTelemetry(RunchatRetryPolicy.Telemetry(context.ServiceProvider.GetService<IOptions<TelemetryOptions>>()?.Value));
@@ -51,28 +71,73 @@ internal static class RunchatHttpPipeline
         services.GetRequiredService<IOptions<RunchatClientOptions>>().Value;
 
     /// <summary>
-    /// Wraps the HttpClient the factory made, after every <c>ConfigureHttpClient</c> of the user's:
-    /// the options are the one source of the address, and the deadline handler the one timeout.
+    /// The transport of a client from dependency injection: a singleton that asks IHttpClientFactory
+    /// for an HttpClient on every call (so the factory's handler rotation applies). The first one
+    /// is made here, so a handler chain that cannot work fails when the client is resolved.
     /// </summary>
-    public static RunchatTransport CreateTransport(HttpClient httpClient, RunchatClientOptions options, IServiceProvider? services = null)
+    public static RunchatTransport CreateTransport(IServiceProvider services)
     {
-        httpClient.BaseAddress = options.GetEndpointBaseUrl();
+        var options = GetOptions(services);
+        var factory = services.GetRequiredService<IHttpClientFactory>();
+        var baseUrl = options.GetEndpointBaseUrl();
+        _ = Prepare(factory.CreateClient(HttpClientName), baseUrl);
+        return new RunchatTransport(
+            () => Prepare(factory.CreateClient(HttpClientName), baseUrl),
+            options,
+            services.GetRequiredService<RunchatCredential>(),
+            services.GetService<ILoggerFactory>()?.CreateLogger(LogCategory),
+            owned: null);
+    }
+
+    /// <summary>The transport of a standalone client: one HttpClient for its whole life, released with it.</summary>
+    public static RunchatTransport CreateOwnedTransport(IServiceProvider services, IDisposable owner)
+    {
+        var options = GetOptions(services);
+        var httpClient = Prepare(services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName), options.GetEndpointBaseUrl());
+        return new RunchatTransport(() => httpClient, options, services.GetRequiredService<RunchatCredential>(), logger: null, owned: new Owned(httpClient, owner));
+    }
+
+    /// <summary>
+    /// Applied to every HttpClient, after every <c>ConfigureHttpClient</c> of the user's: the options
+    /// are the one source of the address, and the deadline handler the one timeout.
+    /// </summary>
+    private static HttpClient Prepare(HttpClient httpClient, Uri baseUrl)
+    {
+        httpClient.BaseAddress = baseUrl;
         httpClient.Timeout = Timeout.InfiniteTimeSpan;
-        var logger = (services?.GetService(typeof(ILoggerFactory)) as ILoggerFactory)?.CreateLogger(LogCategory);
-        return new RunchatTransport(httpClient, options, logger);
+        return httpClient;
+    }
+
+    private sealed class Owned : IDisposable
+    {
+        private readonly HttpClient _httpClient;
+        private readonly IDisposable _owner;
+
+        public Owned(HttpClient httpClient, IDisposable owner)
+        {
+            _httpClient = httpClient;
+            _owner = owner;
+        }
+
+        public void Dispose()
+        {
+            _httpClient.Dispose();
+            _owner.Dispose();
+        }
     }
 
     /// <summary>The library's own log category.</summary>
     public const string LogCategory = "Runchat";
 
     /// <summary>
-    /// Puts the authentication handler directly above the handler that talks to the network, and
-    /// turns off that handler's redirects. A primary handler the user made of their own
-    /// DelegatingHandlers around a socket handler thus never sees the key either.
+    /// Puts the authentication handler and the send guard directly above the handler that talks to
+    /// the network, and checks that handler follows no redirects. A primary handler the user made of
+    /// their own DelegatingHandlers around a network handler thus never sees the key, and cannot
+    /// re-send a request either.
     /// </summary>
     /// <returns>The primary handler to use: <paramref name="primary"/>, or the authentication handler over it.</returns>
-    /// <exception cref="InvalidOperationException">The innermost handler is of a type whose redirects this library cannot turn off.</exception>
-    public static HttpMessageHandler SecurePrimaryHandler(HttpMessageHandler primary, RunchatClientOptions options)
+    /// <exception cref="InvalidOperationException">The innermost handler follows redirects.</exception>
+    public static HttpMessageHandler SecurePrimaryHandler(HttpMessageHandler primary, RunchatCredential credential, bool allowInsecureHttp)
     {
         DelegatingHandler? parent = null;
         var innermost = primary;
@@ -82,8 +147,9 @@ internal static class RunchatHttpPipeline
             innermost = inner;
         }
 
-        DisableRedirects(innermost);
-        var authentication = new RunchatAuthenticationHandler(options) { InnerHandler = innermost };
+        EnsureNoRedirects(innermost);
+        var guard = new RunchatSendGuard { InnerHandler = innermost };
+        var authentication = new RunchatAuthenticationHandler(credential, allowInsecureHttp) { InnerHandler = guard };
         if (parent is null)
         {
             return authentication;
@@ -93,38 +159,32 @@ internal static class RunchatHttpPipeline
         return primary;
     }
 
-    // A 302 would turn the POST into a GET, and on this API a GET also triggers the job.
-    private static void DisableRedirects(HttpMessageHandler innermost)
+    /// <summary>
+    /// A 302 would turn the POST into a GET, and on this API a GET also triggers the job. Every
+    /// handler that talks to a network has a redirect setting: <c>AllowAutoRedirect</c>
+    /// (SocketsHttpHandler, HttpClientHandler, Android's and Apple's handlers) or
+    /// <c>AutomaticRedirection</c> (WinHttpHandler). It must be off. The handler is only read, never
+    /// changed: the application may share it with other clients, or have sent with it already.
+    /// A handler without such a setting (an in-memory fake, such as MockHttp's) is used as it is.
+    /// </summary>
+    private static void EnsureNoRedirects(HttpMessageHandler innermost)
     {
-        switch (innermost)
+        var type = innermost.GetType();
+        foreach (var name in RedirectSettings)
         {
-            case HttpClientHandler httpClientHandler:
-                httpClientHandler.AllowAutoRedirect = false;
-                return;
-#if NET8_0_OR_GREATER
-            case SocketsHttpHandler socketsHandler:
-                socketsHandler.AllowAutoRedirect = false;
-                return;
-#endif
-            case IRedirectFreeHandler:
-                return;
+            if (type.GetProperty(name, BindingFlags.Public | BindingFlags.Instance) is { PropertyType: var propertyType, CanRead: true } property
+                && propertyType == typeof(bool)
+                && (bool)property.GetValue(innermost)!)
+            {
+                throw new InvalidOperationException(
+                    $"The Runchat client's primary HTTP handler, a {type.Name}, follows redirects ({name} = true). A redirect would re-send the trigger " +
+                    $"(as a GET, which runs the job again). Set {name} = false on the handler you return from ConfigurePrimaryHttpMessageHandler. " +
+                    "The client does not change it for you: your application may share that handler with other clients.");
+            }
         }
-
-#if !NET8_0_OR_GREATER
-        // The netstandard2.0 build can run on .NET Core, where SocketsHttpHandler exists but is not in the reference API.
-        if (innermost.GetType().FullName == "System.Net.Http.SocketsHttpHandler"
-            && innermost.GetType().GetProperty("AllowAutoRedirect") is { CanWrite: true } property)
-        {
-            property.SetValue(innermost, false);
-            return;
-        }
-#endif
-
-        throw new InvalidOperationException(
-            $"The Runchat client's primary HTTP handler is a {innermost.GetType().Name}, whose redirects it cannot turn off " +
-            "(a redirect would re-send the trigger as a GET, which runs the job again). In ConfigurePrimaryHttpMessageHandler, " +
-            "return a SocketsHttpHandler or HttpClientHandler (set Proxy, certificates and the like on it); the client turns off its redirects itself.");
     }
+
+    private static readonly string[] RedirectSettings = { "AllowAutoRedirect", "AutomaticRedirection" };
 
     private static HttpMessageHandler CreateSocketHandler()
     {
@@ -147,12 +207,4 @@ internal static class RunchatHttpPipeline
         };
 #endif
     }
-}
-
-/// <summary>
-/// Marks an in-memory primary handler (benchmarks, tests) that never follows redirects, so
-/// RunchatHttpPipeline.SecurePrimaryHandler accepts it.
-/// </summary>
-internal interface IRedirectFreeHandler
-{
 }

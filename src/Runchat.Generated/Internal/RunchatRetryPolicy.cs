@@ -43,6 +43,12 @@ internal static class RunchatRetryPolicy
             ShouldRetryAfterHeader = false,
             ShouldHandle = static args => new ValueTask<bool>(ShouldRetry(args.Outcome, args.AttemptNumber, RequestDeadline.Remaining(args.Context.GetRequestMessage()))),
             DelayGenerator = static args => new ValueTask<TimeSpan?>(GetDelay(args.Outcome.Result, args.AttemptNumber, jitter: true)),
+            // The one place a second send is authorized: RunchatSendGuard lets exactly this many through.
+            OnRetry = static args =>
+            {
+                SendLedger.Of(args.Context.GetRequestMessage())?.AuthorizeRetry();
+                return default;
+            },
         });
     }
 

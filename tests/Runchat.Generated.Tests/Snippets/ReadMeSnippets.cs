@@ -329,7 +329,8 @@ public class ReadMeSnippets : WireMockTest
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 Proxy = new WebProxy("http://proxy.internal:3128") { BypassProxyOnLocal = true },
-                // No need to set AllowAutoRedirect: the client turns redirects off on whatever handler you give it.
+                // Required: a redirect would re-send the trigger as a GET. The client checks it, and never changes your handler.
+                AllowAutoRedirect = false,
             });
         #endregion
 

@@ -29,9 +29,9 @@ public class BuilderCustomizationTests : WireMockTest
 {
     public static IEnumerable<TestCaseData> Customizations()
     {
-        yield return new TestCaseData(new Action<IHttpClientBuilder>(b => b.ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler())))
+        yield return new TestCaseData(new Action<IHttpClientBuilder>(b => b.ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false })))
             .SetArgDisplayNames("PrimaryHttpClientHandler");
-        yield return new TestCaseData(new Action<IHttpClientBuilder>(b => b.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = true, MaxAutomaticRedirections = 5 })))
+        yield return new TestCaseData(new Action<IHttpClientBuilder>(b => b.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })))
             .SetArgDisplayNames("PrimarySocketsHttpHandler");
         yield return new TestCaseData(new Action<IHttpClientBuilder>(b => b.AddHttpMessageHandler(() => new AuditHandler())))
             .SetArgDisplayNames("AddHttpMessageHandler");
@@ -97,26 +97,68 @@ public class BuilderCustomizationTests : WireMockTest
         Assert.That(Requests, Is.Empty);
     }
 
-    [Test]
-    public void APrimaryHandlerWhoseRedirectsCannotBeTurnedOffFailsAtStartupNamingTheFix()
+    public static IEnumerable<TestCaseData> RedirectFollowingHandlers()
     {
+        yield return new TestCaseData(new HttpClientHandler()).SetArgDisplayNames("HttpClientHandler");
+        yield return new TestCaseData(new SocketsHttpHandler()).SetArgDisplayNames("SocketsHttpHandler");
+    }
+
+    [TestCaseSource(nameof(RedirectFollowingHandlers))]
+    public void APrimaryHandlerThatFollowsRedirectsIsRefusedNamingTheFixAndLeftUnchanged(HttpMessageHandler handler)
+    {
+        using var owned = handler;
         var services = new ServiceCollection();
-        services.AddRunchatClient(o => o.ApiKey = ApiKey)
-            .ConfigurePrimaryHttpMessageHandler(() => new OpaqueHandler());
+        services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); })
+            .ConfigurePrimaryHttpMessageHandler(() => handler);
         using var provider = services.BuildServiceProvider();
 
         var exception = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IRunchatClient>());
 
-        Assert.That(exception!.Message, Does.Contain("OpaqueHandler").And.Contain("SocketsHttpHandler or HttpClientHandler"));
+        Assert.That(exception!.Message, Does.Contain(handler.GetType().Name).And.Contain("AllowAutoRedirect = false").And.Contain("ConfigurePrimaryHttpMessageHandler"));
+        Assert.That(handler is HttpClientHandler h ? h.AllowAutoRedirect : ((SocketsHttpHandler)handler).AllowAutoRedirect, Is.True, "the application's handler was changed");
         Assert.That(Requests, Is.Empty);
     }
 
     [Test]
-    public async Task AHandlerChainEndingInAKnownHandlerHasItsRedirectsTurnedOff()
+    public async Task AHandlerTheApplicationSharesAndHasSentWithIsUsedUnchanged()
+    {
+        RespondWithSuccess();
+        Server.Given(Request.Create().WithPath("/moved").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(302).WithHeader("Location", Server.Url + "/landed"));
+        Server.Given(Request.Create().WithPath("/landed").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithBody("landed"));
+        using var shared = new SocketsHttpHandler { AllowAutoRedirect = false };
+        using var other = new HttpClient(shared, disposeHandler: false);
+        Assert.That((int)(await other.GetAsync(Server.Url + "/moved")).StatusCode, Is.EqualTo(302), "the other client, before");
+
+        var (client, _) = Build(b => b.ConfigurePrimaryHttpMessageHandler(() => shared));
+        var run = await client.TriggerAgentJobAsync("demo-agent");
+
+        Assert.That(run.IsSuccess, Is.True);
+        Assert.That(shared.AllowAutoRedirect, Is.False);
+        Assert.That(Requests.Count(r => r.Path.StartsWith(JobPath, StringComparison.Ordinal)), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AnInMemoryFakeAsThePrimaryHandlerGetsTheRequestWithTheKeyOnce()
+    {
+        var fake = new InMemoryFake();
+        var services = new ServiceCollection();
+        services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri("https://runchat.example/"); })
+            .ConfigurePrimaryHttpMessageHandler(() => fake);
+        using var provider = services.BuildServiceProvider();
+
+        var run = await provider.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("demo-agent", "hello");
+
+        Assert.That(run.FinalReply, Is.EqualTo("from the fake"));
+        Assert.That(fake.Requests, Is.EqualTo(new[] { "POST https://runchat.example/api/v1/job/demo-agent Bearer " + ApiKey + " {\"message\":\"hello\"}" }));
+    }
+
+    [Test]
+    public async Task AHandlerChainEndingInANetworkHandlerWithoutRedirectsDoesNotFollowOne()
     {
         Server.Given(Request.Create().WithPath(JobPath + "moved").UsingAnyMethod())
             .RespondWith(Response.Create().WithStatusCode(307).WithHeader("Location", Server.Url + JobPath + "elsewhere"));
-        var (client, _) = Build(b => b.ConfigurePrimaryHttpMessageHandler(() => new AuditHandler { InnerHandler = new HttpClientHandler() }));
+        var (client, _) = Build(b => b.ConfigurePrimaryHttpMessageHandler(() => new AuditHandler { InnerHandler = new HttpClientHandler { AllowAutoRedirect = false } }));
 
         var exception = Assert.ThrowsAsync<RunchatApiException>(() => client.TriggerAgentJobAsync("moved"));
 
@@ -156,9 +198,19 @@ public class BuilderCustomizationTests : WireMockTest
         }
     }
 
-    private sealed class OpaqueHandler : HttpMessageHandler
+    /// <summary>An in-memory fake of the kind users test with (RichardSzalay.MockHttp style): no network, no redirect setting.</summary>
+    private sealed class InMemoryFake : HttpMessageHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            throw new AssertionException("never sent");
+        public List<string> Requests { get; } = new();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Content is null ? "(none)" : await request.Content.ReadAsStringAsync(cancellationToken);
+            Requests.Add($"{request.Method} {request.RequestUri} {request.Headers.Authorization} {body}");
+            return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+            {
+                Content = new StringContent(ResponseBodies.Success("from the fake"), System.Text.Encoding.UTF8, "application/json"),
+            };
+        }
     }
 }

@@ -1,0 +1,219 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+
+namespace Runchat.Internal;
+
+/// <summary>
+/// The one place text is searched for the API key: every exception, header and body the client
+/// passes on goes through here.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The key is found however the text spells it: as is, or with any of its characters escaped the
+/// way JSON and JavaScript (<c>\u0072</c>, <c>\x72</c>, <c>\/</c>), URLs (<c>%72</c>) or HTML
+/// (<c>&amp;#114;</c>, <c>&amp;#x72;</c>) escape them, in any mix. A text cut off inside the key (an
+/// error body truncated at its limit) loses the key's start too, with <see cref="RedactTrailingPrefix"/>.
+/// </para>
+/// <para>
+/// A key shorter than <see cref="MinimumKeyLength"/> characters is not searched for: it protects
+/// nothing (the sandbox accepts the key <c>sandbox</c>), and replacing it would hide ordinary words.
+/// </para>
+/// </remarks>
+internal static class SecretRedactor
+{
+    public const string Redacted = "[REDACTED]";
+
+    /// <summary>Keys shorter than this are not treated as secrets. Runchat's keys are much longer.</summary>
+    public const int MinimumKeyLength = 12;
+
+    /// <summary>The shortest cut-off start of a key that is redacted at the end of a truncated text.</summary>
+    public const int MinimumPrefixLength = 4;
+
+    public static bool IsSecret(string? key) => key is not null && key.Length >= MinimumKeyLength;
+
+    /// <summary>The text with every spelling of each key replaced by <see cref="Redacted"/>.</summary>
+    public static string Redact(string text, IReadOnlyList<string> keys)
+    {
+        foreach (var key in keys)
+        {
+            text = Redact(text, key);
+        }
+
+        return text;
+    }
+
+    /// <summary>The text with every spelling of <paramref name="key"/> replaced by <see cref="Redacted"/>.</summary>
+    public static string Redact(string text, string? key)
+    {
+        if (!IsSecret(key) || string.IsNullOrEmpty(text))
+        {
+            return text;
+        }
+
+        StringBuilder? result = null;
+        var copied = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!MayStart(text[i], key![0]))
+            {
+                continue;
+            }
+
+            var end = Match(text, i, key, 0, key.Length);
+            if (end < 0)
+            {
+                continue;
+            }
+
+            result ??= new StringBuilder(text.Length);
+            result.Append(text, copied, i - copied).Append(Redacted);
+            copied = end;
+            i = end - 1;
+        }
+
+        return result is null ? text : result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// Also redacts a start of a key at the very end of the text (at least <see cref="MinimumPrefixLength"/>
+    /// characters), for a text that was cut off at a size limit.
+    /// </summary>
+    public static string RedactTrailingPrefix(string text, IReadOnlyList<string> keys)
+    {
+        text = Redact(text, keys);
+        foreach (var key in keys)
+        {
+            if (!IsSecret(key))
+            {
+                continue;
+            }
+
+            // The longest start of the key that the text ends with, in any spelling.
+            for (var start = Math.Max(0, text.Length - (key.Length * 6)); start < text.Length; start++)
+            {
+                if (!MayStart(text[start], key[0]))
+                {
+                    continue;
+                }
+
+                for (var length = key.Length - 1; length >= MinimumPrefixLength; length--)
+                {
+                    if (Match(text, start, key, 0, length) == text.Length)
+                    {
+                        return text.Substring(0, start) + Redacted;
+                    }
+                }
+            }
+        }
+
+        return text;
+    }
+
+    private static bool MayStart(char c, char first) => c == first || c is '\\' or '%' or '&';
+
+    /// <summary>Where a spelling of <c>key[from..from+count]</c> starting at <paramref name="position"/> ends, or -1.</summary>
+    private static int Match(string text, int position, string key, int from, int count)
+    {
+        for (var k = from; k < from + count; k++)
+        {
+            if (position >= text.Length)
+            {
+                return -1;
+            }
+
+            var next = Decode(text, position, out var decoded);
+            if (decoded != key[k])
+            {
+                return -1;
+            }
+
+            position = next;
+        }
+
+        return position;
+    }
+
+    /// <summary>The character spelled at <paramref name="position"/>, and where its spelling ends.</summary>
+    private static int Decode(string text, int position, out char decoded)
+    {
+        var c = text[position];
+        decoded = c;
+        if (c == '\\' && position + 1 < text.Length)
+        {
+            var kind = text[position + 1];
+            if ((kind == 'u' || kind == 'U') && Hex(text, position + 2, 4, out var unicode))
+            {
+                decoded = (char)unicode;
+                return position + 6;
+            }
+
+            if ((kind == 'x' || kind == 'X') && Hex(text, position + 2, 2, out var ascii))
+            {
+                decoded = (char)ascii;
+                return position + 4;
+            }
+
+            if (kind is '/' or '\\' or '"' or '\'')
+            {
+                decoded = kind;
+                return position + 2;
+            }
+        }
+        else if (c == '%' && Hex(text, position + 1, 2, out var percent))
+        {
+            decoded = (char)percent;
+            return position + 3;
+        }
+        else if (c == '&' && position + 2 < text.Length && text[position + 1] == '#')
+        {
+            var hex = text[position + 2] is 'x' or 'X';
+            var digitsStart = position + (hex ? 3 : 2);
+            var end = text.IndexOf(';', digitsStart);
+            if (end > digitsStart && end - digitsStart <= 7 && Number(text, digitsStart, end - digitsStart, hex, out var entity) && entity <= char.MaxValue)
+            {
+                decoded = (char)entity;
+                return end + 1;
+            }
+        }
+
+        return position + 1;
+    }
+
+    private static bool Hex(string text, int start, int length, out int value) => Number(text, start, length, hex: true, out value);
+
+    private static bool Number(string text, int start, int length, bool hex, out int value)
+    {
+        value = 0;
+        if (start + length > text.Length)
+        {
+            return false;
+        }
+
+        for (var i = start; i < start + length; i++)
+        {
+            var c = text[i];
+            int digit;
+            if (c is >= '0' and <= '9')
+            {
+                digit = c - '0';
+            }
+            else if (hex && c is >= 'a' and <= 'f')
+            {
+                digit = c - 'a' + 10;
+            }
+            else if (hex && c is >= 'A' and <= 'F')
+            {
+                digit = c - 'A' + 10;
+            }
+            else
+            {
+                return false;
+            }
+
+            value = (value * (hex ? 16 : 10)) + digit;
+        }
+
+        return true;
+    }
+}
