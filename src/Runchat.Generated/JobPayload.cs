@@ -271,6 +271,7 @@ public sealed class JobPayload
 
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
         var hasMessageKey = false;
+        var empty = false;
         try
         {
             reader.Read();
@@ -279,12 +280,19 @@ public sealed class JobPayload
                 throw new ArgumentException($"The payload must be a JSON object, but it is {Describe(reader.TokenType)}. Wrap it in an object, or send text with the message overload.", parameterName);
             }
 
+            var members = 0;
             while (reader.Read())
             {
-                if (reader.CurrentDepth == 1 && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("message"u8))
+                if (reader.CurrentDepth == 1 && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    hasMessageKey = true;
+                    members++;
+                    hasMessageKey |= reader.ValueTextEquals("message"u8);
                 }
+            }
+
+            if (members == 0)
+            {
+                empty = true;
             }
         }
         catch (System.Text.Json.JsonException exception)
@@ -295,6 +303,14 @@ public sealed class JobPayload
                     ? $"the JSON ends early at byte {utf8.Length} (an object, array or string is not closed)"
                     : $"it is not valid JSON at byte {reader.BytesConsumed}: {Reason(exception)}";
             throw new ArgumentException("The payload cannot be sent: " + detail + ".", parameterName, exception);
+        }
+
+        if (empty)
+        {
+            // The server would append the text "{}" as a user message, not run the template as-is.
+            throw new ArgumentException(
+                "The payload is an empty JSON object ({}), which the server would append to the chat as the text \"{}\". " +
+                "To run the saved template as-is, call TriggerAgentJobAsync(jobId) with no payload.", parameterName);
         }
 
         return hasMessageKey;

@@ -37,9 +37,10 @@ public class SmallTriggerPeers
             var services = new ServiceCollection();
             services.AddRunchatClient(o => { o.ApiKey = Clients.ApiKey; o.BaseUrl = Clients.BaseUrl; })
                 .ConfigurePrimaryHttpMessageHandler(() => new InMemoryAgentHandler(response));
-            var http = services.BuildServiceProvider().GetRequiredService<IHttpClientFactory>().CreateClient(RunchatHttpPipeline.HttpClientName);
-            http.BaseAddress = Clients.BaseUrl;
-            return http;
+            // The pipeline's send guard lets through only requests that carry a send ledger, which
+            // RunchatTransport attaches; a hand-written caller of the same pipeline attaches it too.
+            var handler = services.BuildServiceProvider().GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler(RunchatHttpPipeline.HttpClientName);
+            return new HttpClient(new AttachSendLedger { InnerHandler = handler }) { BaseAddress = Clients.BaseUrl, Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         }
 
         _handWrittenOverPipeline = new HandWrittenClient(Pipeline(), Clients.ApiKey);
@@ -69,4 +70,14 @@ public class SmallTriggerPeers
 
     [Benchmark]
     public async Task<string?> Library() => (await _library.TriggerAgentJobAsync(JobId, Message)).FinalReply;
+}
+
+/// <summary>What RunchatTransport does before the pipeline: one send ledger per request.</summary>
+internal sealed class AttachSendLedger : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, System.Threading.CancellationToken cancellationToken)
+    {
+        SendLedger.Attach(request);
+        return base.SendAsync(request, cancellationToken);
+    }
 }

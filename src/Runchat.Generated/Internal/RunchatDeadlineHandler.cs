@@ -99,7 +99,7 @@ internal sealed class RunchatDeadlineHandler : DelegatingHandler
                 exception);
         }
 
-        var buffered = new ByteArrayContent(buffer, 0, length);
+        var buffered = new BufferedContent(buffer, length);
         foreach (var header in original.Headers)
         {
             if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -152,4 +152,13 @@ internal sealed class RunchatDeadlineHandler : DelegatingHandler
 
     private static string Describe(TimeSpan timeout) =>
         timeout.TotalSeconds < 120 ? $"{timeout.TotalSeconds:0.###} s" : $"{timeout.TotalMinutes:0.##} min";
+}
+
+/// <summary>An answer's body as the deadline handler read it: the reader takes the bytes without another copy.</summary>
+internal sealed class BufferedContent : ByteArrayContent
+{
+    public BufferedContent(byte[] buffer, int length)
+        : base(buffer, 0, length) => Bytes = new ArraySegment<byte>(buffer, 0, length);
+
+    public ArraySegment<byte> Bytes { get; }
 }

@@ -71,18 +71,54 @@ internal sealed class TriggerTelemetry : IDisposable
         _recordMetadata = recordMetadata;
     }
 
+    /// <summary>Records a finished run. Never throws: a finished run must not become an exception (the caller might retry it).</summary>
     public void Succeeded(AgentJobResponse response)
     {
+        try
+        {
+            Record(response);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A listener that throws, or metadata this version cannot read: the run's result stands.
+        }
+    }
+
+    /// <summary>Records a failure. Never throws: the caller gets the call's own exception.</summary>
+    public void Failed(Exception exception)
+    {
+        try
+        {
+            End(ErrorType(exception), exception.Message);
+        }
+        catch (Exception listener) when (listener is not OutOfMemoryException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _activity?.Dispose();
+        }
+        catch (Exception listener) when (listener is not OutOfMemoryException)
+        {
+        }
+    }
+
+    private void Record(AgentJobResponse response)
+    {
         var metadata = response.GetMetadata();
-        var input = Number(metadata, "input_tokens");
-        var output = Number(metadata, "output_tokens");
-        var credits = Number(metadata, "credits");
+        var input = Count(metadata, "input_tokens");
+        var output = Count(metadata, "output_tokens");
+        var credits = Amount(metadata, "credits");
         var errorType = response.Status == AgentJobResponseStatus.Error ? "agent_error" : response.IsSuccess ? null : "unknown_status";
 
         if (_activity is { IsAllDataRequested: true })
         {
-            if (input is { } i) _activity.SetTag("gen_ai.usage.input_tokens", (long)i);
-            if (output is { } o) _activity.SetTag("gen_ai.usage.output_tokens", (long)o);
+            if (input is { } i) _activity.SetTag("gen_ai.usage.input_tokens", i);
+            if (output is { } o) _activity.SetTag("gen_ai.usage.output_tokens", o);
             if (credits is { } c) _activity.SetTag("runchat.credits", c);
             if (response.RunchatId is { } runchatId) _activity.SetTag("runchat.runchat_id", runchatId);
             if (_recordMetadata && response.Metadata is { } raw)
@@ -96,14 +132,14 @@ internal sealed class TriggerTelemetry : IDisposable
         {
             var inputTags = tags;
             inputTags.Add("gen_ai.token.type", "input");
-            RunchatTelemetry.TokenUsage.Record((long)inputTokens, inputTags);
+            RunchatTelemetry.TokenUsage.Record(inputTokens, inputTags);
         }
 
         if (output is { } outputTokens && RunchatTelemetry.TokenUsage.Enabled)
         {
             var outputTags = tags;
             outputTags.Add("gen_ai.token.type", "output");
-            RunchatTelemetry.TokenUsage.Record((long)outputTokens, outputTags);
+            RunchatTelemetry.TokenUsage.Record(outputTokens, outputTags);
         }
 
         if (credits is { } spent)
@@ -113,10 +149,6 @@ internal sealed class TriggerTelemetry : IDisposable
 
         End(errorType, response.Status == AgentJobResponseStatus.Error ? response.Error : null);
     }
-
-    public void Failed(Exception exception) => End(ErrorType(exception), exception.Message);
-
-    public void Dispose() => _activity?.Dispose();
 
     private void End(string? errorType, string? description)
     {
@@ -154,6 +186,19 @@ internal sealed class TriggerTelemetry : IDisposable
         _ => exception.GetType().FullName ?? exception.GetType().Name,
     };
 
-    private static double? Number(JObject? metadata, string name) =>
-        metadata?[name] is JValue { Type: JTokenType.Integer or JTokenType.Float } value ? Convert.ToDouble(value.Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+    // A token count is a non-negative integer; anything else (1.5, -3, "12", a 30-digit number) is not recorded.
+    private static long? Count(JObject? metadata, string name) =>
+        metadata?[name] is JValue { Type: JTokenType.Integer, Value: long count } && count >= 0 ? count : null;
+
+    // Credits feed a monotonic counter: only a finite, non-negative number is added.
+    private static double? Amount(JObject? metadata, string name)
+    {
+        if (metadata?[name] is not JValue { Type: JTokenType.Integer or JTokenType.Float } value || value is JRaw)
+        {
+            return null;
+        }
+
+        var amount = Convert.ToDouble(value.Value, System.Globalization.CultureInfo.InvariantCulture);
+        return amount >= 0 && !double.IsInfinity(amount) ? amount : null;
+    }
 }

@@ -146,7 +146,7 @@ public class RejectedInputTests : WireMockTest
 
         Assert.ThrowsAsync<ArgumentNullException>(() => client.TriggerAgentJobAsync(null!));
         Assert.ThrowsAsync<ArgumentNullException>(() => client.TriggerAgentJobAsync(null!, "hello"));
-        Assert.ThrowsAsync<ArgumentNullException>(() => client.TriggerAgentJobAsync(null!, JobPayload.FromJson("{}")));
+        Assert.ThrowsAsync<ArgumentNullException>(() => client.TriggerAgentJobAsync(null!, JobPayload.FromJson("{\"a\":1}")));
         Assert.That(Requests, Is.Empty);
     }
 
