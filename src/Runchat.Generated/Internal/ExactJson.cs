@@ -17,8 +17,8 @@ namespace Runchat.Internal;
 /// Newtonsoft's reader either rounds floats (FloatParseHandling.Double) or fails the whole document
 /// on one that does not fit a decimal, and it accepts comments, single quotes, unquoted names,
 /// <c>NaN</c> and content after the value. System.Text.Json parses strict RFC 8259, and the values
-/// are built from the exact text. Dates stay strings. A string with an escaped lone surrogate (what
-/// JavaScript's JSON.stringify writes for a cut emoji) is kept, not refused.
+/// are built from the exact text. Dates stay strings. An escaped lone surrogate (what JavaScript's
+/// JSON.stringify writes for a cut emoji) becomes U+FFFD, as Newtonsoft reads it, not an error.
 /// </remarks>
 internal static class ExactJson
 {
@@ -157,7 +157,7 @@ internal static class ExactJson
         catch (InvalidOperationException)
         {
             // An escaped lone surrogate (\ud83d without its pair): valid JSON, not valid Unicode.
-            // System.Text.Json refuses to make a string of it; Newtonsoft keeps the char as written.
+            // System.Text.Json refuses to make a string of it; Newtonsoft reads it as U+FFFD.
             using var reader = new Newtonsoft.Json.JsonTextReader(new System.IO.StringReader(element.GetRawText()));
             return reader.ReadAsString()!;
         }

@@ -182,6 +182,82 @@ public class TriggerTelemetryTests : WireMockTest
         }
     }
 
+    private const string LoneSurrogateMetadata = "{\"status\":\"success\",\"metadata\":\"{\\\"note\\\":\\\"cut \\\\ud83d\\\",\\\"input_tokens\\\":5}\",\"messages\":[]}";
+
+    [Test]
+    public async Task MetadataWithAnEscapedLoneSurrogateDoesNotTurnTheFinishedRunIntoAnException()
+    {
+        RespondWith(200, LoneSurrogateMetadata);
+        using var client = CreateClient();
+
+        var (error, agent, _) = await TraceAsync(() => client.TriggerAgentJobAsync("cut-emoji"));
+
+        Assert.That(error, Is.Null);
+        Assert.That(Tag(agent, "gen_ai.usage.input_tokens"), Is.EqualTo(5L));
+    }
+
+    [Test]
+    public async Task WithOnlyAMeterListenerTheSameRunSucceedsAndGetMetadataDoesNotThrow()
+    {
+        _capture.Dispose();
+        var measured = new ConcurrentQueue<string>();
+        using var meters = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Runchat.Generated") listener.EnableMeasurementEvents(instrument);
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((i, _, _, _) => measured.Enqueue(i.Name));
+        meters.SetMeasurementEventCallback<double>((i, _, _, _) => measured.Enqueue(i.Name));
+        meters.Start();
+        RespondWith(200, LoneSurrogateMetadata);
+        using var client = CreateClient();
+
+        var run = await client.TriggerAgentJobAsync("cut-emoji");
+
+        Assert.That(run.GetMetadata()!["note"]!.ToString(), Is.EqualTo("cut \uFFFD"));
+        Assert.That(measured, Does.Contain("gen_ai.client.token.usage"));
+    }
+
+    [Test]
+    public async Task TokenCountsThatAreNotNonNegativeIntegersAndNegativeCreditsAreNotRecorded()
+    {
+        RespondWith(200, "{\"status\":\"success\",\"metadata\":\"{\\\"input_tokens\\\":-5,\\\"output_tokens\\\":1.5,\\\"credits\\\":-2}\",\"messages\":[]}");
+        using var client = CreateClient();
+
+        var (error, agent, _) = await TraceAsync(() => client.TriggerAgentJobAsync("odd-usage"));
+
+        Assert.That(error, Is.Null);
+        var mine = _capture.Measurements.Where(m => (string?)m.Tags.GetValueOrDefault("gen_ai.agent.id") == "odd-usage").ToArray();
+        Assert.That(mine.Select(m => m.Instrument), Is.EquivalentTo(new[] { "gen_ai.client.operation.duration" }));
+        Assert.That(Tag(agent, "gen_ai.usage.input_tokens"), Is.Null);
+        Assert.That(Tag(agent, "gen_ai.usage.output_tokens"), Is.Null);
+        Assert.That(Tag(agent, "runchat.credits"), Is.Null);
+    }
+
+    [Test]
+    public async Task AListenerThatThrowsDoesNotTurnTheFinishedRunIntoAnException()
+    {
+        RespondWithSuccess();
+        using var throwing = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Runchat.Generated") listener.EnableMeasurementEvents(instrument);
+            },
+        };
+        throwing.SetMeasurementEventCallback<long>((_, _, _, _) => throw new InvalidOperationException("exporter broke"));
+        throwing.SetMeasurementEventCallback<double>((_, _, _, _) => throw new InvalidOperationException("exporter broke"));
+        throwing.Start();
+        using var client = CreateClient();
+
+        var run = await client.TriggerAgentJobAsync("listened");
+
+        Assert.That(run.IsSuccess, Is.True);
+        Assert.That(Requests, Has.Count.EqualTo(1));
+    }
+
     [Test]
     public void WithoutListenersATriggerStartsNoTelemetry()
     {
