@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace Runchat.Internal;
 
@@ -8,57 +9,84 @@ namespace Runchat.Internal;
 /// The API key a client sends, read on every request, and every key it has sent, for redaction.
 /// </summary>
 /// <remarks>
-/// Under dependency injection the key comes from <see cref="IOptionsMonitor{TOptions}"/>, so a key
-/// rotated in configuration (a reloaded file, a secret store) is sent from the next request on,
-/// as Azure's <c>AzureKeyCredential.Update</c> allows; an invalid new value fails that request with
-/// the validation message before anything is sent. The old key stays known to <see cref="Redact"/>:
-/// an answer to a request sent with it is still scrubbed.
+/// <para>
+/// Under dependency injection the key follows configuration: when a source of the options reports a
+/// change (a reloaded file, a secret store), the options are built again and the new key is sent
+/// from the next request on, as Azure's <c>AzureKeyCredential.Update</c> allows. Old keys stay known
+/// to <see cref="Redact"/>: an answer to a request sent with one is still scrubbed.
+/// </para>
+/// <para>
+/// It listens to the change tokens itself rather than through <see cref="IOptionsMonitor{TOptions}"/>,
+/// whose change handler validates inside the configuration's reload: a reloaded key that is invalid
+/// would throw there (in a file watcher's callback, a crash), not here. Instead, the next trigger
+/// fails with the validation message before anything is sent, until the configuration is fixed.
+/// </para>
 /// </remarks>
-internal sealed class RunchatCredential
+internal sealed class RunchatCredential : IDisposable
 {
-    private readonly Func<RunchatClientOptions> _options;
+    private readonly Func<RunchatClientOptions>? _rebuild;
+    private readonly List<IDisposable> _subscriptions = new();
     private readonly object _gate = new();
     private string[] _keys = Array.Empty<string>();
+    private volatile State _state;
 
-    public RunchatCredential(IOptionsMonitor<RunchatClientOptions> options)
-        : this(() => options.CurrentValue)
+    public RunchatCredential(IOptionsFactory<RunchatClientOptions> factory, IOptions<RunchatClientOptions> initial, IEnumerable<IOptionsChangeTokenSource<RunchatClientOptions>> sources)
     {
-        CurrentKey();
-    }
-
-    private RunchatCredential(Func<RunchatClientOptions> options) => _options = options;
-
-    /// <summary>A credential that never changes (tests, the model factory).</summary>
-    public static RunchatCredential Fixed(string? apiKey)
-    {
-        var options = new RunchatClientOptions { ApiKey = apiKey };
-        var credential = new RunchatCredential(() => options);
-        if (apiKey is not null)
+        _state = new State(initial.Value.ApiKey, null);
+        Remember(initial.Value.ApiKey);
+        _rebuild = () => factory.Create(Options.DefaultName);
+        foreach (var source in sources)
         {
-            credential.Remember(apiKey);
+            if (string.IsNullOrEmpty(source.Name) || source.Name == Options.DefaultName)
+            {
+                _subscriptions.Add(ChangeToken.OnChange(source.GetChangeToken, Reload));
+            }
         }
-
-        return credential;
     }
 
     /// <summary>Every key this client has sent (or is about to send).</summary>
     public IReadOnlyList<string> Keys => _keys;
 
     /// <summary>The key to send now.</summary>
-    /// <exception cref="OptionsValidationException">The current configuration is invalid (a reloaded key that is empty, say).</exception>
+    /// <exception cref="OptionsValidationException">The reloaded configuration is invalid (an empty key, say); nothing is sent.</exception>
     public string CurrentKey()
     {
-        var key = _options().ApiKey ?? throw new InvalidOperationException("A Runchat API key is required.");
-        Remember(key);
-        return key;
+        var state = _state;
+        if (state.Invalid is { } invalid)
+        {
+            throw new OptionsValidationException(invalid.OptionsName, invalid.OptionsType, invalid.Failures);
+        }
+
+        return state.Key ?? throw new InvalidOperationException("A Runchat API key is required.");
     }
 
     public string Redact(string text) => SecretRedactor.Redact(text, _keys);
 
-    private void Remember(string key)
+    public void Dispose()
     {
-        var keys = _keys;
-        if (Array.IndexOf(keys, key) >= 0)
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
+        }
+    }
+
+    private void Reload()
+    {
+        try
+        {
+            var options = _rebuild!();
+            Remember(options.ApiKey);
+            _state = new State(options.ApiKey, null);
+        }
+        catch (OptionsValidationException invalid)
+        {
+            _state = new State(null, invalid);
+        }
+    }
+
+    private void Remember(string? key)
+    {
+        if (key is null || Array.IndexOf(_keys, key) >= 0)
         {
             return;
         }
@@ -73,5 +101,18 @@ internal sealed class RunchatCredential
                 _keys = grown;
             }
         }
+    }
+
+    private sealed class State
+    {
+        public State(string? key, OptionsValidationException? invalid)
+        {
+            Key = key;
+            Invalid = invalid;
+        }
+
+        public string? Key { get; }
+
+        public OptionsValidationException? Invalid { get; }
     }
 }

@@ -38,7 +38,10 @@ internal static class RunchatHttpPipeline
     public static IHttpClientBuilder Configure(IHttpClientBuilder builder)
     {
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, RunchatHandlerBuilderFilter>());
-        builder.Services.TryAddSingleton(static provider => new RunchatCredential(provider.GetRequiredService<IOptionsMonitor<RunchatClientOptions>>()));
+        builder.Services.TryAddSingleton(static provider => new RunchatCredential(
+            provider.GetRequiredService<IOptionsFactory<RunchatClientOptions>>(),
+            provider.GetRequiredService<IOptions<RunchatClientOptions>>(),
+            provider.GetServices<IOptionsChangeTokenSource<RunchatClientOptions>>()));
         builder.ConfigurePrimaryHttpMessageHandler(static () => CreateSocketHandler());
         // Resilience handlers configured for every client (ConfigureHttpClientDefaults, as .NET
         // Aspire's ServiceDefaults do with AddStandardResilienceHandler) run before this line: their

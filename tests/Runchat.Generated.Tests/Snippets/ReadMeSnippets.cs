@@ -309,6 +309,30 @@ public class ReadMeSnippets : WireMockTest
         Assert.That(exported.Select(m => m.Name), Does.Contain("gen_ai.client.operation.duration").And.Contain("gen_ai.client.token.usage"));
     }
 
+    [Test]
+    public async Task AspireServiceDefaults()
+    {
+        RespondWith(500, "{\"error\":\"boom\"}");
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:BaseUrl"] = Server.Url,
+        });
+
+        #region Snippet:AspireServiceDefaults
+        // What ServiceDefaults' AddServiceDefaults() does; the Runchat client stays exactly-once under it.
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
+        builder.Services.AddRunchatClient(builder.Configuration.GetSection("Runchat"));
+        #endregion
+
+        using var host = builder.Build();
+        var exception = Assert.CatchAsync<RunchatApiException>(() => host.Services.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("demo"));
+        await Task.Yield();
+        Assert.That(exception!.StatusCode, Is.EqualTo(500));
+        Assert.That(Requests, Has.Count.EqualTo(1), "the standard handler would have sent it 4 times");
+    }
+
     /// <summary>Configuration with a "Runchat" section pointing at this test's WireMock, as an app's appsettings would.</summary>
     private IConfiguration RunchatConfiguration() =>
         new ConfigurationBuilder().AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
