@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Net.Http;
 using System.Text;
 using System.Threading;
@@ -22,6 +23,9 @@ public partial class RunchatClient
         // message as received"): Newtonsoft's default would turn every date-like string in them
         // into a DateTime and re-format it.
         settings.DateParseHandling = DateParseHandling.None;
+        // 1.10 stays 1.10 (a double would say 1.1); numbers a decimal cannot say exactly take the
+        // exact path of ReadExactObjectResponseAsync instead.
+        settings.FloatParseHandling = FloatParseHandling.Decimal;
     }
 
     /// <summary>
@@ -40,10 +44,32 @@ public partial class RunchatClient
             : new ArraySegment<byte>(await ReadBytesAsync(content, cancellationToken).ConfigureAwait(false));
         var credential = _httpClient.Credential;
 
-        Newtonsoft.Json.Linq.JToken? token;
         try
         {
-            token = ExactJson.ParseStrict(bytes, content.Headers.ContentType?.CharSet, credential.Redact);
+            var utf8 = ExactJson.Utf8Of(bytes, content.Headers.ContentType?.CharSet);
+            var segment = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(utf8, out var array) ? array : new ArraySegment<byte>(utf8.ToArray());
+            if (ExactJson.IsBlank(utf8))
+            {
+                return new ObjectResponseResult<T>(default!, string.Empty);
+            }
+
+            var serializer = _responseSerializer ??= JsonSerializer.Create(JsonSerializerSettings);
+            var plain = ExactJson.Validate(utf8.Span);
+            T value;
+            if (plain && !EchoesTheKey(segment, credential))
+            {
+                // The common case: Newtonsoft, streaming, says every number back as written.
+                using var reader = new JsonTextReader(new StreamReader(new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false), Encoding.UTF8));
+                value = serializer.Deserialize<T>(reader)!;
+            }
+            else
+            {
+                // Numbers a decimal cannot say (1e400, -0), or a key to redact from the strings:
+                // through the exact tree, redacted before conversion.
+                value = ExactJson.ParseStrict(segment, charset: null, credential.Redact)!.ToObject<T>(serializer)!;
+            }
+
+            return new ObjectResponseResult<T>(value, ReadResponseAsString ? Encoding.UTF8.GetString(segment.Array!, segment.Offset, segment.Count) : string.Empty);
         }
         catch (FormatException exception)
         {
@@ -52,25 +78,26 @@ public partial class RunchatClient
                 "It is not read, because any reading of it could be wrong; the agent may have run.",
                 status, Excerpt(bytes, credential), headers, exception.InnerException as JsonException);
         }
-
-        if (token is null)
-        {
-            return new ObjectResponseResult<T>(default!, string.Empty);
-        }
-
-        try
-        {
-            var serializer = _responseSerializer ??= JsonSerializer.Create(JsonSerializerSettings);
-            var value = token.ToObject<T>(serializer);
-            return new ObjectResponseResult<T>(value!, ReadResponseAsString ? token.ToString(Formatting.None) : string.Empty);
-        }
         catch (JsonException exception)
         {
-            // The tree was redacted before conversion, so nothing the converter quotes can hold the key.
+            // The key was redacted before conversion wherever the body holds it, so nothing the converter quotes can.
             throw new RunchatApiException(
                 $"Runchat answered {status} with JSON that is not a {typeof(T).Name}: {credential.Redact(exception.Message)}",
                 status, Excerpt(bytes, credential), headers, null);
         }
+    }
+
+    private static bool EchoesTheKey(ArraySegment<byte> utf8, RunchatCredential credential)
+    {
+        foreach (var key in credential.Keys)
+        {
+            if (SecretRedactor.Contains(utf8, key))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task<byte[]> ReadBytesAsync(HttpContent content, CancellationToken cancellationToken)

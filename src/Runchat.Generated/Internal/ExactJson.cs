@@ -63,6 +63,163 @@ internal static class ExactJson
         }
     }
 
+    /// <summary>
+    /// Checks that <paramref name="utf8"/> is exactly one strict JSON value with no key twice in any
+    /// object, in one forward pass that allocates nothing for ordinary documents.
+    /// </summary>
+    /// <returns>
+    /// True when Newtonsoft, reading floats as decimals, says back every number of the document as
+    /// written (no exponent, no negative zero, at most 27 digits); false when one needs
+    /// <see cref="ParseStrict"/>'s exact numbers.
+    /// </returns>
+    /// <exception cref="FormatException">The body is not one strict JSON value; the message says why, without quoting it.</exception>
+    public static bool Validate(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
+        var numbersExact = true;
+        // The names seen in each open object, as ranges of the buffer: objects are small, so a
+        // linear look is cheaper than a set; an object past 32 names gets a set of its own.
+        var names = new System.Collections.Generic.List<(int Start, int Length, bool Escaped)>();
+        var objectStarts = new System.Collections.Generic.Stack<(int NamesStart, System.Collections.Generic.HashSet<string>? Large)>();
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        objectStarts.Push((names.Count, null));
+                        break;
+                    case JsonTokenType.EndObject:
+                        var (namesStart, _) = objectStarts.Pop();
+                        names.RemoveRange(namesStart, names.Count - namesStart);
+                        break;
+                    case JsonTokenType.PropertyName:
+                        CheckName(ref reader, utf8, names, objectStarts);
+                        break;
+                    case JsonTokenType.Number when numbersExact:
+                        numbersExact = IsPlainNumber(reader.ValueSpan);
+                        break;
+                }
+            }
+        }
+        catch (JsonException exception)
+        {
+            throw new FormatException(exception.Message, exception);
+        }
+
+        return numbersExact;
+    }
+
+    private static void CheckName(
+        ref Utf8JsonReader reader,
+        ReadOnlySpan<byte> utf8,
+        System.Collections.Generic.List<(int Start, int Length, bool Escaped)> names,
+        System.Collections.Generic.Stack<(int NamesStart, System.Collections.Generic.HashSet<string>? Large)> objectStarts)
+    {
+        var (namesStart, large) = objectStarts.Peek();
+        var name = (Start: (int)reader.TokenStartIndex + 1, Length: reader.ValueSpan.Length, Escaped: reader.ValueIsEscaped);
+        if (large is not null)
+        {
+            if (!large.Add(reader.GetString()!))
+            {
+                throw Repeated(reader.GetString()!);
+            }
+
+            return;
+        }
+
+        for (var i = namesStart; i < names.Count; i++)
+        {
+            var seen = names[i];
+            if (!seen.Escaped && !name.Escaped)
+            {
+                if (utf8.Slice(seen.Start, seen.Length).SequenceEqual(reader.ValueSpan))
+                {
+                    throw Repeated(reader.GetString()!);
+                }
+            }
+            else if (Unescape(utf8.Slice(seen.Start, seen.Length), seen.Escaped) == reader.GetString())
+            {
+                throw Repeated(reader.GetString()!);
+            }
+        }
+
+        names.Add(name);
+        if (names.Count - namesStart > 32)
+        {
+            var set = new System.Collections.Generic.HashSet<string>(StringComparer.Ordinal);
+            for (var i = namesStart; i < names.Count; i++)
+            {
+                set.Add(Unescape(utf8.Slice(names[i].Start, names[i].Length), names[i].Escaped));
+            }
+
+            objectStarts.Pop();
+            objectStarts.Push((namesStart, set));
+        }
+    }
+
+    private static string Unescape(ReadOnlySpan<byte> raw, bool escaped)
+    {
+        if (!escaped)
+        {
+            return Encoding.UTF8.GetString(raw.ToArray());
+        }
+
+        // Quoted again, so the reader unescapes it as it would in the document.
+        var quoted = new byte[raw.Length + 2];
+        quoted[0] = (byte)'"';
+        raw.CopyTo(quoted.AsSpan(1));
+        quoted[quoted.Length - 1] = (byte)'"';
+        var reader = new Utf8JsonReader(quoted);
+        reader.Read();
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return Encoding.UTF8.GetString(quoted);
+        }
+    }
+
+    private static FormatException Repeated(string name) =>
+        new($"the key \"{name}\" appears twice in one object, so which value it has is ambiguous");
+
+    /// <summary>A number Newtonsoft says back as written when it reads floats as decimals.</summary>
+    private static bool IsPlainNumber(ReadOnlySpan<byte> number)
+    {
+        if (number.Length > 27 && number.IndexOf((byte)'.') >= 0)
+        {
+            return false;
+        }
+
+        if (number.IndexOfAny((byte)'e', (byte)'E') >= 0)
+        {
+            return false;
+        }
+
+        // -0, -0.0, -0.00: a decimal or a long drops the sign.
+        if (number.Length >= 2 && number[0] == (byte)'-' && number[1] == (byte)'0')
+        {
+            foreach (var b in number.Slice(2))
+            {
+                if (b is not ((byte)'0' or (byte)'.'))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The body as UTF-8, decoded from the charset its Content-Type names.</summary>
+    /// <exception cref="FormatException">The charset is unknown, or the body is not valid in it.</exception>
+    public static ReadOnlyMemory<byte> Utf8Of(ArraySegment<byte> body, string? charset) => ToUtf8(body, charset);
+
     private static ReadOnlyMemory<byte> ToUtf8(ArraySegment<byte> body, string? charset)
     {
         var name = charset?.Trim().Trim('"');
@@ -95,7 +252,7 @@ internal static class ExactJson
         return Encoding.UTF8.GetBytes(text.Length > 0 && text[0] == '\uFEFF' ? text.Substring(1) : text);
     }
 
-    private static bool IsBlank(ReadOnlyMemory<byte> utf8)
+    public static bool IsBlank(ReadOnlyMemory<byte> utf8)
     {
         foreach (var b in utf8.Span)
         {

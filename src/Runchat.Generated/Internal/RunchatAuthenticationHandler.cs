@@ -71,16 +71,28 @@ internal sealed class RunchatAuthenticationHandler : DelegatingHandler
 
     private void ScrubHeaders(HttpHeaders headers)
     {
-        List<KeyValuePair<string, string[]>>? echoed = null;
+        List<KeyValuePair<string, List<string>>>? echoed = null;
 #if NET6_0_OR_GREATER
         foreach (var header in headers.NonValidated)
 #else
         foreach (var header in headers)
 #endif
         {
-            var values = header.Value.ToArray();
-            var redacted = values.Select(_credential.Redact).ToArray();
-            if (!values.SequenceEqual(redacted, StringComparer.Ordinal))
+            List<string>? redacted = null;
+            var index = 0;
+            foreach (var value in header.Value)
+            {
+                var scrubbed = _credential.Redact(value);
+                if (redacted is null && !ReferenceEquals(scrubbed, value))
+                {
+                    redacted = header.Value.Take(index).ToList();
+                }
+
+                redacted?.Add(scrubbed);
+                index++;
+            }
+
+            if (redacted is not null)
             {
                 (echoed ??= new()).Add(new(header.Key, redacted));
             }

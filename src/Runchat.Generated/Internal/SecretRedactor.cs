@@ -60,7 +60,7 @@ internal static class SecretRedactor
                 continue;
             }
 
-            var end = Match(text, i, key, 0, key.Length);
+            var end = Match(new StringText(text), i, key, 0, key.Length);
             if (end < 0)
             {
                 continue;
@@ -99,7 +99,7 @@ internal static class SecretRedactor
 
                 for (var length = key.Length - 1; length >= MinimumPrefixLength; length--)
                 {
-                    if (Match(text, start, key, 0, length) == text.Length)
+                    if (Match(new StringText(text), start, key, 0, length) == text.Length)
                     {
                         return text.Substring(0, start) + Redacted;
                     }
@@ -110,10 +110,31 @@ internal static class SecretRedactor
         return text;
     }
 
+    /// <summary>True when UTF-8 bytes hold a spelling of <paramref name="key"/> (the same spellings <see cref="Redact(string, string?)"/> finds).</summary>
+    public static bool Contains(ArraySegment<byte> utf8, string? key)
+    {
+        if (!IsSecret(key))
+        {
+            return false;
+        }
+
+        var text = new Utf8Text(utf8);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (MayStart(text[i], key![0]) && Match(text, i, key, 0, key.Length) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool MayStart(char c, char first) => c == first || c is '\\' or '%' or '&';
 
     /// <summary>Where a spelling of <c>key[from..from+count]</c> starting at <paramref name="position"/> ends, or -1.</summary>
-    private static int Match(string text, int position, string key, int from, int count)
+    private static int Match<TText>(TText text, int position, string key, int from, int count)
+        where TText : struct, IText
     {
         for (var k = from; k < from + count; k++)
         {
@@ -135,7 +156,8 @@ internal static class SecretRedactor
     }
 
     /// <summary>The character spelled at <paramref name="position"/>, and where its spelling ends.</summary>
-    private static int Decode(string text, int position, out char decoded)
+    private static int Decode<TText>(TText text, int position, out char decoded)
+        where TText : struct, IText
     {
         var c = text[position];
         decoded = c;
@@ -169,7 +191,7 @@ internal static class SecretRedactor
         {
             var hex = text[position + 2] is 'x' or 'X';
             var digitsStart = position + (hex ? 3 : 2);
-            var end = text.IndexOf(';', digitsStart);
+            var end = IndexOf(text, ';', digitsStart, 9);
             if (end > digitsStart && end - digitsStart <= 7 && Number(text, digitsStart, end - digitsStart, hex, out var entity) && entity <= char.MaxValue)
             {
                 decoded = (char)entity;
@@ -180,9 +202,25 @@ internal static class SecretRedactor
         return position + 1;
     }
 
-    private static bool Hex(string text, int start, int length, out int value) => Number(text, start, length, hex: true, out value);
+    private static bool Hex<TText>(TText text, int start, int length, out int value)
+        where TText : struct, IText => Number(text, start, length, hex: true, out value);
 
-    private static bool Number(string text, int start, int length, bool hex, out int value)
+    private static int IndexOf<TText>(TText text, char c, int start, int within)
+        where TText : struct, IText
+    {
+        for (var i = start; i < text.Length && i < start + within; i++)
+        {
+            if (text[i] == c)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool Number<TText>(TText text, int start, int length, bool hex, out int value)
+        where TText : struct, IText
     {
         value = 0;
         if (start + length > text.Length)
@@ -215,5 +253,35 @@ internal static class SecretRedactor
         }
 
         return true;
+    }
+
+    private interface IText
+    {
+        int Length { get; }
+
+        char this[int index] { get; }
+    }
+
+    private readonly struct StringText : IText
+    {
+        private readonly string _text;
+
+        public StringText(string text) => _text = text;
+
+        public int Length => _text.Length;
+
+        public char this[int index] => _text[index];
+    }
+
+    /// <summary>UTF-8 bytes read as characters: the key and every escape are ASCII, so a byte of a multi-byte character never matches one.</summary>
+    private readonly struct Utf8Text : IText
+    {
+        private readonly ArraySegment<byte> _bytes;
+
+        public Utf8Text(ArraySegment<byte> bytes) => _bytes = bytes;
+
+        public int Length => _bytes.Count;
+
+        public char this[int index] => (char)_bytes.Array![_bytes.Offset + index];
     }
 }

@@ -58,6 +58,31 @@ public class StrictReaderTests : WireMockTest
         Assert.That(raw["f"]!.Value<long>(), Is.EqualTo(42));
     }
 
+    [Test]
+    public async Task PlainNumbersAreKeptAsReceivedOnTheStreamingPathToo()
+    {
+        // No exponent, no negative zero: read by Newtonsoft streaming, floats as decimals.
+        RespondWith(200, "{\"status\":\"success\",\"messages\":[{\"role\":\"tool\",\"a\":1.10,\"b\":2.500,\"c\":42,\"d\":123456789012345678901234567890,\"e\":-3.0}]}");
+        using var client = CreateClient();
+
+        var run = await client.TriggerAgentJobAsync("demo-agent");
+
+        Assert.That(run.Transcript.Single().Raw.ToString(Newtonsoft.Json.Formatting.None),
+            Is.EqualTo("{\"role\":\"tool\",\"a\":1.10,\"b\":2.500,\"c\":42,\"d\":123456789012345678901234567890,\"e\":-3.0}"));
+    }
+
+    [Test]
+    public async Task ARepeatedKeyInALargeObjectIsRefused()
+    {
+        var members = string.Join(",", Enumerable.Range(0, 40).Select(i => $"\"k{i}\":{i}"));
+        RespondWith(200, "{\"status\":\"success\",\"messages\":[{" + members + ",\"k\\u0033\":3}]}");
+        using var client = CreateClient();
+
+        var exception = await Caught(client.TriggerAgentJobAsync("demo-agent"));
+
+        Assert.That(exception!.Message, Does.Contain("\"k3\" appears twice"));
+    }
+
     [TestCase("iso-8859-1")]
     [TestCase("utf-16")]
     [TestCase("\"UTF-8\"")]
