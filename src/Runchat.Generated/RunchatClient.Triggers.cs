@@ -129,7 +129,7 @@ public partial class RunchatClient
         using var response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         await ResponseErrors.ThrowIfNotSuccess(response, _httpClient.Credential).ConfigureAwait(false);
 
-        var headers = ResponseErrors.CollectHeaders(response, _httpClient.Credential);
+        var headers = ResponseErrors.CollectHeaders(response);
         var status = (int)response.StatusCode;
         if (status != 200)
         {

@@ -27,7 +27,7 @@ internal static class ResponseErrors
     private static async Task ThrowAsync(HttpResponseMessage response, RunchatCredential? credential)
     {
         var status = (int)response.StatusCode;
-        var headers = CollectHeaders(response, credential);
+        var headers = CollectHeaders(response);
         var body = response.Content is null ? null : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
         throw Build(status, body, headers, credential, RunchatRetryPolicy.GetRetryAfter(response));
     }
@@ -55,40 +55,27 @@ internal static class ResponseErrors
         return exception.WithServerError(serverError);
     }
 
-    /// <summary>The response and content headers, with any echo of the API key redacted (already done below the loggers; kept for answers that did not come through the pipeline).</summary>
-    public static IReadOnlyDictionary<string, IEnumerable<string>> CollectHeaders(HttpResponseMessage response, RunchatCredential? credential)
+    /// <summary>
+    /// The response and content headers, keyed case-insensitively. Any echo of the key was already
+    /// scrubbed from them by RunchatAuthenticationHandler, below every logger: the one owner of that rule.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IEnumerable<string>> CollectHeaders(HttpResponseMessage response)
     {
         var headers = new Dictionary<string, IEnumerable<string>>(StringComparer.OrdinalIgnoreCase);
         foreach (var header in response.Headers)
         {
-            headers[header.Key] = RedactValues(header.Value, credential);
+            headers[header.Key] = header.Value;
         }
 
         if (response.Content is not null)
         {
             foreach (var header in response.Content.Headers)
             {
-                headers[header.Key] = RedactValues(header.Value, credential);
+                headers[header.Key] = header.Value;
             }
         }
 
         return headers;
-    }
-
-    private static IEnumerable<string> RedactValues(IEnumerable<string> values, RunchatCredential? credential)
-    {
-        if (credential is null)
-        {
-            return values;
-        }
-
-        var list = new List<string>();
-        foreach (var value in values)
-        {
-            list.Add(credential.Redact(value));
-        }
-
-        return list;
     }
 
     private static string Describe(int status, TimeSpan? retryAfter, IReadOnlyDictionary<string, IEnumerable<string>> headers) => status switch

@@ -53,11 +53,13 @@ internal static class SecretRedactor
 
         StringBuilder? result = null;
         var copied = 0;
+        var starts = new[] { key![0], '\\', '%', '&' };
         for (var i = 0; i < text.Length; i++)
         {
-            if (!MayStart(text[i], key![0]))
+            i = text.IndexOfAny(starts, i);
+            if (i < 0)
             {
-                continue;
+                break;
             }
 
             var end = Match(new StringText(text), i, key, 0, key.Length);
@@ -118,12 +120,38 @@ internal static class SecretRedactor
             return false;
         }
 
+        // Two vectorized searches instead of a look at every byte: the key written plainly, then
+        // every spelling with an escape in it, which holds one of '\\', '%', '&' at most
+        // key.Length - 1 characters after its start (those before it are the key's own).
         var text = new Utf8Text(utf8);
-        for (var i = 0; i < text.Length; i++)
+        var bytes = new ReadOnlySpan<byte>(utf8.Array, utf8.Offset, utf8.Count);
+        var plain = new byte[key!.Length];
+        for (var k = 0; k < key.Length; k++)
         {
-            if (MayStart(text[i], key![0]) && Match(text, i, key, 0, key.Length) >= 0)
+            plain[k] = (byte)key[k];
+        }
+
+        if (bytes.IndexOf(plain) >= 0)
+        {
+            return true;
+        }
+
+        var first = (byte)key[0];
+        for (var e = 0; e < bytes.Length; e++)
+        {
+            var found = bytes.Slice(e).IndexOfAny((byte)'\\', (byte)'%', (byte)'&');
+            if (found < 0)
             {
-                return true;
+                return false;
+            }
+
+            e += found;
+            for (var start = Math.Max(0, e - (key.Length - 1)); start <= e; start++)
+            {
+                if ((start == e || bytes[start] == first) && Match(text, start, key, 0, key.Length) >= 0)
+                {
+                    return true;
+                }
             }
         }
 
