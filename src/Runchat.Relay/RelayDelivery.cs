@@ -14,7 +14,11 @@ public sealed class RelayDelivery
     /// <summary>The Runchat job the delivery triggers.</summary>
     public required string JobId { get; init; }
 
-    /// <summary>What makes a repeat of the delivery recognisable: the scheme's delivery id, the <c>Idempotency-Key</c>, or <c>sha256:</c> of the body.</summary>
+    /// <summary>
+    /// What makes a repeat of the delivery recognisable, from signed material only: <c>id:</c> and the
+    /// scheme's signed id (Standard Webhooks' <c>webhook-id</c>, Stripe's event <c>id</c>, Slack's
+    /// <c>event_id</c>), <c>sha256:</c> of the body, or on a <c>none</c> route <c>idempotency-key:</c> and the header.
+    /// </summary>
     public required string DedupeKey { get; init; }
 
     /// <summary>Where the delivery stands.</summary>
@@ -43,6 +47,9 @@ public sealed class RelayDelivery
 
     /// <summary>The size of the stored body in bytes.</summary>
     public int BodyBytes { get; init; }
+
+    /// <summary>The sender's own delivery id where it does not sign it (GitHub's <c>X-GitHub-Delivery</c>): a label, never used to tell deliveries apart.</summary>
+    public string? SenderId { get; init; }
 
     /// <inheritdoc />
     public override string ToString() => $"{Id} {Route} -> {JobId}: {DeliveryStates.Name(State)} (attempts {Attempts})";

@@ -34,6 +34,12 @@ public static class RunchatRelayEndpointExtensions
         {
             // Validated at start-up (ValidateOnStart); CreateRoute cannot fail here.
             Map(group, route.CreateRoute(out _)!, ingest);
+            if (WebhookSignature.IsPublishedSample(route.Secret))
+            {
+                ingest.Logger.LogWarning(
+                    "The route {Route} uses a sample secret published in the Runchat README: anyone can sign webhooks for it. Set the sender's real secret (for example Relay__Routes__N__Secret) before it faces the internet.",
+                    route.Path);
+            }
         }
 
         return group;
@@ -97,30 +103,63 @@ public static class RunchatRelayEndpointExtensions
             return;
         }
 
-        try
-        {
-            // The same rules the client applies to a payload: one JSON object, UTF-8, nothing after it.
-            Runchat.JobPayload.FromBytes(body);
-        }
-        catch (ArgumentException invalid)
+        if (check.IdentityError is { } badIdentity)
         {
             telemetry.Delivery(route.Path, "rejected_body", activity);
-            await AnswerAsync(context, StatusCodes.Status400BadRequest, "The body is not one JSON object in UTF-8: " + Messages.WithoutParameter(invalid)).ConfigureAwait(false);
+            await AnswerAsync(context, StatusCodes.Status400BadRequest, $"The delivery cannot be told apart from others: {badIdentity}.").ConfigureAwait(false);
             return;
         }
 
-        var dedupeKey = check.DeliveryId is { Length: > 0 } id ? "id:" + id
-            : context.Request.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 } key ? "idempotency-key:" + key
-            : "sha256:" + Convert.ToHexString(SHA256.HashData(body)).ToLowerInvariant();
-        string deliveryId;
-        bool duplicate;
+        // Slack's own requests: answered as Slack expects, never stored or run.
+        var slack = route.Signature.Name == "slack" ? SlackRequests.Read(context.Request.ContentType, body) : null;
+        if (slack is { Handshake: { } handshake })
+        {
+            telemetry.Delivery(route.Path, "handshake", activity);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            if (handshake.Challenge is { } challenge)
+            {
+                await context.Response.WriteAsJsonAsync(new SlackChallenge(challenge), RelayJson.Options, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (slack is { Converted: { } converted })
+        {
+            // A slash command or an interaction: verified over the raw form bytes, stored as one JSON object.
+            body = converted;
+        }
+        else
+        {
+            try
+            {
+                // The same rules the client applies to a payload: one JSON object, UTF-8, nothing after it.
+                Runchat.JobPayload.FromBytes(body);
+            }
+            catch (ArgumentException invalid)
+            {
+                telemetry.Delivery(route.Path, "rejected_body", activity);
+                await AnswerAsync(context, StatusCodes.Status400BadRequest, BodyRefusal(body, invalid)).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var (dedupeKey, identityError) = DeliveryIdentity.KeyOf(route.Signature, check, context.Request.Headers["Idempotency-Key"].FirstOrDefault(), body);
+        if (dedupeKey is null)
+        {
+            telemetry.Delivery(route.Path, "rejected_body", activity);
+            await AnswerAsync(context, StatusCodes.Status400BadRequest, $"The delivery cannot be stored: {identityError}.").ConfigureAwait(false);
+            return;
+        }
+
+        AddResult added;
         try
         {
-            (deliveryId, duplicate) = await store.AddAsync(
-                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent)),
+            added = await store.AddAsync(
+                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(check.Label)),
                 CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception failure) when (failure is System.Data.Common.DbException or ObjectDisposedException)
+        catch (Exception failure) when (failure is System.Data.Common.DbException or ObjectDisposedException or System.IO.IOException)
         {
             // Nothing was stored: the sender may retry, and should, later. 503 + Retry-After says so;
             // a 500 with a stack trace per webhook would say something broke in the relay itself.
@@ -131,6 +170,18 @@ public static class RunchatRelayEndpointExtensions
             await AnswerAsync(context, StatusCodes.Status503ServiceUnavailable, "The relay could not store this delivery; nothing was stored. Retry later.").ConfigureAwait(false);
             return;
         }
+
+        var (deliveryId, duplicate) = (added.Id, added.Duplicate);
+        if (added.Conflict)
+        {
+            // The IETF Idempotency-Key draft's answer: the same key with another body is the client's error.
+            telemetry.Delivery(route.Path, "conflict", activity);
+            logger.LogWarning("Refused a webhook on {Route}: its id ({DedupeKey}) was already accepted as {DeliveryId} with a different body; nothing stored, nothing run.", route.Path, dedupeKey, deliveryId);
+            await AnswerAsync(context, StatusCodes.Status409Conflict,
+                $"A delivery with the same id was already accepted ({deliveryId}) with a different body. This one was not stored and runs nothing; an id names one body.").ConfigureAwait(false);
+            return;
+        }
+
         telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored", activity);
         activity?.SetTag("runchat.relay.delivery_id", deliveryId);
         if (!duplicate)
@@ -138,11 +189,36 @@ public static class RunchatRelayEndpointExtensions
             signal.Notify();
         }
 
+        if (slack is { Converted: not null })
+        {
+            // Slack wants a 200 within 3 seconds; the text, when the route has one, is shown to the user at once.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            if (route.Reply is { Length: > 0 } reply)
+            {
+                await context.Response.WriteAsJsonAsync(new SlackReply(reply), RelayJson.Options, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsJsonAsync(new AcceptedAnswer(deliveryId, duplicate), RelayJson.Options, context.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>Why a body was refused, in words for a webhook sender (not for a caller of the client library).</summary>
+    private static string BodyRefusal(byte[] body, ArgumentException invalid) =>
+        body.AsSpan().Trim(" \t\r\n"u8).Length == 0
+            ? "The body is empty; this route accepts one JSON object."
+            : body.AsSpan().Trim(" \t\r\n"u8).SequenceEqual("{}"u8)
+                ? "The body is an empty JSON object, which would give the agent nothing; this route accepts one JSON object with content."
+                : "The body is not one JSON object in UTF-8: " + Messages.WithoutParameter(invalid);
+
     /// <summary>The whole body, or null when it is larger than <paramref name="limit"/>.</summary>
+    /// <remarks>
+    /// The buffer grows as bytes arrive, whatever <c>Content-Length</c> declares: memory follows what a
+    /// sender has sent, not what it promises, so hundreds of connections that declare a megabyte and
+    /// trickle bytes cost what they sent (Kestrel still ends the body at the declared length).
+    /// </remarks>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
@@ -150,26 +226,7 @@ public static class RunchatRelayEndpointExtensions
             return null;
         }
 
-        if (request.ContentLength is { } length)
-        {
-            // Kestrel enforces the declared length, so the body ends exactly there.
-            var exact = new byte[length];
-            var filled = 0;
-            while (filled < exact.Length)
-            {
-                var read = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                filled += read;
-            }
-
-            return filled == exact.Length ? exact : exact.AsSpan(0, filled).ToArray();
-        }
-
-        var buffer = new byte[Math.Min(limit + 1, 16 * 1024)];
+        var buffer = new byte[(int)Math.Min(Math.Min(request.ContentLength ?? 16 * 1024, 16 * 1024), limit + 1L) + 1];
         var total = 0;
         while (true)
         {
@@ -181,7 +238,7 @@ public static class RunchatRelayEndpointExtensions
             var read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
-                return buffer.AsSpan(0, total).ToArray();
+                return total == buffer.Length ? buffer : buffer.AsSpan(0, total).ToArray();
             }
 
             total += read;

@@ -31,6 +31,10 @@ internal sealed record AcceptedAnswer(string DeliveryId, bool Duplicate);
 
 internal sealed record ErrorAnswer(string Error);
 
+internal sealed record SlackChallenge(string Challenge);
+
+internal sealed record SlackReply(string Text);
+
 /// <summary>Delivery ids that sort by arrival: <c>dlv_</c>, 12 hex digits of milliseconds, 12 random.</summary>
 internal static class DeliveryIds
 {

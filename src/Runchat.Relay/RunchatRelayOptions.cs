@@ -107,6 +107,12 @@ public sealed class RelayRouteOptions
     /// <summary>For <c>hmac-sha256</c>: the header that carries the signature.</summary>
     public string? Header { get; set; }
 
+    /// <summary>
+    /// For <c>slack</c>: the text a slash command or an interaction is answered with at once, within
+    /// Slack's 3 seconds, such as "On it: I'll post the answer here." Without it the answer is empty.
+    /// </summary>
+    public string? Reply { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Path} -> {JobId} ({Signature})";
 
@@ -122,7 +128,7 @@ public sealed class RelayRouteOptions
         {
             var signature = WebhookSignature.FromConfiguration(Signature, Secret, Header);
             error = null;
-            return RelayRoute.Create(Path, JobId!, signature);
+            return RelayRoute.Create(Path, JobId!, signature) with { Reply = Reply };
         }
         catch (ArgumentException exception)
         {
@@ -135,6 +141,9 @@ public sealed class RelayRouteOptions
 /// <summary>A route ready to serve: its path, job and signature scheme, all validated.</summary>
 internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Signature)
 {
+    /// <summary>For Slack slash commands and interactions: the text answered at once.</summary>
+    public string? Reply { get; init; }
+
     /// <exception cref="ArgumentException">The path or job id is invalid; the message names the route.</exception>
     public static RelayRoute Create(string path, string jobId, WebhookSignature signature)
     {

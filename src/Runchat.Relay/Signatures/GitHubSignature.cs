@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Runchat.Relay.Signatures;
 
-/// <summary>GitHub: <c>X-Hub-Signature-256: sha256=&lt;hex&gt;</c> over the body; the delivery id is <c>X-GitHub-Delivery</c>.</summary>
+/// <summary>
+/// GitHub: <c>X-Hub-Signature-256: sha256=&lt;hex&gt;</c> over the body. <c>X-GitHub-Delivery</c> is not signed, so it
+/// is only a label: the body's hash tells deliveries apart (a copy with a fresh header is the same delivery).
+/// </summary>
 internal sealed class GitHubSignature : WebhookSignature
 {
     private readonly byte[] _key;
@@ -24,7 +27,7 @@ internal sealed class GitHubSignature : WebhookSignature
         }
 
         return HexEquals(Hmac(_key, default, body), header.AsSpan("sha256=".Length))
-            ? SignatureCheck.Valid(Header(headers, "X-GitHub-Delivery"))
+            ? SignatureCheck.Valid(signedId: null, label: Header(headers, "X-GitHub-Delivery"))
             : SignatureCheck.Invalid("X-Hub-Signature-256 does not match the body");
     }
 }

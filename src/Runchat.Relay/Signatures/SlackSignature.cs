@@ -35,7 +35,7 @@ internal sealed class SlackSignature : WebhookSignature
         }
 
         return HexEquals(Hmac(_key, Encoding.UTF8.GetBytes($"v0:{timestamp}:"), body), signature.AsSpan(3))
-            ? SignatureCheck.Valid()
+            ? WithBodyId(body, "event_id"u8, "event_id")
             : SignatureCheck.Invalid("X-Slack-Signature does not match the body");
     }
 }

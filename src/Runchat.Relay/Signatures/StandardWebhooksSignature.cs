@@ -9,6 +9,9 @@ namespace Runchat.Relay.Signatures;
 internal sealed class StandardWebhooksSignature : WebhookSignature
 {
     private const string Prefix = "whsec_";
+
+    /// <summary>The shortest key (decoded) accepted: the Standard Webhooks specification's minimum.</summary>
+    internal const int MinimumKeyBytes = 24;
     private readonly byte[] _key;
 
     public StandardWebhooksSignature(string secret)
@@ -26,6 +29,15 @@ internal sealed class StandardWebhooksSignature : WebhookSignature
         catch (FormatException)
         {
             throw new ArgumentException("The standard-webhooks Secret must be whsec_ followed by base64, as the sender shows it.");
+        }
+
+        // The specification's secrets are 24 to 64 bytes. "whsec_" alone decodes to no key at all,
+        // with which anyone can sign; a 1-byte key falls to 256 signatures in one request.
+        if (_key.Length < MinimumKeyBytes)
+        {
+            throw new ArgumentException(
+                $"The standard-webhooks Secret decodes to {_key.Length} bytes; the specification's secrets are {MinimumKeyBytes} to 64, " +
+                "and a shorter one can be guessed. Use the whsec_ secret the sender shows.");
         }
     }
 

@@ -1,6 +1,5 @@
 using System;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
 namespace Runchat.Relay.Signatures;
@@ -48,40 +47,10 @@ internal sealed class StripeSignature : WebhookSignature
         {
             if (part.StartsWith("v1=", StringComparison.Ordinal) && HexEquals(expected, part.AsSpan(3)))
             {
-                return SignatureCheck.Valid(EventId(body));
+                return WithBodyId(body, "id"u8, "event id");
             }
         }
 
         return SignatureCheck.Invalid("no v1 signature in Stripe-Signature matches the body");
-    }
-
-    /// <summary>The event's top-level <c>id</c> (<c>evt_…</c>): Stripe re-sends an event with the same id.</summary>
-    private static string? EventId(ReadOnlySpan<byte> body)
-    {
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 256 });
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isId = reader.ValueTextEquals("id"u8);
-                reader.Read();
-                if (isId && reader.TokenType == JsonTokenType.String)
-                {
-                    return reader.GetString();
-                }
-
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return null;
     }
 }

@@ -75,6 +75,9 @@ public abstract class WebhookSignature
     /// <summary>Checks one request. Never throws for bad input: a bad signature is a result.</summary>
     internal abstract SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance);
 
+    /// <summary>The shortest secret an HMAC scheme accepts, in bytes: a shorter one can be guessed.</summary>
+    internal const int MinimumSecretBytes = 16;
+
     private protected static byte[] RequireSecret(string? secret, string scheme)
     {
         if (string.IsNullOrWhiteSpace(secret))
@@ -82,7 +85,63 @@ public abstract class WebhookSignature
             throw new ArgumentException($"The {scheme} scheme needs a Secret (set it from an environment variable or a secret store).");
         }
 
-        return Encoding.UTF8.GetBytes(secret);
+        var key = Encoding.UTF8.GetBytes(secret);
+        if (key.Length < MinimumSecretBytes)
+        {
+            throw new ArgumentException(
+                $"The {scheme} Secret is {key.Length} bytes; at least {MinimumSecretBytes} are needed for a signature to protect anything. " +
+                "Use the secret the sender generated, or generate one (openssl rand -hex 32).");
+        }
+
+        return key;
+    }
+
+    /// <summary>
+    /// Secrets published in this project's README and samples: anyone can sign with them. The relay
+    /// starts with one (the samples must work offline), and warns, naming the route.
+    /// </summary>
+    internal static bool IsPublishedSample(string? secret) =>
+        secret is "whsec_c2FuZGJveC1mb3Jtcy1zZWNyZXQtY2hhbmdlLW1l" or "sandbox-github-secret-change-me";
+
+    /// <summary>
+    /// A top-level string of a JSON object body (Stripe's <c>id</c>, Slack's <c>event_id</c>), or null
+    /// when the body has none; a signed check of a body that names an id it cannot read is a 400.
+    /// </summary>
+    private protected static SignatureCheck WithBodyId(ReadOnlySpan<byte> body, ReadOnlySpan<byte> name, string what)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(body, new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return SignatureCheck.Valid();
+            }
+
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                var isId = reader.ValueTextEquals(name);
+                reader.Read();
+                if (isId && reader.TokenType == System.Text.Json.JsonTokenType.String)
+                {
+                    try
+                    {
+                        return SignatureCheck.Valid(reader.GetString());
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return SignatureCheck.BadIdentity($"the {what} is not valid text (it has a broken escape, such as a lone surrogate)");
+                    }
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON: the ingest's body check answers it.
+        }
+
+        return SignatureCheck.Valid();
     }
 
     private protected static string? Header(IHeaderDictionary headers, string name) =>
@@ -148,10 +207,21 @@ public abstract class WebhookSignature
     }
 }
 
-/// <summary>The outcome of a signature check: valid (with the scheme's delivery id, if it has one) or why not.</summary>
-internal readonly record struct SignatureCheck(bool IsValid, string? Error, string? DeliveryId)
+/// <summary>
+/// The outcome of a signature check: valid or why not; for a valid one, the delivery's identity as
+/// far as signed material gives one (<see cref="SignedId"/>), and a label the sender gave without
+/// signing it (<see cref="Label"/>: shown, never used to tell deliveries apart).
+/// </summary>
+/// <param name="IsValid">The signature matched.</param>
+/// <param name="Error">Why it did not, in words.</param>
+/// <param name="SignedId">An id covered by the signature (Standard Webhooks' webhook-id, Stripe's event id, Slack's event_id), or null: the body's hash is the identity.</param>
+/// <param name="Label">The sender's own delivery id where it is not signed (GitHub's X-GitHub-Delivery).</param>
+/// <param name="IdentityError">The signed id is present but unusable (not valid text): a 400.</param>
+internal readonly record struct SignatureCheck(bool IsValid, string? Error, string? SignedId, string? Label = null, string? IdentityError = null)
 {
-    public static SignatureCheck Valid(string? deliveryId = null) => new(true, null, deliveryId);
+    public static SignatureCheck Valid(string? signedId = null, string? label = null) => new(true, null, signedId, label);
 
     public static SignatureCheck Invalid(string error) => new(false, error, null);
+
+    public static SignatureCheck BadIdentity(string error) => new(true, null, null, null, error);
 }

@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body)";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
@@ -27,6 +27,7 @@ internal static class DeliveryRows
         Status = reader.IsDBNull(10) ? null : reader.GetString(10),
         FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
         BodyBytes = reader.GetInt32(12),
+        SenderId = reader.IsDBNull(13) ? null : reader.GetString(13),
     };
 
     /// <summary>Every row of <paramref name="command"/>'s result, read with <see cref="Read"/>.</summary>

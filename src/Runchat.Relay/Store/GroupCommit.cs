@@ -10,11 +10,12 @@ namespace Runchat.Relay;
 /// Group commit for new deliveries, shared by both stores: one writer takes every delivery waiting at
 /// that moment (up to <c>maxBatch</c>) and commits them together, so one transaction (one fsync) serves
 /// many senders. Each caller's task completes only once its row is durable; if the commit fails,
-/// every caller in the batch gets the exception (nothing of it was committed; the sender retries).
+/// nothing of it was committed, and each delivery of the batch is committed alone, so that only a
+/// delivery the store itself refuses gets the error (the others are stored as if nothing happened).
 /// </summary>
 internal sealed class GroupCommit
 {
-    private readonly Func<IReadOnlyList<NewDelivery>, Task<(string Id, bool Duplicate)[]>> _commit;
+    private readonly Func<IReadOnlyList<NewDelivery>, Task<AddResult[]>> _commit;
     private readonly int _maxBatch;
     private readonly string _owner;
     private readonly Channel<PendingAdd> _adds = Channel.CreateUnbounded<PendingAdd>(new UnboundedChannelOptions { SingleReader = true });
@@ -23,7 +24,7 @@ internal sealed class GroupCommit
     /// <param name="commit">Commits a batch in one transaction; the results in the batch's order.</param>
     /// <param name="maxBatch">How many deliveries one commit may carry.</param>
     /// <param name="owner">The store's name, for the error after <see cref="Complete"/>.</param>
-    public GroupCommit(Func<IReadOnlyList<NewDelivery>, Task<(string Id, bool Duplicate)[]>> commit, int maxBatch, string owner)
+    public GroupCommit(Func<IReadOnlyList<NewDelivery>, Task<AddResult[]>> commit, int maxBatch, string owner)
     {
         _commit = commit;
         _maxBatch = maxBatch;
@@ -31,9 +32,9 @@ internal sealed class GroupCommit
         _writer = new Lazy<Task>(() => Task.Run(WriteAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+    public Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
     {
-        var pending = new PendingAdd(delivery, new TaskCompletionSource<(string Id, bool Duplicate)>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingAdd(delivery, new TaskCompletionSource<AddResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         _ = _writer.Value;
         if (!_adds.Writer.TryWrite(pending))
         {
@@ -68,15 +69,28 @@ internal sealed class GroupCommit
                     batch[i].Completion.TrySetResult(results[i]);
                 }
             }
-            catch (Exception exception)
+            catch (Exception) when (batch.Count > 1)
             {
+                // One bad row must not sink the good ones committed with it: each is tried alone, so
+                // only the one the store refuses gets the error (its sender gets a 503 or a 400).
                 foreach (var pending in batch)
                 {
-                    pending.Completion.TrySetException(exception);
+                    try
+                    {
+                        pending.Completion.TrySetResult((await _commit(new[] { pending.Delivery }).ConfigureAwait(false))[0]);
+                    }
+                    catch (Exception alone)
+                    {
+                        pending.Completion.TrySetException(alone);
+                    }
                 }
+            }
+            catch (Exception exception)
+            {
+                batch[0].Completion.TrySetException(exception);
             }
         }
     }
 
-    private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<(string Id, bool Duplicate)> Completion);
+    private sealed record PendingAdd(NewDelivery Delivery, TaskCompletionSource<AddResult> Completion);
 }

@@ -20,8 +20,11 @@ namespace Runchat.Relay;
 /// </remarks>
 internal interface IDeliveryStore
 {
-    /// <summary>Stores a new delivery, or finds the one with the same (route, dedupe key). Durable when it returns.</summary>
-    Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a new delivery, or finds the one with the same (route, dedupe key): a duplicate when its
+    /// body is the same, a conflict (nothing stored) when it is not. Durable when it returns.
+    /// </summary>
+    Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deliveries left in <c>sending</c> by a relay that died become <c>unknown</c>; returns how many.
@@ -76,7 +79,16 @@ internal interface IDeliveryStore
 
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
 // A later dispatch, after a restart too, links to both.
-internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null);
+// SenderId: the sender's own, unsigned delivery id (X-GitHub-Delivery), a label for show and the logs.
+internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null);
+
+/// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>
+internal readonly record struct AddResult(string Id, bool Duplicate, bool Conflict = false)
+{
+    /// <summary>A repeat of (route, dedupe key) found as <paramref name="id"/>: a duplicate if the bodies are equal, else a conflict.</summary>
+    public static AddResult Existing(string id, byte[] storedBody, byte[] newBody) =>
+        new(id, Duplicate: true, Conflict: !storedBody.AsSpan().SequenceEqual(newBody));
+}
 
 internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts, string? TraceParent = null, string? SenderTraceParent = null);
 

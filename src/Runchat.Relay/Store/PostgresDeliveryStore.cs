@@ -53,8 +53,10 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             run_status      text    NULL,
             final_reply     text    NULL,
             trace_parent    text    NULL,
-            sender_trace    text    NULL
+            sender_trace    text    NULL,
+            sender_id       text    NULL
         );
+        ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS sender_id text NULL;
         CREATE UNIQUE INDEX IF NOT EXISTS ux_runchat_relay_route_dedupe ON runchat_relay_deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_due ON runchat_relay_deliveries (next_attempt_at, received_at) WHERE state = 'pending';
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_sending ON runchat_relay_deliveries (lease_until) WHERE state = 'sending';
@@ -147,14 +149,14 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     }
 
     /// <summary>Group-committed (GroupCommit.cs): the task completes once the row is durable.</summary>
-    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) =>
+    public Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) =>
         _adds.AddAsync(delivery, cancellationToken);
 
     /// <summary>
     /// Inserts the batch in one statement and one transaction, and finds the delivery that holds each
     /// (route, dedupe key): the one just inserted, or the one stored before (by any instance).
     /// </summary>
-    private async Task<(string Id, bool Duplicate)[]> InsertAsync(IReadOnlyList<NewDelivery> batch)
+    private async Task<AddResult[]> InsertAsync(IReadOnlyList<NewDelivery> batch)
     {
         // In (route, dedupe key) order: two instances inserting overlapping batches take the unique
         // index's locks in the same order, so they wait for each other but never deadlock.
@@ -164,12 +166,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         var ids = new Dictionary<(string Route, string Key), string>();
+        var storedBodies = new Dictionary<(string Route, string Key), byte[]>();
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace)
-            SELECT id, route, job_id, dedupe_key, body, 'pending', 0, received_at, received_at, received_at, trace_parent, sender_trace
-            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders) WITH ORDINALITY
-                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, n)
+            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id)
+            SELECT id, route, job_id, dedupe_key, body, 'pending', 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id
+            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds) WITH ORDINALITY
+                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, n)
             ORDER BY n
             ON CONFLICT (route, dedupe_key) DO NOTHING
             RETURNING route, dedupe_key, id;
@@ -183,6 +186,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             insert.Parameters.AddWithValue("received", NpgsqlDbType.Array | NpgsqlDbType.Bigint, rows.ConvertAll(r => r.ReceivedAt.ToUnixTimeMilliseconds()));
             insert.Parameters.AddWithValue("traces", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.TraceParent ?? DBNull.Value));
             insert.Parameters.AddWithValue("senders", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderTraceParent ?? DBNull.Value));
+            insert.Parameters.AddWithValue("senderIds", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderId ?? DBNull.Value));
             await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
@@ -197,7 +201,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             var missing = rows.FindAll(r => !ids.ContainsKey((r.Route, r.DedupeKey)));
             await using var existing = new NpgsqlCommand(
                 """
-                SELECT d.route, d.dedupe_key, d.id
+                SELECT d.route, d.dedupe_key, d.id, d.body
                 FROM runchat_relay_deliveries d
                 JOIN unnest(@routes, @keys) AS m (route, dedupe_key) ON d.route = m.route AND d.dedupe_key = m.dedupe_key;
                 """, connection, transaction);
@@ -207,16 +211,27 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
                 ids[(reader.GetString(0), reader.GetString(1))] = reader.GetString(2);
+                storedBodies[(reader.GetString(0), reader.GetString(1))] = (byte[])reader.GetValue(3);
             }
         }
 
         // Durable (synchronous_commit) when this returns; only then is any sender answered.
         await transaction.CommitAsync().ConfigureAwait(false);
-        var results = new (string Id, bool Duplicate)[batch.Count];
+        var results = new AddResult[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            var id = ids[(batch[i].Route, batch[i].DedupeKey)];
-            results[i] = (id, !string.Equals(id, batch[i].Id, StringComparison.Ordinal));
+            var key = (batch[i].Route, batch[i].DedupeKey);
+            var id = ids[key];
+            if (string.Equals(id, batch[i].Id, StringComparison.Ordinal))
+            {
+                results[i] = new AddResult(id, Duplicate: false);
+            }
+            else
+            {
+                // A repeat of a delivery stored before, or of one earlier in this batch.
+                var stored = storedBodies.TryGetValue(key, out var body) ? body : batch.First(d => d.Id == id).Body;
+                results[i] = AddResult.Existing(id, stored, batch[i].Body);
+            }
         }
 
         return results;

@@ -42,7 +42,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             run_status      TEXT    NULL,
             final_reply     TEXT    NULL,
             trace_parent    TEXT    NULL,
-            sender_trace    TEXT    NULL
+            sender_trace    TEXT    NULL,
+            sender_id       TEXT    NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
@@ -67,10 +68,10 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     public void Dispose() => _adds.Complete();
 
     /// <summary>Group-committed (GroupCommit.cs): the task completes once the row is durable.</summary>
-    public Task<(string Id, bool Duplicate)> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) =>
+    public Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) =>
         _adds.AddAsync(delivery, cancellationToken);
 
-    private async Task<(string Id, bool Duplicate)[]> InsertAsync(IReadOnlyList<NewDelivery> batch)
+    private async Task<AddResult[]> InsertAsync(IReadOnlyList<NewDelivery> batch)
     {
         await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
         await _write.WaitAsync().ConfigureAwait(false);
@@ -80,8 +81,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace)
-                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender)
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id)
+                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender, $senderId)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -93,13 +94,14 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var now = insert.Parameters.Add("$now", SqliteType.Integer);
             var trace = insert.Parameters.Add("$trace", SqliteType.Text);
             var sender = insert.Parameters.Add("$sender", SqliteType.Text);
+            var senderId = insert.Parameters.Add("$senderId", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
-            existing.CommandText = "SELECT id FROM deliveries WHERE route = $route AND dedupe_key = $key;";
+            existing.CommandText = "SELECT id, body FROM deliveries WHERE route = $route AND dedupe_key = $key;";
             var existingRoute = existing.Parameters.Add("$route", SqliteType.Text);
             var existingKey = existing.Parameters.Add("$key", SqliteType.Text);
 
-            var results = new (string Id, bool Duplicate)[batch.Count];
+            var results = new AddResult[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
                 var delivery = batch[i];
@@ -111,16 +113,21 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 now.Value = delivery.ReceivedAt.ToUnixTimeMilliseconds();
                 trace.Value = (object?)delivery.TraceParent ?? DBNull.Value;
                 sender.Value = (object?)delivery.SenderTraceParent ?? DBNull.Value;
+                senderId.Value = (object?)delivery.SenderId ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
-                    results[i] = (inserted, false);
+                    results[i] = new AddResult(inserted, Duplicate: false);
                     continue;
                 }
 
                 // The unique index refused it: a repeat, of an earlier delivery or of one in this batch.
                 existingRoute.Value = delivery.Route;
                 existingKey.Value = delivery.DedupeKey;
-                results[i] = ((string)(await existing.ExecuteScalarAsync().ConfigureAwait(false))!, true);
+                await using (var found = await existing.ExecuteReaderAsync().ConfigureAwait(false))
+                {
+                    await found.ReadAsync().ConfigureAwait(false);
+                    results[i] = AddResult.Existing(found.GetString(0), (byte[])found.GetValue(1), delivery.Body);
+                }
             }
 
             await transaction.CommitAsync().ConfigureAwait(false);
@@ -404,6 +411,16 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             schema.Transaction = transaction;
             schema.CommandText = Schema;
             await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+            // A store of an earlier version of this schema has no sender_id: a nullable column,
+            // which earlier relays ignore, so the schema version stays.
+            schema.CommandText = "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'sender_id';";
+            if (Convert.ToInt64(await schema.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                schema.CommandText = "ALTER TABLE deliveries ADD COLUMN sender_id TEXT NULL;";
+                await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -38,7 +38,7 @@ public class SignatureTests
         var check = Verify(scheme, headers, Body);
 
         Assert.That(check.IsValid, Is.True, check.Error);
-        Assert.That(check.DeliveryId, Is.EqualTo("msg_2Kx"));
+        Assert.That(check.SignedId, Is.EqualTo("msg_2Kx"));
         Assert.That(Verify(scheme, headers, Tamper(Body)).IsValid, Is.False, "1 byte of the body changed");
         headers["webhook-timestamp"] = (Now.ToUnixTimeSeconds() + 1).ToString();
         Assert.That(Verify(scheme, headers, Body).IsValid, Is.False, "the timestamp changed by 1 s");
@@ -102,7 +102,7 @@ public class SignatureTests
         var check = Verify(scheme, new HeaderDictionary { ["Stripe-Signature"] = header }, Body);
 
         Assert.That(check.IsValid, Is.True, check.Error);
-        Assert.That(check.DeliveryId, Is.EqualTo("evt_1Q2w3E"));
+        Assert.That(check.SignedId, Is.EqualTo("evt_1Q2w3E"));
         Assert.That(Verify(scheme, new HeaderDictionary { ["Stripe-Signature"] = header }, Tamper(Body)).IsValid, Is.False, "1 byte of the body changed");
         var shifted = header.Replace("t=" + Now.ToUnixTimeSeconds(), "t=" + (Now.ToUnixTimeSeconds() + 1));
         Assert.That(Verify(scheme, new HeaderDictionary { ["Stripe-Signature"] = shifted }, Body).IsValid, Is.False, "the timestamp changed by 1 s");
@@ -134,7 +134,8 @@ public class SignatureTests
         var check = Verify(scheme, headers, "Hello, World!");
 
         Assert.That(check.IsValid, Is.True, check.Error);
-        Assert.That(check.DeliveryId, Is.EqualTo("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+        Assert.That(check.SignedId, Is.Null, "X-GitHub-Delivery is not signed");
+        Assert.That(check.Label, Is.EqualTo("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
         Assert.That(Verify(scheme, headers, "Hello, World?").IsValid, Is.False, "1 byte of the body changed");
         Assert.That(Verify(WebhookSignature.GitHub(secret + "!"), headers, "Hello, World!").IsValid, Is.False, "the secret changed");
         Assert.That(Verify(scheme, new HeaderDictionary(), "Hello, World!").Error, Does.Contain("missing"));
