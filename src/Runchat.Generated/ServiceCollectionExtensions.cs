@@ -55,6 +55,8 @@ public static class RunchatServiceCollectionExtensions
         // runchat-job --timeout); the binder alone reads "5" as 5 days and refuses "90.5".
         services.AddOptions<RunchatClientOptions>().Configure(options => BindWithSecondsTimeout(section, options));
         services.AddSingleton<IOptionsChangeTokenSource<RunchatClientOptions>>(new ConfigurationChangeTokenSource<RunchatClientOptions>(section));
+        // A misspelled key (BaseUlr) would send every run to the production API: refused, naming it.
+        services.AddSingleton<IValidateOptions<RunchatClientOptions>>(new UnknownKeysValidator(section));
         return AddRunchatClientCore(services,
             $"set the configuration value {apiKey} (environment variable {apiKey.Replace(":", "__")}, user-secrets, or a secret store); " +
             $"AddRunchatClient(configuration) does not read {RunchatClientOptions.ApiKeyEnvironmentVariable}");
@@ -102,6 +104,19 @@ public static class RunchatServiceCollectionExtensions
 
     private sealed class RegistrationMarker
     {
+    }
+
+    private sealed class UnknownKeysValidator : IValidateOptions<RunchatClientOptions>
+    {
+        private readonly IConfiguration _section;
+
+        public UnknownKeysValidator(IConfiguration section) => _section = section;
+
+        public ValidateOptionsResult Validate(string? name, RunchatClientOptions options)
+        {
+            var unknown = ConfigurationKeys.Unknown(_section, ConfigurationKeys.Of<RunchatClientOptions>()).ToList();
+            return unknown.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(unknown);
+        }
     }
 
     private sealed class RunchatClientOptionsValidator : IValidateOptions<RunchatClientOptions>

@@ -84,6 +84,13 @@ public static class RunchatRelayEndpointExtensions
             return;
         }
 
+        // The route's limit is the server's too: above Kestrel's own 30 MB default, a body would be cut
+        // off by Kestrel with a bare 413 and an exception in the log.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = options.MaxBodyBytes + 1L;
+        }
+
         var inboundTraceParent = context.Request.Headers["traceparent"].FirstOrDefault();
         using var activity = RelayTelemetry.StartReceive(route.Path, route.JobId, inboundTraceParent);
         var body = await ReadBodyAsync(context.Request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);

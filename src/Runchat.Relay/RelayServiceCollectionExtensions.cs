@@ -23,6 +23,7 @@ public static class RunchatRelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
         services.AddOptions<RunchatRelayOptions>().Bind(section);
+        services.AddSingleton<IValidateOptions<RunchatRelayOptions>>(new UnknownKeysValidator(section));
         return AddCore(services);
     }
 
@@ -55,6 +56,25 @@ public static class RunchatRelayServiceCollectionExtensions
         services.TryAddSingleton<RelayTelemetry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());
         return services;
+    }
+
+    /// <summary>A misspelled key (MaxBodyByte, a route's Secert) would be ignored and its default used: refused, naming it.</summary>
+    private sealed class UnknownKeysValidator : IValidateOptions<RunchatRelayOptions>
+    {
+        private readonly IConfiguration _section;
+
+        public UnknownKeysValidator(IConfiguration section) => _section = section;
+
+        public ValidateOptionsResult Validate(string? name, RunchatRelayOptions options)
+        {
+            var errors = new System.Collections.Generic.List<string>(Runchat.Internal.ConfigurationKeys.Unknown(_section, Runchat.Internal.ConfigurationKeys.Of<RunchatRelayOptions>()));
+            foreach (var route in _section.GetSection("Routes").GetChildren())
+            {
+                errors.AddRange(Runchat.Internal.ConfigurationKeys.Unknown(route, Runchat.Internal.ConfigurationKeys.Of<RelayRouteOptions>()));
+            }
+
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
     }
 
     private sealed class RelayOptionsValidator : IValidateOptions<RunchatRelayOptions>

@@ -31,7 +31,14 @@ internal sealed class RunchatRelay : IRunchatRelay
     public async Task<RelayDelivery?> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(deliveryId);
-        var delivery = await _store.ReplayAsync(deliveryId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        // Replays the delivery as read here: a concurrent replay of the same view finds it changed.
+        var seen = await _store.GetAsync(deliveryId, cancellationToken).ConfigureAwait(false);
+        if (seen is null)
+        {
+            return null;
+        }
+
+        var delivery = await _store.ReplayAsync(seen, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         _signal.Notify();
         return delivery;
     }

@@ -58,9 +58,13 @@ public sealed class RunchatRelayOptions
     internal IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (!DeliveryStoreLocation.TryParse(Store, out _, out var storeError))
+        if (!DeliveryStoreLocation.TryParse(Store, out var store, out var storeError))
         {
             errors.Add("Relay:Store: " + storeError);
+        }
+        else if (store!.Kind == "sqlite" && System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(store.Target)) is { } folder && !System.IO.Directory.Exists(folder))
+        {
+            errors.Add($"Relay:Store: the folder {folder} does not exist; create it, or point Relay:Store at a file in a folder that does.");
         }
 
         if (MaxConcurrentRuns is < 1 or > 1000) errors.Add($"Relay:MaxConcurrentRuns must be between 1 and 1000; got {MaxConcurrentRuns}.");
@@ -80,9 +84,11 @@ public sealed class RunchatRelayOptions
             }
         }
 
-        foreach (var duplicate in Routes.Where(r => r.Path is not null).GroupBy(r => r.Path, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        // ASP.NET Core matches paths case-insensitively and with or without a trailing slash, so
+        // /hooks/a and /hooks/a/ are one endpoint mapped twice (every request would be a 500).
+        foreach (var duplicate in Routes.Where(r => r.Path is not null).GroupBy(r => RelayRoute.Normalize(r.Path!), StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
-            errors.Add($"Relay:Routes: the path {duplicate.Key} is mapped {duplicate.Count()} times.");
+            errors.Add($"Relay:Routes: the path {duplicate.Key} is mapped {duplicate.Count()} times ({string.Join(", ", duplicate.Select(r => r.Path))}; case and a trailing slash do not make paths different).");
         }
 
         return errors;
@@ -141,6 +147,9 @@ public sealed class RelayRouteOptions
 /// <summary>A route ready to serve: its path, job and signature scheme, all validated.</summary>
 internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Signature)
 {
+    /// <summary>The path as ASP.NET Core matches it: without a trailing slash (case is ignored by the comparer).</summary>
+    public static string Normalize(string path) => path.Length > 1 ? path.TrimEnd('/') : path;
+
     /// <summary>For Slack slash commands and interactions: the text answered at once.</summary>
     public string? Reply { get; init; }
 
@@ -150,6 +159,21 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
         if (string.IsNullOrWhiteSpace(path) || !path.StartsWith("/", StringComparison.Ordinal))
         {
             throw new ArgumentException($"The webhook route '{path}' must start with '/'.", nameof(path));
+        }
+
+        if (path.IndexOfAny(new[] { '{', '}', '*' }) >= 0)
+        {
+            throw new ArgumentException($"The webhook route '{path}' has '{{', '}}' or '*': a path is literal, and these would make it a route template that matches other paths.", nameof(path));
+        }
+
+        if (path.IndexOfAny(new[] { '?', '#', '\\' }) >= 0 || path.Any(char.IsWhiteSpace) || path.Any(char.IsControl))
+        {
+            throw new ArgumentException($"The webhook route '{path}' has a character a request path cannot match ('?', '#', '\\', a space or a control character).", nameof(path));
+        }
+
+        if (path.Split('/').Any(segment => segment is "." or ".."))
+        {
+            throw new ArgumentException($"The webhook route '{path}' has a '.' or '..' segment: clients resolve those before sending, so it can never be reached.", nameof(path));
         }
 
         try

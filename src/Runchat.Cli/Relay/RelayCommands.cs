@@ -14,6 +14,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Runchat.Cli.Sandbox;
+using Runchat.Internal;
 using Runchat.Relay;
 using Runchat.Relay.Signatures;
 
@@ -112,7 +113,10 @@ public static class RelayCommands
             RelayDelivery? delivery;
             try
             {
-                delivery = await OpenStore(result.GetValue(config)!).ReplayAsync(result.GetValue(id)!, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
+                // Conditional on the state read here: two replays at once run the agent once.
+                var store = OpenStore(result.GetValue(config)!);
+                var seen = await store.GetAsync(result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+                delivery = seen is null ? null : await store.ReplayAsync(seen, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
             }
             catch (InvalidOperationException refused)
             {
@@ -174,10 +178,12 @@ public static class RelayCommands
             });
         }
 
-        else if (string.IsNullOrWhiteSpace(builder.Configuration["Runchat:ApiKey"])
-                 && RunchatClientOptions.FromEnvironment().ApiKey is { } apiKey)
+        else if (string.IsNullOrWhiteSpace(builder.Configuration["Runchat:ApiKey"]))
         {
             // The same variables as runchat-job trigger and the official CLI, besides Runchat__ApiKey.
+            var apiKey = RunchatClientOptions.FromEnvironment().ApiKey
+                ?? throw new ConfigurationProblem(
+                    $"no Runchat API key: set {RunchatClientOptions.ApiKeyEnvironmentVariable} (or Runchat__ApiKey, or Runchat:ApiKey in {Path.GetFullPath(configPath)}), or add --sandbox to run offline.");
             builder.Configuration.AddInMemoryCollection(new[] { new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:ApiKey", apiKey) });
         }
 
@@ -191,12 +197,24 @@ public static class RelayCommands
         builder.Services.AddRunchatRelay(builder.Configuration.GetSection("Relay"));
 
         await using var app = builder.Build();
+
+        // Everything that can be wrong with the configuration is said here, in one line each (exit 2),
+        // before the host starts: the host would log a stack trace first.
+        var options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
+        var client = app.Services.GetRequiredService<IOptions<RunchatClientOptions>>().Value;
+        if (options.Routes.Count == 0)
+        {
+            throw new ConfigurationProblem($"{Path.GetFullPath(configPath)} has no routes (Relay:Routes): the relay would answer 404 to everything. Is the section named Relay?");
+        }
+
+        DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
+        await EnsureStoreUsableAsync(app.Services.GetRequiredService<IDeliveryStore>(), location!, cancellationToken).ConfigureAwait(false);
+        using var fileSizeLimit = IgnoreFileSizeSignal();
+
         app.MapRunchatRelay();
         await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
 
-        var options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
-        DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
-        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {location!.Display}; Ctrl+C to stop).").ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {location!.Display}; runs go to {UrlDisplay.Safe(client.BaseUrl)}; Ctrl+C to stop).").ConfigureAwait(false);
         if (sandbox is not null)
         {
             await console.Out.WriteLineAsync($"Triggering jobs on the sandbox at {sandbox.BaseUrl} (its received triggers: {sandbox.BaseUrl.GetLeftPart(UriPartial.Authority)}{SandboxServer.RequestsPath}).").ConfigureAwait(false);
@@ -218,6 +236,44 @@ public static class RelayCommands
         await console.Out.WriteLineAsync("Stopping: waiting for runs in flight (those cut off become unknown).").ConfigureAwait(false);
         await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// A store written by a newer relay, or a SQLite file that is not a database, is refused before
+    /// the relay starts (it would answer 500 or 503 to every webhook). A store that does not answer yet
+    /// (PostgreSQL starting) is not: the relay answers 503 until it does.
+    /// </summary>
+    private static async Task EnsureStoreUsableAsync(IDeliveryStore store, DeliveryStoreLocation location, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.GetAsync("dlv_probe", cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException newer)
+        {
+            throw new ConfigurationProblem($"the relay store {location.Display} cannot be used: {newer.Message}");
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException broken) when (broken.SqliteErrorCode is 11 or 26)
+        {
+            // SQLITE_CORRUPT, SQLITE_NOTADB.
+            throw new ConfigurationProblem($"the relay store {location.Display} is not a SQLite database, or is corrupt ({broken.Message}). Move it aside, or point Relay:Store elsewhere.");
+        }
+    }
+
+    /// <summary>
+    /// Where a file-size limit is set (ulimit -f, as containers set it), a write past it sends SIGXFSZ,
+    /// whose default action kills the process. Handled, the write fails instead, and the relay answers
+    /// that webhook 503 (the sender retries), as it does for a full disk.
+    /// </summary>
+    private static IDisposable? IgnoreFileSizeSignal()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return null;
+        }
+
+        const int SigXfsz = 25; // Linux and macOS
+        return System.Runtime.InteropServices.PosixSignalRegistration.Create((System.Runtime.InteropServices.PosixSignal)SigXfsz, context => context.Cancel = true);
     }
 
     /// <summary>Runs a command, turning configuration mistakes into one line and exit code 2.</summary>
@@ -283,13 +339,23 @@ public static class RelayCommands
         }
     }
 
+    /// <summary>The configured store, for list, show and replay: these never create one.</summary>
     private static IDeliveryStore OpenStore(string configPath)
     {
         var options = new RunchatRelayOptions();
         ReadConfiguration(configPath).GetSection("Relay").Bind(options);
-        return DeliveryStoreLocation.TryParse(options.Store, out var location, out var error)
-            ? location!.Open()
-            : throw new ConfigurationProblem($"Relay:Store: {error}");
+        if (!DeliveryStoreLocation.TryParse(options.Store, out var location, out var error))
+        {
+            throw new ConfigurationProblem($"Relay:Store: {error}");
+        }
+
+        if (location!.Kind == "sqlite" && !File.Exists(location.Target))
+        {
+            // A mistyped path must not become a new, empty store that lists nothing and exits 0.
+            throw new ConfigurationProblem($"the relay store {Path.GetFullPath(location.Target)} does not exist: no relay has written it. Check Relay:Store in {Path.GetFullPath(configPath)}.");
+        }
+
+        return location.Open();
     }
 
     private static string Describe(RelayDelivery d) => string.Join(Environment.NewLine, new[]

@@ -44,14 +44,26 @@ internal static class DeliveryRows
     }
 
     /// <summary>What a replay returns: the delivery (null when there is none), or why it could not be replayed.</summary>
-    /// <param name="id">The delivery id.</param>
+    /// <param name="seen">The delivery as the operator saw it.</param>
     /// <param name="changed">How many rows the replay's UPDATE changed.</param>
     /// <param name="delivery">The delivery as it stands after the UPDATE.</param>
-    /// <exception cref="InvalidOperationException">It exists but is <c>pending</c> or <c>sending</c>.</exception>
-    public static RelayDelivery? Replayed(string id, int changed, RelayDelivery? delivery) =>
-        delivery is not null && changed == 0
-            ? throw new InvalidOperationException($"Delivery {id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.")
-            : delivery;
+    /// <exception cref="InvalidOperationException">It exists but is <c>pending</c> or <c>sending</c>, or changed since it was seen.</exception>
+    public static RelayDelivery? Replayed(RelayDelivery seen, int changed, RelayDelivery? delivery)
+    {
+        if (delivery is null || changed > 0)
+        {
+            return delivery;
+        }
+
+        if (delivery.State is RelayDeliveryState.Pending or RelayDeliveryState.Sending)
+        {
+            throw new InvalidOperationException($"Delivery {seen.Id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
+        }
+
+        throw new InvalidOperationException(
+            $"Delivery {seen.Id} changed since it was read (it was {DeliveryStates.Name(seen.State)} after {seen.Attempts} attempt(s); it is now {DeliveryStates.Name(delivery.State)} after {delivery.Attempts}): " +
+            "another replay or a run got there first. Nothing was replayed; look at it again and decide.");
+    }
 
     /// <summary>
     /// Every state with its count (zeros included), from <c>SELECT state, COUNT(*) … GROUP BY state</c>

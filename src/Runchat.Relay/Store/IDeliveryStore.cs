@@ -72,9 +72,13 @@ internal interface IDeliveryStore
 
     Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken);
 
-    /// <summary>A finished delivery becomes <c>pending</c> again. Null when not found.</summary>
-    /// <exception cref="InvalidOperationException">It is <c>pending</c> or <c>sending</c>.</exception>
-    Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// A finished delivery becomes <c>pending</c> again, only if it is still as the operator saw it
+    /// (<paramref name="seen"/>: its state, attempts and last change), so two replays of one view run it
+    /// once. The previous outcome is kept in <c>last_error</c>. Null when not found.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It is <c>pending</c> or <c>sending</c>, or it changed since it was seen.</exception>
+    Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.

@@ -111,7 +111,10 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             {
                 (null, _) => "it does not parse as Keyword=value;Keyword=value.",
                 (_, true) => $"the value of {keyword} has the wrong format.",
-                _ => $"{keyword} is not a setting Npgsql knows (see https://www.npgsql.org/doc/connection-string-parameters.html).",
+                // The keyword as typed is not repeated either: with a ';' inside a password
+                // (Password=Tr0ub4dor;S3cretTail=x), the "keyword" is the password's tail.
+                _ => "it has a setting Npgsql does not know: a misspelled keyword, or a ';' inside a value such as a password (put such a value in double quotes). " +
+                     "The settings are listed at https://www.npgsql.org/doc/connection-string-parameters.html.",
             };
             return false;
         }
@@ -431,7 +434,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
@@ -439,12 +442,16 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             UPDATE runchat_relay_deliveries
             SET state = 'pending', next_attempt_at = @now, updated_at = @now, claimed_by = NULL, lease_until = NULL,
                 last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
-            WHERE id = @id AND state IN ('succeeded', 'failed', 'unknown');
+            WHERE id = @id AND state IN ('succeeded', 'failed', 'unknown')
+              AND state = @seenState AND attempts = @seenAttempts AND updated_at = @seenUpdated;
             """, connection);
-        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("id", seen.Id);
         command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("seenState", DeliveryStates.Name(seen.State));
+        command.Parameters.AddWithValue("seenAttempts", seen.Attempts);
+        command.Parameters.AddWithValue("seenUpdated", seen.UpdatedAt.ToUnixTimeMilliseconds());
         var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return DeliveryRows.Replayed(id, changed, await GetAsync(id, cancellationToken).ConfigureAwait(false));
+        return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)

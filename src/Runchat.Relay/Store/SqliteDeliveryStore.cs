@@ -340,7 +340,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<RelayDelivery?> ReplayAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -348,12 +348,16 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             UPDATE deliveries
             SET state = 'pending', next_attempt_at = $now, updated_at = $now, claimed_by = NULL, lease_until = NULL,
                 last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
-            WHERE id = $id AND state IN ('succeeded', 'failed', 'unknown');
+            WHERE id = $id AND state IN ('succeeded', 'failed', 'unknown')
+              AND state = $seenState AND attempts = $seenAttempts AND updated_at = $seenUpdated;
             """;
-        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$id", seen.Id);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$seenState", DeliveryStates.Name(seen.State));
+        command.Parameters.AddWithValue("$seenAttempts", seen.Attempts);
+        command.Parameters.AddWithValue("$seenUpdated", seen.UpdatedAt.ToUnixTimeMilliseconds());
         var changed = await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
-        return DeliveryRows.Replayed(id, changed, await GetAsync(id, cancellationToken).ConfigureAwait(false));
+        return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<T> LockedAsync<T>(Func<Task<T>> write)

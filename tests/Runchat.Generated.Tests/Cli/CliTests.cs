@@ -139,16 +139,45 @@ public class CliTests : WireMockTest
         {
             var config = Path.Combine(directory, "relay.json");
             await File.WriteAllTextAsync(config, "{\"Relay\":{\"Store\":\"sqlite:relative.db\"}}");
+            using (var store = new Runchat.Relay.SqliteDeliveryStore(Path.Combine(directory, "relative.db")))
+            {
+                await store.AddAsync(new Runchat.Relay.NewDelivery("dlv_beside", "/hooks/open", "demo-agent", "sha256:ab", "{\"a\":1}"u8.ToArray(), DateTimeOffset.UtcNow), default);
+            }
 
-            var (exitCode, _, error) = await RunAsync("relay", "list", "--config", config);
+            var (exitCode, output, error) = await RunAsync("relay", "list", "--config", config);
 
             Assert.That(exitCode, Is.EqualTo(ExitCodes.Success), error);
-            Assert.That(File.Exists(Path.Combine(directory, "relative.db")), Is.True, "created beside relay.json");
+            Assert.That(output, Does.Contain("dlv_beside"), "read from beside relay.json");
             Assert.That(File.Exists(Path.Combine(Environment.CurrentDirectory, "relative.db")), Is.False, "not in the working directory");
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestCase("list")]
+    [TestCase("show")]
+    [TestCase("replay")]
+    public async Task AReadCommandOnAMistypedStorePathCreatesNothingAndExits2(string command)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "relay-mistyped-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var config = Path.Combine(directory, "relay.json");
+            await File.WriteAllTextAsync(config, "{\"Relay\":{\"Store\":\"sqlite:relya.db\"}}");
+            var arguments = command == "list" ? new[] { "relay", command, "--config", config } : new[] { "relay", command, "--config", config, "dlv_x" };
+
+            var (exitCode, _, error) = await RunAsync(arguments);
+
+            Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage), error);
+            Assert.That(error, Does.Contain("relya.db").And.Contain("does not exist"));
+            Assert.That(File.Exists(Path.Combine(directory, "relya.db")), Is.False, "no store was created");
+        }
+        finally
+        {
             Directory.Delete(directory, recursive: true);
         }
     }

@@ -23,6 +23,12 @@ public class StartupValidationTests
     [TestCase("billing-agent", "standard-webhooks", "not base64 !!", "/hooks/forms", "base64")]
     [TestCase("billing-agent", "hmac-sha256", "s3cret", "/hooks/alerts", "Header")]
     [TestCase("billing-agent", "md5", "s3cret", "/hooks/alerts", "not known")]
+    [TestCase("billing-agent", "standard-webhooks", "whsec_", "/hooks/forms", "decodes to 0 bytes")]
+    [TestCase("billing-agent", "standard-webhooks", "whsec_AA==", "/hooks/forms", "decodes to 1 bytes")]
+    [TestCase("billing-agent", "stripe", "whsec_short", "/hooks/stripe", "at least 16")]
+    [TestCase("billing-agent", "github", "abc", "/hooks/github", "at least 16")]
+    [TestCase("billing-agent", "slack", "0123456789abcde", "/hooks/slack", "at least 16")]
+    [TestCase("billing-agent", "hmac-sha256", "tiny", "/hooks/alerts", "Header")]
     public void ARouteThatCannotWorkFailsAtStartupNamingTheRoute(string jobId, string signature, string? secret, string path, string phrase)
     {
         var exception = Assert.ThrowsAsync<OptionsValidationException>(async () =>
@@ -46,7 +52,8 @@ public class StartupValidationTests
 
     [TestCase("postgres:", "needs an Npgsql connection string")]
     [TestCase("postgres:Port=5432;Password=pg-Secret-7731", "needs a Host")]
-    [TestCase("postgres:Host=db;Passwrd=pg-Secret-7731", "passwrd is not a setting Npgsql knows")]
+    [TestCase("postgres:Host=db;Passwrd=pg-Secret-7731", "a setting Npgsql does not know")]
+    [TestCase("postgres:Host=db;Password=pg-Secret-7731;S3cretTail=x", "a setting Npgsql does not know")]
     [TestCase("postgres:Host=db;Port=pg-Secret-7731", "the value of port has the wrong format")]
     [TestCase("mysql:Server=db;Password=pg-Secret-7731", "postgres:<Npgsql connection string>")]
     public void AStoreSettingThatCannotWorkFailsAtStartupWithoutRepeatingItsValues(string store, string phrase)
@@ -59,6 +66,7 @@ public class StartupValidationTests
         TestContext.Out.WriteLine(exception!.Message);
         Assert.That(exception.Message, Does.Contain("Relay:Store").And.Contain(phrase).IgnoreCase);
         Assert.That(exception.Message, Does.Not.Contain("pg-Secret-7731"));
+        Assert.That(exception.Message, Does.Not.Contain("passwrd").IgnoreCase.And.Not.Contain("s3crettail").IgnoreCase, "a keyword as typed is never repeated");
     }
 
     [Test]

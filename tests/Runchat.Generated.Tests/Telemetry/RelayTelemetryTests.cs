@@ -123,18 +123,18 @@ public class RelayTelemetryTests
         await using var relay = await RelayHost.StartAsync(sandbox.BaseUrl, o =>
         {
             o.MaxRunsPerMinute = 1;
-            o.Routes.Add(RelayHost.Route("/hooks/counted", "counted-agent", "github", "counted-secret"));
+            o.Routes.Add(RelayHost.Route("/hooks/counted", "counted-agent", "github", "counted-secret-0123456789"));
         });
         var body = Encoding.UTF8.GetBytes("{\"action\":\"opened\"}");
-        var headers = Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret").Sign(body, DateTimeOffset.UtcNow, "d-1");
+        var headers = Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret-0123456789").Sign(body, DateTimeOffset.UtcNow, "d-1");
         var other = Encoding.UTF8.GetBytes("{\"action\":\"closed\"}");
 
         await relay.PostAsync("/hooks/counted", body, headers);
         await relay.PostAsync("/hooks/counted", body, headers);
-        await relay.PostAsync("/hooks/counted", other, Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret").Sign(other, DateTimeOffset.UtcNow, "d-2"));
+        await relay.PostAsync("/hooks/counted", other, Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret-0123456789").Sign(other, DateTimeOffset.UtcNow, "d-2"));
         await relay.PostAsync("/hooks/counted", body, ("X-Hub-Signature-256", "sha256=00"));
         var notJson = Encoding.UTF8.GetBytes("not json");
-        await relay.PostAsync("/hooks/counted", notJson, Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret").Sign(notJson, DateTimeOffset.UtcNow, "d-3"));
+        await relay.PostAsync("/hooks/counted", notJson, Runchat.Relay.Signatures.WebhookSignature.GitHub("counted-secret-0123456789").Sign(notJson, DateTimeOffset.UtcNow, "d-3"));
         await Task.Delay(500);
         _capture.RecordObservableInstruments();
 
