@@ -48,6 +48,9 @@ public sealed class RelayDelivery
     /// <summary>The size of the stored body in bytes.</summary>
     public int BodyBytes { get; init; }
 
+    /// <summary>When an operator last replayed it (null when never); its previous outcome is in <see cref="LastError"/> until the replay's run ends.</summary>
+    public DateTimeOffset? ReplayedAt { get; init; }
+
     /// <summary>The sender's own delivery id where it does not sign it (GitHub's <c>X-GitHub-Delivery</c>): a label, never used to tell deliveries apart.</summary>
     public string? SenderId { get; init; }
 

@@ -200,8 +200,32 @@ public static class RelayCommands
 
         // Everything that can be wrong with the configuration is said here, in one line each (exit 2),
         // before the host starts: the host would log a stack trace first.
-        var options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
-        var client = app.Services.GetRequiredService<IOptions<RunchatClientOptions>>().Value;
+        var failures = new System.Collections.Generic.List<string>();
+        RunchatRelayOptions? options = null;
+        RunchatClientOptions? client = null;
+        try
+        {
+            options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
+        }
+        catch (OptionsValidationException invalid)
+        {
+            failures.AddRange(invalid.Failures);
+        }
+
+        try
+        {
+            client = app.Services.GetRequiredService<IOptions<RunchatClientOptions>>().Value;
+        }
+        catch (OptionsValidationException invalid)
+        {
+            failures.AddRange(invalid.Failures);
+        }
+
+        if (options is null || client is null)
+        {
+            throw new ConfigurationProblem("the configuration is invalid: " + string.Join(" ", failures));
+        }
+
         if (options.Routes.Count == 0)
         {
             throw new ConfigurationProblem($"{Path.GetFullPath(configPath)} has no routes (Relay:Routes): the relay would answer 404 to everything. Is the section named Relay?");

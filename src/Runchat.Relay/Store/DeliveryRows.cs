@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
@@ -28,7 +28,15 @@ internal static class DeliveryRows
         FinalReply = reader.IsDBNull(11) ? null : reader.GetString(11),
         BodyBytes = reader.GetInt32(12),
         SenderId = reader.IsDBNull(13) ? null : reader.GetString(13),
+        ReplayedAt = reader.IsDBNull(14) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(14)),
     };
+
+    /// <summary>
+    /// A delivery replayed less than this long ago is not replayed again: two replay commands issued
+    /// together (two operators, a double click) are one replay, even when the first one's run has
+    /// already finished by the time the second reads the delivery.
+    /// </summary>
+    public static readonly TimeSpan ReplayWindow = TimeSpan.FromSeconds(10);
 
     /// <summary>Every row of <paramref name="command"/>'s result, read with <see cref="Read"/>.</summary>
     public static async Task<IReadOnlyList<RelayDelivery>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
@@ -47,8 +55,9 @@ internal static class DeliveryRows
     /// <param name="seen">The delivery as the operator saw it.</param>
     /// <param name="changed">How many rows the replay's UPDATE changed.</param>
     /// <param name="delivery">The delivery as it stands after the UPDATE.</param>
-    /// <exception cref="InvalidOperationException">It exists but is <c>pending</c> or <c>sending</c>, or changed since it was seen.</exception>
-    public static RelayDelivery? Replayed(RelayDelivery seen, int changed, RelayDelivery? delivery)
+    /// <param name="now">The replay's time.</param>
+    /// <exception cref="InvalidOperationException">It exists but is <c>pending</c> or <c>sending</c>, was replayed within <see cref="ReplayWindow"/>, or changed since it was seen.</exception>
+    public static RelayDelivery? Replayed(RelayDelivery seen, int changed, RelayDelivery? delivery, DateTimeOffset now)
     {
         if (delivery is null || changed > 0)
         {
@@ -58,6 +67,13 @@ internal static class DeliveryRows
         if (delivery.State is RelayDeliveryState.Pending or RelayDeliveryState.Sending)
         {
             throw new InvalidOperationException($"Delivery {seen.Id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
+        }
+
+        if (delivery.ReplayedAt is { } replayedAt && now - replayedAt < ReplayWindow)
+        {
+            throw new InvalidOperationException(
+                $"Delivery {seen.Id} was replayed at {replayedAt.UtcDateTime:HH:mm:ss} UTC, less than {ReplayWindow.TotalSeconds:0} s ago (by another replay?): nothing was replayed now. " +
+                $"It is {DeliveryStates.Name(delivery.State)}; to run it once more, replay it again after {ReplayWindow.TotalSeconds:0} s.");
         }
 
         throw new InvalidOperationException(

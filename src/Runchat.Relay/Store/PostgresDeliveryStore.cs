@@ -54,9 +54,11 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             final_reply     text    NULL,
             trace_parent    text    NULL,
             sender_trace    text    NULL,
-            sender_id       text    NULL
+            sender_id       text    NULL,
+            replayed_at     bigint  NULL
         );
         ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS sender_id text NULL;
+        ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS replayed_at bigint NULL;
         CREATE UNIQUE INDEX IF NOT EXISTS ux_runchat_relay_route_dedupe ON runchat_relay_deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_due ON runchat_relay_deliveries (next_attempt_at, received_at) WHERE state = 'pending';
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_sending ON runchat_relay_deliveries (lease_until) WHERE state = 'sending';
@@ -440,18 +442,20 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         await using var command = new NpgsqlCommand(
             """
             UPDATE runchat_relay_deliveries
-            SET state = 'pending', next_attempt_at = @now, updated_at = @now, claimed_by = NULL, lease_until = NULL,
+            SET state = 'pending', next_attempt_at = @now, updated_at = @now, claimed_by = NULL, lease_until = NULL, replayed_at = @now,
                 last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
             WHERE id = @id AND state IN ('succeeded', 'failed', 'unknown')
-              AND state = @seenState AND attempts = @seenAttempts AND updated_at = @seenUpdated;
+              AND state = @seenState AND attempts = @seenAttempts AND updated_at = @seenUpdated
+              AND (replayed_at IS NULL OR replayed_at <= @now - @window);
             """, connection);
         command.Parameters.AddWithValue("id", seen.Id);
         command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("seenState", DeliveryStates.Name(seen.State));
         command.Parameters.AddWithValue("seenAttempts", seen.Attempts);
         command.Parameters.AddWithValue("seenUpdated", seen.UpdatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("window", (long)DeliveryRows.ReplayWindow.TotalMilliseconds);
         var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false));
+        return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false), now);
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)

@@ -43,7 +43,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             final_reply     TEXT    NULL,
             trace_parent    TEXT    NULL,
             sender_trace    TEXT    NULL,
-            sender_id       TEXT    NULL
+            sender_id       TEXT    NULL,
+            replayed_at     INTEGER NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
@@ -346,18 +347,20 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE deliveries
-            SET state = 'pending', next_attempt_at = $now, updated_at = $now, claimed_by = NULL, lease_until = NULL,
+            SET state = 'pending', next_attempt_at = $now, updated_at = $now, claimed_by = NULL, lease_until = NULL, replayed_at = $now,
                 last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
             WHERE id = $id AND state IN ('succeeded', 'failed', 'unknown')
-              AND state = $seenState AND attempts = $seenAttempts AND updated_at = $seenUpdated;
+              AND state = $seenState AND attempts = $seenAttempts AND updated_at = $seenUpdated
+              AND (replayed_at IS NULL OR replayed_at <= $now - $window);
             """;
         command.Parameters.AddWithValue("$id", seen.Id);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$seenState", DeliveryStates.Name(seen.State));
         command.Parameters.AddWithValue("$seenAttempts", seen.Attempts);
         command.Parameters.AddWithValue("$seenUpdated", seen.UpdatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$window", (long)DeliveryRows.ReplayWindow.TotalMilliseconds);
         var changed = await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
-        return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false));
+        return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false), now);
     }
 
     private async Task<T> LockedAsync<T>(Func<Task<T>> write)
@@ -418,11 +421,14 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
             // A store of an earlier version of this schema has no sender_id: a nullable column,
             // which earlier relays ignore, so the schema version stays.
-            schema.CommandText = "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'sender_id';";
-            if (Convert.ToInt64(await schema.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            foreach (var (column, type) in new[] { ("sender_id", "TEXT"), ("replayed_at", "INTEGER") })
             {
-                schema.CommandText = "ALTER TABLE deliveries ADD COLUMN sender_id TEXT NULL;";
-                await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                schema.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = '{column}';";
+                if (Convert.ToInt64(await schema.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+                {
+                    schema.CommandText = $"ALTER TABLE deliveries ADD COLUMN {column} {type} NULL;";
+                    await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -37,10 +37,13 @@ internal sealed class RelayProcess : IDisposable
     }
 
     /// <summary>Starts it and waits until it says it is listening.</summary>
-    public static async Task<RelayProcess> StartAsync(string config, params string[] extra)
+    public static Task<RelayProcess> StartAsync(string config, params string[] extra) => StartAsync(config, null, null, extra);
+
+    /// <summary>Starts it with extra environment variables (a heap limit) and an optional file-size limit (KiB).</summary>
+    public static async Task<RelayProcess> StartAsync(string config, System.Collections.Generic.IDictionary<string, string>? environment, int? fileSizeLimitKiB, params string[] extra)
     {
         var port = Ports.Free();
-        var process = ToolProcess.Start(["relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}", .. extra]);
+        var process = ToolProcess.Start(environment, fileSizeLimitKiB, ["relay", "serve", "--config", config, "--urls", $"http://127.0.0.1:{port}", .. extra]);
         var output = new StringBuilder();
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Append(string? line)

@@ -10,13 +10,36 @@ public static class ToolProcess
     private static readonly string Tool = Path.Combine(TestContext.CurrentContext.TestDirectory, "runchat-job.dll");
 
     /// <summary>Starts <c>runchat-job</c> with these arguments, its output redirected.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(null, null, args);
+
+    /// <summary>
+    /// Starts <c>runchat-job</c> with extra environment variables, and optionally under a file-size
+    /// limit (<c>ulimit -f</c>, in KiB, set by bash before it execs the tool).
+    /// </summary>
+    public static Process Start(System.Collections.Generic.IDictionary<string, string>? environment, int? fileSizeLimitKiB, params string[] args)
     {
-        var start = new ProcessStartInfo(Repository.DotNet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        ProcessStartInfo start;
+        if (fileSizeLimitKiB is { } limit)
+        {
+            start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"ulimit -f {limit} && exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(Repository.DotNet);
+        }
+        else
+        {
+            start = new ProcessStartInfo(Repository.DotNet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        }
+
         start.ArgumentList.Add(Tool);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new System.Collections.Generic.Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         return Process.Start(start)!;
