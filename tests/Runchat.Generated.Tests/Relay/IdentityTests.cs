@@ -229,6 +229,32 @@ public class IdentityTests : PerStoreFixture
         Assert.That(stored.GetProperty("payload").GetProperty("actions")[0].GetProperty("action_id").GetString(), Is.EqualTo("approve"));
     }
 
+    [Test]
+    public async Task ThreeHundredTwentyDeliveriesWithPoisonAmongThemEachGetTheirOwnAnswer()
+    {
+        // 10% with a NUL in the signed id (no store can keep it), 10% with a 3 KB id (past the unique
+        // index's entry limit), the rest ordinary; all validly signed and sent at once.
+        var scheme = WebhookSignature.Stripe(StripeSecret);
+        var sends = Enumerable.Range(0, 320).Select(async i =>
+        {
+            var id = (i % 10) switch
+            {
+                0 => "evt_nul_" + i + "\\u0000",
+                1 => "evt_long_" + i + new string('x', 3000),
+                _ => "evt_ok_" + i,
+            };
+            var body = Encoding.UTF8.GetBytes("{\"id\":\"" + id + "\",\"type\":\"charge.succeeded\",\"n\":" + i + "}");
+            return (i, (await _relay.PostAsync("/hooks/stripe", body, Sign(scheme, body, "x"))).Status);
+        });
+
+        var answers = await Task.WhenAll(sends);
+
+        TestContext.Out.WriteLine(string.Join(", ", answers.GroupBy(a => a.Status).Select(g => $"{g.Count()} x {g.Key}")));
+        Assert.That(answers.Where(a => a.i % 10 == 0).Select(a => a.Status), Is.All.EqualTo(400), "a NUL id: the sender's error");
+        Assert.That(answers.Where(a => a.i % 10 != 0).Select(a => a.Status), Is.All.EqualTo(202), _relay.Errors);
+        Assert.That(await _relay.Relay.ListAsync(), Has.Count.EqualTo(288));
+    }
+
     /// <summary>The JSON the agent received, as the sandbox's reply quotes it (up to 200 characters).</summary>
     private static JsonElement ReceivedJson(RelayDelivery delivery)
     {
