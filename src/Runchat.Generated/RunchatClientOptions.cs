@@ -154,6 +154,12 @@ public sealed class RunchatClientOptions
             }
         }
 
+        // RUNCHAT_API_KEY="rk_…" in a .env file read by a tool that keeps the quotes: no key starts or ends with one.
+        if (ApiKey![0] is '"' or '\'' || ApiKey[ApiKey.Length - 1] is '"' or '\'')
+        {
+            return $"The Runchat API key starts or ends with a quote; check {ApiKeyEnvironmentVariable} (or the configuration) for quotes kept around the value.";
+        }
+
         if (BaseUrl is null || !BaseUrl.IsAbsoluteUri || !IsHttpScheme(BaseUrl))
         {
             return $"RunchatClientOptions.BaseUrl must be an absolute http or https URL; got '{UrlDisplay.Safe(BaseUrl)}'.";

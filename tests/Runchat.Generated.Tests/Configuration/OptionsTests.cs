@@ -83,7 +83,9 @@ public class OptionsTests : WireMockTest
     [TestCase("key with space")]
     [TestCase("key\nwith-newline")]
     [TestCase("\"quoted-key\u00e9\"")]
-    public void KeyWithWhitespaceOrControlCharactersIsRejectedWithoutShowingIt(string key)
+    [TestCase("\"rk_live_quoted_0123456789\"")]
+    [TestCase("'rk_live_quoted_0123456789'")]
+    public void KeyWithWhitespaceControlCharactersOrQuotesIsRejectedWithoutShowingIt(string key)
     {
         var exception = Assert.Throws<InvalidOperationException>(() => new RunchatClient(new RunchatClientOptions { ApiKey = key }));
         Assert.That(exception!.Message, Does.Not.Contain(key));
