@@ -15,6 +15,7 @@ using Newtonsoft.Json.Linq;
 using NUnit.Framework;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Runchat;
 using Runchat.Relay.Signatures;
 using Runchat.Tests.TestSupport;
 
@@ -287,26 +288,70 @@ public class ReadMeSnippets : WireMockTest
     [Test]
     public async Task OpenTelemetryWiring()
     {
+        // A web app: the trigger runs inside a real HTTP request to a real port, and its span must be
+        // exported under the request's span (without the ASP.NET Core source, the parent-based sampler
+        // drops it: the request's Activity exists but is not recorded).
         RespondWithSuccess();
         var spans = new System.Collections.Generic.List<System.Diagnostics.Activity>();
         var exported = new System.Collections.Generic.List<OpenTelemetry.Metrics.Metric>();
-        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
 
         #region Snippet:OpenTelemetry
         builder.Services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing.AddSource("Runchat.*").AddInMemoryExporter(spans))   // or .AddOtlpExporter()
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation()   // the request's span: without it, spans inside a request are not sampled
+                .AddSource("Runchat.*")           // invoke_agent, and the relay's receive and dispatch spans
+                .AddInMemoryExporter(spans))      // or .AddOtlpExporter()
             .WithMetrics(metrics => metrics.AddMeter("Runchat.*").AddInMemoryExporter(exported));
+        #endregion
+
+        await using var app = builder.Build();
+        app.MapPost("/digest", async (IRunchatClient runchat) => (await runchat.TriggerAgentJobAsync("otel-agent", "hello")).FinalReply);
+        await app.StartAsync();
+        using (var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) })
+        using (var response = await http.PostAsync("/digest", null))
+        {
+            Assert.That((int)response.StatusCode, Is.EqualTo(200));
+        }
+
+        app.Services.GetRequiredService<OpenTelemetry.Trace.TracerProvider>().ForceFlush();
+        app.Services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>().ForceFlush();
+        await app.StopAsync();
+
+        var agent = spans.Single(s => s.DisplayName == "invoke_agent otel-agent");
+        var request = spans.Single(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName == "POST /digest");
+        Assert.That(agent.ParentSpanId, Is.EqualTo(request.SpanId), "the run is a child of the request");
+        Assert.That(exported.Select(m => m.Name), Does.Contain("gen_ai.client.operation.duration").And.Contain("gen_ai.client.token.usage"));
+    }
+
+    [Test]
+    public async Task TestHostFake()
+    {
+        // The recipe for a test host: the fake replaces IRunchatClient; validation still runs at start-up.
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddRunchatClient(builder.Configuration.GetSection("Runchat"));
+        IRunchatClient fake = new FakeRunchat();
+
+        #region Snippet:TestHostFake
+        builder.Services.AddSingleton<IRunchatClient>(fake);
+        builder.Services.PostConfigure<RunchatClientOptions>(o => o.ApiKey ??= "test-key");
         #endregion
 
         using var host = builder.Build();
         await host.StartAsync();
-        await host.Services.GetRequiredService<IRunchatClient>().TriggerAgentJobAsync("otel-agent", "hello");
-        host.Services.GetRequiredService<OpenTelemetry.Metrics.MeterProvider>().ForceFlush();
+        Assert.That(host.Services.GetRequiredService<IRunchatClient>(), Is.SameAs(fake));
         await host.StopAsync();
+    }
 
-        Assert.That(spans.Select(s => s.DisplayName), Does.Contain("invoke_agent otel-agent"));
-        Assert.That(exported.Select(m => m.Name), Does.Contain("gen_ai.client.operation.duration").And.Contain("gen_ai.client.token.usage"));
+    private sealed class FakeRunchat : IRunchatClient
+    {
+        public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, CancellationToken cancellationToken = default) => Task.FromResult(RunchatModelFactory.AgentJobResponse());
+
+        public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, string message, CancellationToken cancellationToken = default) => Task.FromResult(RunchatModelFactory.AgentJobResponse());
+
+        public Task<AgentJobResponse> TriggerAgentJobAsync(string jobId, JobPayload payload, CancellationToken cancellationToken = default) => Task.FromResult(RunchatModelFactory.AgentJobResponse());
     }
 
     [Test]
@@ -386,35 +431,75 @@ public class ReadMeSnippets : WireMockTest
         Assert.That(MyAuditHandler.Seen, Is.GreaterThan(0));
     }
 
-    [TestCase("Runchat.Generated")]
-    [TestCase("Runchat.Relay")]
-    [TestCase("Runchat.Cli")]
-    public void EveryCSharpSampleOfAPackageReadMeIsACompiledSnippet(string package)
+    /// <summary>The namespaces each snippet needs: every page shows them above the code (and this file imports them).</summary>
+    private static readonly System.Collections.Generic.Dictionary<string, string[]> SnippetUsings = new()
     {
-        var readme = File.ReadAllText(Repository.Path("src", package, "README.md")).Replace("\r\n", "\n");
-        var source = File.ReadAllText(Repository.Path("tests", "Runchat.Generated.Tests", "Snippets", "ReadMeSnippets.cs")).Replace("\r\n", "\n");
-        var snippets = System.Text.RegularExpressions.Regex.Matches(source, @"#region Snippet:(\w+)\n(.*?)\n\s*#endregion", System.Text.RegularExpressions.RegexOptions.Singleline)
-            .Select(m => Dedent(m.Groups[2].Value)).ToList();
-        var samples = System.Text.RegularExpressions.Regex.Matches(readme, @"```csharp\n(.*?)\n```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        ["Quickstart"] = new[] { "Runchat" },
+        ["TriggerAsIs"] = new[] { "Runchat" },
+        ["TriggerWithMessage"] = new[] { "Runchat" },
+        ["TriggerWithPayload"] = new[] { "Runchat" },
+        ["ForwardAspNetCoreWebhook"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.AspNetCore.Http", "Microsoft.Extensions.Logging", "Runchat" },
+        ["ReadResults"] = new[] { "Newtonsoft.Json.Linq", "Runchat" },
+        ["ReadStatusAndHeaders"] = new[] { "Runchat" },
+        ["HandleErrors"] = new[] { "Runchat" },
+        ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
+        ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
+        ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },
+        ["ProxyConfiguration"] = new[] { "System.Net", "System.Net.Http", "Microsoft.Extensions.DependencyInjection" },
+        ["DependencyInjection"] = new[] { "Microsoft.Extensions.DependencyInjection" },
+        ["TestHostFake"] = new[] { "Microsoft.Extensions.DependencyInjection", "Runchat" },
+    };
 
-        foreach (System.Text.RegularExpressions.Match sample in samples)
+    /// <summary>Every snippet as the pages show it: its using lines, a blank line, then the compiled code.</summary>
+    private static System.Collections.Generic.Dictionary<string, string> ShownSnippets()
+    {
+        var source = File.ReadAllText(Repository.Path("tests", "Runchat.Generated.Tests", "Snippets", "ReadMeSnippets.cs")).Replace("\r\n", "\n");
+        var shown = new System.Collections.Generic.Dictionary<string, string>();
+        foreach (System.Text.RegularExpressions.Match snippet in System.Text.RegularExpressions.Regex.Matches(source, @"#region Snippet:(\w+)\n(.*?)\n\s*#endregion", System.Text.RegularExpressions.RegexOptions.Singleline))
         {
-            Assert.That(snippets, Does.Contain(sample.Groups[1].Value), $"src/{package}/README.md has a C# sample that is not a compiled snippet:\n{sample.Groups[1].Value}");
+            var name = snippet.Groups[1].Value;
+            Assert.That(SnippetUsings.ContainsKey(name), Is.True, $"snippet {name} has no entry in SnippetUsings");
+            foreach (var ns in SnippetUsings[name])
+            {
+                Assert.That(source, Does.Contain($"\nusing {ns};\n"), $"snippet {name} shows 'using {ns};', which this file (where it compiles) does not import");
+            }
+
+            shown[name] = string.Join("\n", SnippetUsings[name].Select(ns => $"using {ns};")) + "\n\n" + Dedent(snippet.Groups[2].Value);
+        }
+
+        return shown;
+    }
+
+    private static string[] Pages() =>
+        new[] { Repository.Path("README.md") }
+            .Concat(Directory.GetFiles(Repository.Path("docs"), "*.md"))
+            .Concat(new[] { "Runchat.Generated", "Runchat.Relay", "Runchat.Cli" }.Select(p => Repository.Path("src", p, "README.md")))
+            .ToArray();
+
+    [Test]
+    public void EveryCSharpSampleOfEveryPageIsACompiledSnippetWithItsUsings()
+    {
+        var shown = ShownSnippets();
+        foreach (var page in Pages())
+        {
+            var text = File.ReadAllText(page).Replace("\r\n", "\n");
+            foreach (System.Text.RegularExpressions.Match sample in System.Text.RegularExpressions.Regex.Matches(text, @"```csharp\n(.*?)\n```", System.Text.RegularExpressions.RegexOptions.Singleline))
+            {
+                Assert.That(shown.Values, Does.Contain(sample.Groups[1].Value), $"{Path.GetFileName(page)} has a C# sample that is not a compiled snippet with its using lines:\n{sample.Groups[1].Value}");
+            }
         }
     }
 
     [Test]
-    public void ReadMeIsInSyncWithTheSnippets()
+    public void EverySnippetIsShownOnAPage()
     {
-        var readme = File.ReadAllText(Repository.Path("README.md")).Replace("\r\n", "\n");
-        var source = File.ReadAllText(Repository.Path("tests", "Runchat.Generated.Tests", "Snippets", "ReadMeSnippets.cs")).Replace("\r\n", "\n");
-        var snippets = System.Text.RegularExpressions.Regex.Matches(source, @"#region Snippet:(\w+)\n(.*?)\n\s*#endregion", System.Text.RegularExpressions.RegexOptions.Singleline);
+        var all = string.Join("\n", Pages().Select(p => File.ReadAllText(p).Replace("\r\n", "\n")));
+        var shown = ShownSnippets();
 
-        Assert.That(snippets, Has.Count.GreaterThanOrEqualTo(7));
-        foreach (System.Text.RegularExpressions.Match snippet in snippets)
+        Assert.That(shown, Has.Count.GreaterThanOrEqualTo(13));
+        foreach (var (name, code) in shown)
         {
-            var code = Dedent(snippet.Groups[2].Value);
-            Assert.That(readme, Does.Contain(code), $"README.md is missing the current text of snippet '{snippet.Groups[1].Value}':\n{code}");
+            Assert.That(all, Does.Contain(code), $"no page shows the current text of snippet '{name}':\n{code}");
         }
     }
 
