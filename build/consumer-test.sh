@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Proves the packages work for someone who only has the .nupkg files:
-#   1. dotnet pack -c Release: the library (.nupkg + .snupkg) and the runchat-job tool;
-#   2. dotnet tool install from that folder, then runchat-job --help, then its sandbox;
-#   3. a console app outside the solution that installs the library from the folder feed, calls
-#      AddRunchatClient + TriggerAgentJobAsync against the sandbox, and checks the reply;
+#   1. the README's "Install from source" blocks, run as written: pack all three packages with one
+#      version into ~/runchat-feed, install the runchat-job tool globally, write nuget.config, add
+#      the packages to an app, start the sandbox and point the app at it with Runchat__* variables;
+#   2. the app calls AddRunchatClient(configuration) + TriggerAgentJobAsync and checks the reply;
 #   4. a net8.0 app that pins Microsoft.Extensions.Hosting 8.0.x: it restores, keeps
 #      Microsoft.Extensions.Http at 8.0.x and runs against the sandbox;
 #   5. a netstandard2.0 class library that compiles against the package.
@@ -30,17 +30,36 @@ stop_sandbox() {
 cleanup() { stop_sandbox || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A unique version, so a package cached by an earlier run can never stand in for this one.
-suffix="consumer.$(date +%Y%m%d%H%M%S)"
-feed="$work/feed"
-echo "== pack ($suffix)"
-dotnet pack "$root/src/Runchat.Generated" -c Release -o "$feed" --version-suffix "$suffix" -v:q -nologo
-dotnet pack "$root/src/Runchat.Relay" -c Release -o "$feed" --version-suffix "$suffix" -v:q -nologo
-dotnet pack "$root/src/Runchat.Cli" -c Release -o "$feed" --version-suffix "$suffix" -v:q -nologo
+# The README's "Install from source" steps, as written there: each block after a
+# "<!-- consumer-test: NAME -->" marker is run literally, so the README and this test cannot drift.
+# HOME is a fresh folder (the README's ~/runchat-feed, the global tool and %HOME% in nuget.config
+# all land there); the NuGet package cache stays the machine's, to save downloads.
+readme_block() {
+  python3 - "$root/README.md" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+match = re.search(r"<!-- consumer-test: " + re.escape(sys.argv[2]) + r" -->\n```\w+\n(.*?)\n```", text, re.S)
+if not match:
+    sys.exit("README.md has no consumer-test block " + sys.argv[2])
+print(match.group(1))
+PY
+}
+export NUGET_PACKAGES="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+export HOME="$work/home"
+mkdir -p "$HOME"
+export PATH="$HOME/.dotnet/tools:$PATH"
+feed="$HOME/runchat-feed"
+echo "== the README's pack block"
+readme_block pack
+(cd "$root" && eval "$(readme_block pack)")
 version=$(ls "$feed" | sed -n 's/^Runchat\.Generated\.\(.*\)\.nupkg$/\1/p' | head -n 1)
+for package in Runchat.Relay Runchat.Cli; do
+  [ -f "$feed/$package.$version.nupkg" ] || { echo "$package was not packed with the client's version $version" >&2; ls "$feed" >&2; exit 1; }
+done
 ls -l "$feed"
 [ -f "$feed/Runchat.Generated.$version.snupkg" ] || { echo "no symbols package" >&2; exit 1; }
-python3 -m zipfile -l "$feed/Runchat.Generated.$version.nupkg" | grep -E 'lib/(netstandard2.0|net8.0)/Runchat.Generated.(dll|xml)|README.md'
+python3 -m zipfile -l "$feed/Runchat.Generated.$version.nupkg" | grep -E 'lib/(netstandard2.0|net8.0)/Runchat.Generated.(dll|xml)|README.md|ConfigurationSchema.json'
+for package in Runchat.Generated Runchat.Relay; do python3 -m zipfile -l "$feed/$package.$version.nupkg" | grep -q "ConfigurationSchema.json" || { echo "$package has no ConfigurationSchema.json" >&2; exit 1; }; done
 echo "== package dependencies (.nuspec)"
 python3 - "$feed/Runchat.Generated.$version.nupkg" <<'PY'
 import re, sys, zipfile
@@ -61,14 +80,9 @@ for name in (n for n in package.namelist() if n.endswith("Runchat.Generated.xml"
         sys.exit(f"{name} documents internal members: {internal[:3]}")
 PY
 
-cat > "$work/nuget.config" <<XML
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <add key="local-feed" value="$feed" />
-  </packageSources>
-</configuration>
-XML
+echo "== the README's nuget.config"
+readme_block nuget.config | sed '/^<!--/d' > "$work/nuget.config"
+cat "$work/nuget.config"
 
 # A project outside the solution (so none of the repository's props apply) that takes the
 # package from the folder feed: project <dir> <target framework> [extra properties].
@@ -92,27 +106,30 @@ project() {
 XML
 }
 
-echo "== tool install"
-dotnet tool install Runchat.Cli --version "$version" --tool-path "$work/tools" --add-source "$feed" >/dev/null
-"$work/tools/runchat-job" --help | head -n 3
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-"$work/tools/runchat-job" sandbox --port "$port" > "$work/sandbox.log" 2>&1 &
+echo "== the tool the README installed, and the README's sandbox block"
+runchat-job --help | head -n 3
+eval "$(readme_block sandbox)" > "$work/sandbox.log" 2>&1
 sandbox_pid=$!
 for _ in $(seq 1 50); do grep -q "listening" "$work/sandbox.log" 2>/dev/null && break; sleep 0.2; done
 grep "listening" "$work/sandbox.log"
+port=5123
+echo "Runchat__BaseUrl=$Runchat__BaseUrl"
 
 echo "== consumer app (net10.0)"
 project app net10.0 "<OutputType>Exe</OutputType><ImplicitUsings>enable</ImplicitUsings>"
+sed -i '/<PackageReference Include="Runchat.Generated"/d' "$work/app/app.csproj"
+echo "== the README's add block, in the app"
+(cd "$work/app" && eval "$(readme_block add)")
+grep -E 'PackageReference Include="Runchat\.(Generated|Relay)" Version="'"$version"'"' "$work/app/app.csproj"
 cat > "$work/app/Program.cs" <<'CS'
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Runchat;
 
+// As an app reads it: the Runchat section, here from the README's Runchat__BaseUrl and Runchat__ApiKey.
+var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
 var services = new ServiceCollection();
-services.AddRunchatClient(options =>
-{
-    options.ApiKey = "consumer-key";
-    options.BaseUrl = new Uri(args[0]);
-});
+services.AddRunchatClient(configuration.GetSection("Runchat"));
 using var provider = services.BuildServiceProvider();
 var client = provider.GetRequiredService<IRunchatClient>();
 
@@ -122,7 +139,7 @@ Console.WriteLine(reply);
 Console.WriteLine(raw.Transcript[2].Text);
 return reply!.Contains("hello from a package consumer") && raw.Transcript[2].Text == "{\"amount\": 1.10}" ? 0 : 1;
 CS
-(cd "$work" && dotnet run --project app -v:q -- "http://127.0.0.1:$port")
+(cd "$work" && dotnet run --project app -v:q)
 
 echo "== .NET 8 LTS app (Microsoft.Extensions.Hosting 8.0.1 pinned)"
 # Only the .NET 10 runtime may be installed: RollForward runs the net8.0 build on it.
@@ -163,13 +180,13 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Services.AddRunchatClient(o => { o.ApiKey = "relay-consumer"; o.BaseUrl = new Uri(args[0]); });
 builder.Services.AddRunchatRelay(o => o.Store = "sqlite:" + Path.Combine(Path.GetTempPath(), $"relay-consumer-{Guid.NewGuid():N}.db"));
 var app = builder.Build();
-app.MapRunchatWebhook("/hooks/github", "triage-agent", WebhookSignature.GitHub("consumer-secret"));
+app.MapRunchatWebhook("/hooks/github", "triage-agent", WebhookSignature.GitHub("consumer-secret-0123456789"));
 await app.StartAsync();
 
 var body = "{\"action\":\"opened\",\"amount\":1.10}"u8.ToArray();
 using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 using var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/github") { Content = new ByteArrayContent(body) };
-var mac = Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData("consumer-secret"u8, body)).ToLowerInvariant();
+var mac = Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData("consumer-secret-0123456789"u8, body)).ToLowerInvariant();
 request.Headers.Add("X-Hub-Signature-256", "sha256=" + mac);
 request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
 using var response = await http.SendAsync(request);

@@ -72,10 +72,11 @@ public static class RunchatCli
         var json = new Option<bool>("--json") { Description = "Print the whole response as JSON instead of the final reply." };
         var sandbox = new Option<bool>("--sandbox") { Description = "Start a local sandbox of the Runchat API and run against it (offline, no key needed)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the run's duration, tokens and credits on stderr." };
+        var allowInsecureHttp = new Option<bool>("--allow-insecure-http") { Description = "Allow a plain http:// base URL to a host that is not this machine (the key travels unencrypted)." };
 
         var command = new Command("trigger", "Run a saved agent job: as-is, with a message, or with a raw JSON payload.")
         {
-            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox, verbose,
+            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox, verbose, allowInsecureHttp,
         };
         command.SetAction((result, cancellationToken) => new TriggerCommand(console).RunAsync(
             new TriggerArguments(
@@ -87,7 +88,8 @@ public static class RunchatCli
                 result.GetValue(timeout),
                 result.GetValue(json),
                 result.GetValue(sandbox),
-                result.GetValue(verbose)),
+                result.GetValue(verbose),
+                result.GetValue(allowInsecureHttp)),
             cancellationToken));
         return command;
     }
@@ -107,7 +109,8 @@ public static class RunchatCli
         {
             await using var server = await SandboxServer.StartAsync(result.GetValue(port), cancellationToken).ConfigureAwait(false);
             await console.Out.WriteLineAsync($"Runchat sandbox listening on {server.BaseUrl} (Ctrl+C to stop).").ConfigureAwait(false);
-            await console.Out.WriteLineAsync($"Try: RUNCHAT_BASE_URL={server.BaseUrl} RUNCHAT_API_KEY=sandbox runchat-job trigger demo-agent --message \"hello\"").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"Try: RUNCHAT_BASE_URL={server.BaseUrl} RUNCHAT_API_KEY=sandbox-key runchat-job trigger demo-agent --message \"hello\"").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"Your app: Runchat__BaseUrl={server.BaseUrl} Runchat__ApiKey=sandbox-key (AddRunchatClient(configuration) reads these), or RUNCHAT_BASE_URL/RUNCHAT_API_KEY for RunchatClientOptions.FromEnvironment(). Any key works.").ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);

@@ -18,7 +18,8 @@ public sealed record TriggerArguments(
     string? Timeout,
     bool Json,
     bool Sandbox,
-    bool Verbose = false);
+    bool Verbose = false,
+    bool AllowInsecureHttp = false);
 
 /// <summary><c>runchat-job trigger</c>: one library call, its output, and the official exit codes.</summary>
 public sealed class TriggerCommand
@@ -58,12 +59,33 @@ public sealed class TriggerCommand
         }
         catch (HttpRequestException exception)
         {
-            return await FailAsync(ExitCodes.NetworkOrTimeout, "could not reach the Runchat API: " + exception.Message).ConfigureAwait(false);
+            return await FailAsync(ExitCodes.NetworkOrTimeout, "could not reach the Runchat API: " + WithCauses(exception)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return await FailAsync(ExitCodes.Interrupted, "interrupted; a run the server had already started may still be running.").ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The message and its causes, in one line: "The SSL connection could not be established, see
+    /// inner exception." says nothing by itself; the certificate's name mismatch or untrusted root is
+    /// in the inner exception, which a person at a shell never sees otherwise.
+    /// </summary>
+    internal static string WithCauses(Exception exception)
+    {
+        var parts = new System.Collections.Generic.List<string>();
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            var text = e.Message.Replace(", see inner exception", string.Empty, StringComparison.OrdinalIgnoreCase)
+                .Replace(" See the inner exception for details.", string.Empty, StringComparison.OrdinalIgnoreCase).Trim().TrimEnd('.');
+            if (text.Length > 0 && !parts.Exists(p => p.Contains(text, StringComparison.Ordinal)))
+            {
+                parts.Add(text);
+            }
+        }
+
+        return string.Join(": ", parts) + ".";
     }
 
     private async Task<int> RunCoreAsync(TriggerArguments arguments, CancellationToken cancellationToken)
@@ -98,6 +120,16 @@ public sealed class TriggerCommand
             }
 
             options.BaseUrl = baseUrl;
+        }
+
+        if (arguments.AllowInsecureHttp)
+        {
+            options.AllowInsecureHttp = true;
+        }
+        else if (options.BaseUrl is { Scheme: "http", IsLoopback: false } insecure)
+        {
+            throw new UsageException(
+                $"the base URL is plain http to '{insecure.Host}': the API key would cross the network unencrypted. Use https, or add --allow-insecure-http on a network you trust.");
         }
 
         if (arguments.Timeout is { } timeoutText)

@@ -6,7 +6,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Runchat.Relay;
 
-/// <summary>The relay's JSON: snake_case names and lower-case states, as the contract spells them.</summary>
+/// <summary>The relay's JSON: snake_case names and lower-case states, as the contract spells them, and text that stays readable.</summary>
 internal static class RelayJson
 {
     public static readonly JsonSerializerOptions Options = Create();
@@ -21,6 +21,9 @@ internal static class RelayJson
             Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+            // People read these (error answers, relay show/list --json): "relay's clock", not
+            // "relay\u0027s clock". Still valid JSON; the answers are application/json, never HTML.
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.MakeReadOnly();
         return options;

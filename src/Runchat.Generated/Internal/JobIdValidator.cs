@@ -23,6 +23,12 @@ internal static class JobIdValidator
             throw new ArgumentException("The Runchat job id is empty or whitespace.", parameterName);
         }
 
+        if (char.IsWhiteSpace(jobId[0]) || char.IsWhiteSpace(jobId[jobId.Length - 1]))
+        {
+            // " demo-agent" would be sent as %20demo-agent and answered 404, with the space invisible in the message.
+            throw new ArgumentException($"The Runchat job id \"{jobId}\" has leading or trailing whitespace, which no job id has; trim it (it often comes from a copied value or a configuration file).", parameterName);
+        }
+
         if (jobId is "." or "..")
         {
             throw new ArgumentException($"'{jobId}' is not a valid Runchat job id: URI normalization would send the request to another path.", parameterName);

@@ -157,6 +157,47 @@ public class CliTests : WireMockTest
         }
     }
 
+    [Test]
+    public async Task APlainHttpBaseUrlToAnotherHostIsRefusedInTheToolsOwnWords()
+    {
+        var (exitCode, _, error) = await RunAsync("trigger", "demo-agent", "--api-key", "rk_test_cli_words_0123456789", "--base-url", "http://runchat.example/api/v1/");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage), error);
+        Assert.That(error, Does.Contain("--allow-insecure-http").And.Contain("runchat.example").And.Not.Contain("RunchatClientOptions"));
+    }
+
+    [Test]
+    public async Task WithAllowInsecureHttpAPlainHttpBaseUrlToAnotherHostIsTried()
+    {
+        // runchat.invalid never resolves: the call is tried (a network failure, exit 4), not refused (exit 2).
+        var (exitCode, _, error) = await RunAsync("trigger", "demo-agent", "--api-key", "rk_test_cli_words_0123456789", "--base-url", "http://runchat.invalid/api/v1/", "--allow-insecure-http", "--timeout", "2");
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout), error);
+        Assert.That(error, Does.Not.Contain("allow-insecure-http"));
+    }
+
+    [Test]
+    public async Task ATlsFailureShowsItsCauseInOneLine()
+    {
+        // A server that answers plain HTTP at once to an https:// URL: the TLS handshake fails.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            await socket.GetStream().WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        });
+        var url = $"https://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/api/v1/";
+
+        var (exitCode, _, error) = await RunAsync("trigger", "demo-agent", "--api-key", "rk_test_cli_words_0123456789", "--base-url", url, "--timeout", "20");
+        listener.Stop();
+
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.NetworkOrTimeout), error);
+        Assert.That(error, Does.Contain("SSL connection could not be established").And.Not.Contain("see inner exception"));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(error.Split(": ").Length, Is.GreaterThan(2), "the cause follows: " + error);
+    }
+
     [TestCase("list")]
     [TestCase("show")]
     [TestCase("replay")]

@@ -13,7 +13,7 @@ namespace Runchat.Tests.PublicApi;
 /// "XML docs on every public member" (the public contract), checked on the documentation file the
 /// package ships. The compiler enforces it for handwritten code (CS1591 is an error here); generated
 /// code has CS1591 switched off, so a template change could drop docs silently without this test
-/// (docs for generated members come from the forked templates and build/Runchat.GeneratedDocs.xml).
+/// (docs for generated members come from the forked templates and build/Runchat.PublicDocs.xslt).
 /// </summary>
 [TestFixture]
 [Category("Generation")]

@@ -61,6 +61,25 @@ public class RelayCliTests : PerStoreFixture
     }
 
     [Test]
+    public async Task ShowJsonKeepsTheTextReadableAndValid()
+    {
+        var store = _store!.Open();
+        var now = DateTimeOffset.UtcNow;
+        var claimed = await store.ClaimAsync(new ClaimRequest("cli-test", now, now.AddMinutes(1), 10), default);
+        await store.StartSendAsync(new StartRequest(claimed.Single().Id, "cli-test", now, now.AddMinutes(1), 10, 1000), default);
+        const string Reply = "The agent said \"done\" <ok> & it's fine: sha256=<hex>";
+        await store.CompleteAsync("dlv_cli_1", "cli-test", RelayDeliveryState.Succeeded, new RunResult("success", Reply, null), now, default);
+        (store as IDisposable)?.Dispose();
+
+        var (exitCode, output, error) = await RunAsync("relay", "show", "--config", _config, "dlv_cli_1", "--json");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("it's fine: sha256=<hex>").And.Contain("<ok> &"), "no \\u0027, \\u003C or \\u0026 for a person to decode");
+        Assert.That(output, Does.Not.Contain("\\u0022").And.Not.Contain("\\u0027"));
+        Assert.That(JsonDocument.Parse(output).RootElement.GetProperty("final_reply").GetString(), Is.EqualTo(Reply), "still valid JSON");
+    }
+
+    [Test]
     public async Task ListJsonIsAnArrayWithSnakeCaseFieldsAndLowerCaseStates()
     {
         var (exitCode, output, error) = await RunAsync("relay", "list", "--config", _config, "--json");

@@ -161,6 +161,21 @@ public class RejectedInputTests : WireMockTest
         Assert.That(Requests, Is.Empty);
     }
 
+    [TestCase(" demo-agent")]
+    [TestCase("demo-agent ")]
+    [TestCase("demo-agent\u00a0")]
+    public void AJobIdWithLeadingOrTrailingWhitespaceFailsBeforeAnyRequestAndIsQuoted(string jobId)
+    {
+        RespondWithSuccess();
+        using var client = CreateClient();
+
+        var exception = Assert.Throws<ArgumentException>(() => client.TriggerAgentJobAsync(jobId));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("jobId"));
+        Assert.That(exception.Message, Does.Contain("\"" + jobId + "\"").And.Contain("leading or trailing whitespace"));
+        Assert.That(Requests, Is.Empty);
+    }
+
     [TestCase("")]
     [TestCase(" ")]
     [TestCase("\n\t ")]
