@@ -26,6 +26,19 @@ public class ApplicationObjectsTests : WireMockTest
 {
     private const string RotatedKey = "rk_live_ROTATED_fedcba9876543210_NEWKEY";
 
+    /// <summary>A client from AddRunchatClient(configuration), and the configuration, to reload.</summary>
+    private (IConfigurationRoot Configuration, IRunchatClient Client) FromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:BaseUrl"] = Server.Url,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddRunchatClient(configuration.GetSection("Runchat"));
+        return (configuration, Track(services.BuildServiceProvider()).GetRequiredService<IRunchatClient>());
+    }
+
     [Test]
     [NonParallelizable]
     public void ResolvingTheClientFromTheRootProviderKeepsNothingAlive()
@@ -56,15 +69,7 @@ public class ApplicationObjectsTests : WireMockTest
         Server.Given(Request.Create().WithPath(JobPath + "*").UsingPost())
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
                 .WithBody("{\"status\":\"error\",\"error\":\"old key " + ApiKey + " was revoked\",\"messages\":[]}"));
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Runchat:ApiKey"] = ApiKey,
-            ["Runchat:BaseUrl"] = Server.Url,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddRunchatClient(configuration.GetSection("Runchat"));
-        using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredService<IRunchatClient>();
+        var (configuration, client) = FromConfiguration();
 
         await client.TriggerAgentJobAsync("demo-agent");
         configuration["Runchat:ApiKey"] = RotatedKey;
@@ -79,15 +84,7 @@ public class ApplicationObjectsTests : WireMockTest
     public async Task ARotatedKeyThatIsInvalidFailsTheNextCallBeforeAnythingIsSent()
     {
         RespondWithSuccess();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Runchat:ApiKey"] = ApiKey,
-            ["Runchat:BaseUrl"] = Server.Url,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddRunchatClient(configuration.GetSection("Runchat"));
-        using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredService<IRunchatClient>();
+        var (configuration, client) = FromConfiguration();
 
         configuration["Runchat:ApiKey"] = "";
         configuration.Reload();

@@ -35,6 +35,13 @@ public class NeverTwiceTests : WireMockTest
     private static void AspireResilience(IServiceCollection services) =>
         services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
 
+    // The standard handler cuts attempts at 10 s; 1 s keeps the slow-agent tests short.
+    private static void OneSecondAttempts(HttpStandardResilienceOptions options)
+    {
+        options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(1);
+        options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(2);
+    }
+
     private static void AspireHedging(IServiceCollection services) =>
         services.ConfigureHttpClientDefaults(http => http.AddStandardHedgingHandler());
 
@@ -82,13 +89,9 @@ public class NeverTwiceTests : WireMockTest
     [Test]
     public async Task UnderAspireDefaultsAnAgentSlowerThanTheStandardAttemptTimeoutRunsOnceAndItsAnswerArrives()
     {
-        // The standard handler cuts attempts at 10 s; 1 s here keeps the test short, and the agent takes 2.5 s.
+        // The agent takes 2.5 s, longer than the (shortened) attempt timeout.
         using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok(ResponseBodies.Success("slow but done")), delay: TimeSpan.FromSeconds(2.5));
-        var client = Build(peer.BaseUrl, services => services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(o =>
-        {
-            o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(1);
-            o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(2);
-        })));
+        var client = Build(peer.BaseUrl, services => services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(OneSecondAttempts)));
 
         var run = await client.TriggerAgentJobAsync("demo-agent", "hi");
 
@@ -168,11 +171,7 @@ public class NeverTwiceTests : WireMockTest
     public async Task AStandardResilienceHandlerOnTheRunchatBuilderCannotRestartASlowAgent()
     {
         using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok(ResponseBodies.Success()), delay: TimeSpan.FromSeconds(2.5));
-        var client = Build(peer.BaseUrl, onRunchat: b => b.AddStandardResilienceHandler(o =>
-        {
-            o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(1);
-            o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(2);
-        }));
+        var client = Build(peer.BaseUrl, onRunchat: b => b.AddStandardResilienceHandler(OneSecondAttempts));
 
         var exception = await Caught(client.TriggerAgentJobAsync("demo-agent", "hi"));
 
