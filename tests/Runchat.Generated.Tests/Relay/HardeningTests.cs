@@ -298,6 +298,34 @@ public class HardeningTests
         }
     }
 
+    [Test]
+    public async Task ABodyLimitAboveKestrelsOwnIsAppliedToKestrelToo()
+    {
+        // Kestrel refuses bodies over 30,000,000 bytes by default; the route allows 50 MB.
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var relay = await RelayHost.StartAsync(sandbox.BaseUrl, o =>
+        {
+            o.MaxBodyBytes = 50 * 1024 * 1024;
+            o.MaxRunsPerMinute = 1;
+            o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent"));
+        });
+        var body = Encoding.UTF8.GetBytes("{\"pad\":\"" + new string('x', 40 * 1024 * 1024) + "\"}");
+
+        var (status, answer) = await relay.PostAsync("/hooks/open", body);
+
+        Assert.That(status, Is.EqualTo(202), relay.Errors);
+        Assert.That((await relay.Relay.GetAsync(answer.GetProperty("delivery_id").GetString()!))!.BodyBytes, Is.EqualTo(body.Length));
+    }
+
+    [Test]
+    public async Task ARouteThatUsesAPublishedSampleSecretIsWarnedAbout()
+    {
+        await using var relay = await RelayHost.StartAsync(new Uri("http://127.0.0.1:9/api/v1/"), o =>
+            o.Routes.Add(RelayHost.Route("/hooks/forms", "lead-agent", "standard-webhooks", "whsec_c2FuZGJveC1mb3Jtcy1zZWNyZXQtY2hhbmdlLW1l")));
+
+        Assert.That(relay.Errors, Does.Contain("/hooks/forms").And.Contain("sample secret published in the Runchat README"));
+    }
+
     private static async Task WaitForAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);

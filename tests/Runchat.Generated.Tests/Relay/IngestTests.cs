@@ -120,6 +120,8 @@ public class IngestTests : PerStoreFixture
         new object[] { "a JSON string", "/hooks/open", "\"hi\"", "", 400, "object" },
         new object[] { "truncated JSON", "/hooks/open", "{\"a\":", "", 400, "JSON" },
         new object[] { "two objects", "/hooks/open", "{}{}", "", 400, "JSON" },
+        new object[] { "an empty body", "/hooks/open", "", "", 400, "The body is empty; this route accepts one JSON object" },
+        new object[] { "an empty object", "/hooks/open", " {} ", "", 400, "empty JSON object, which would give the agent nothing" },
         new object[] { "not JSON", "/hooks/open", "name=ada&plan=pro", "", 400, "JSON" },
         new object[] { "a body over the limit", "/hooks/open", "{\"pad\":\"" + new string('x', 5000) + "\"}", "", 413, "4096" },
     };
