@@ -92,8 +92,12 @@ public partial class RunchatClient
         {
             var response = await SendTriggerCoreAsync(jobId, content, cancellationToken).ConfigureAwait(false);
             telemetry?.Succeeded(response.Value);
-            logger.LogInformation("Triggered job {JobId} ({BodyMode}, {RequestBytes} bytes): status {RunStatus} in {ElapsedMs:0} ms",
-                jobId, bodyMode, bytes, response.Value.Status?.ToString().ToLowerInvariant() ?? "unknown", ElapsedMs(started));
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                logger.LogInformation("Triggered job {JobId} ({BodyMode}, {RequestBytes} bytes): status {RunStatus} in {ElapsedMs:0} ms",
+                    jobId, bodyMode, bytes, response.Value.Status?.ToString().ToLowerInvariant() ?? "unknown", ElapsedMs(started));
+            }
+
             return response;
         }
         catch (Exception exception)

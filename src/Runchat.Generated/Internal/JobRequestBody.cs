@@ -27,17 +27,10 @@ internal static class JobRequestBody
 
     public static HttpContent ForMessage(string message)
     {
-        using var stream = new MemoryStream(message.Length + 16);
-        using (var writer = new StreamWriter(stream, Utf8, bufferSize: 1024, leaveOpen: true))
-        using (var json = new JsonTextWriter(writer) { Formatting = Formatting.None })
-        {
-            json.WriteStartObject();
-            json.WritePropertyName("message");
-            json.WriteValue(message);
-            json.WriteEndObject();
-        }
-
-        return Json(stream.GetBuffer(), 0, (int)stream.Length);
+        // JsonConvert.ToString quotes and escapes exactly as JsonTextWriter does (the default
+        // StringEscapeHandling); one string and one array, instead of a stream and two writers.
+        var bytes = Utf8.GetBytes("{\"message\":" + JsonConvert.ToString(message) + "}");
+        return Json(bytes, 0, bytes.Length);
     }
 
     public static HttpContent ForPayload(JobPayload payload)
