@@ -61,9 +61,9 @@ public static class RelayCommands
         var command = new Command("list", "List the stored deliveries, newest first.") { config, state, json };
         command.SetAction((result, cancellationToken) => Guard(console, async () =>
         {
-            var store = OpenStore(result.GetValue(config)!);
+            var relay = OpenRelay(result.GetValue(config)!);
             var filter = result.GetValue(state) is { } name ? DeliveryStates.Parse(name) : (RelayDeliveryState?)null;
-            var deliveries = await store.ListAsync(filter, cancellationToken).ConfigureAwait(false);
+            var deliveries = await relay.ListAsync(filter, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 await console.Out.WriteLineAsync(JsonSerializer.Serialize(deliveries, RelayJson.Options)).ConfigureAwait(false);
@@ -90,7 +90,7 @@ public static class RelayCommands
         var command = new Command("show", "Show one delivery.") { config, id, json };
         command.SetAction((result, cancellationToken) => Guard(console, async () =>
         {
-            var delivery = await OpenStore(result.GetValue(config)!).GetAsync(result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+            var delivery = await OpenRelay(result.GetValue(config)!).GetAsync(result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
             if (delivery is null)
             {
                 await console.Error.WriteLineAsync($"error: there is no delivery {result.GetValue(id)}.").ConfigureAwait(false);
@@ -113,10 +113,9 @@ public static class RelayCommands
             RelayDelivery? delivery;
             try
             {
-                // Conditional on the state read here: two replays at once run the agent once.
-                var store = OpenStore(result.GetValue(config)!);
-                var seen = await store.GetAsync(result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
-                delivery = seen is null ? null : await store.ReplayAsync(seen, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
+                // What a replay means (conditional on the state read, not twice within 10 s) is the
+                // operator API's: the command only calls it.
+                delivery = await OpenRelay(result.GetValue(config)!).ReplayAsync(result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
             }
             catch (InvalidOperationException refused)
             {
@@ -363,7 +362,10 @@ public static class RelayCommands
         }
     }
 
-    /// <summary>The configured store, for list, show and replay: these never create one.</summary>
+    /// <summary>The operator API (<see cref="IRunchatRelay"/>) over the configured store, for list, show and replay.</summary>
+    private static IRunchatRelay OpenRelay(string configPath) => new RunchatRelay(OpenStore(configPath), TimeProvider.System, new DispatchSignal());
+
+    /// <summary>The configured store: list, show and replay never create one.</summary>
     private static IDeliveryStore OpenStore(string configPath)
     {
         var options = new RunchatRelayOptions();

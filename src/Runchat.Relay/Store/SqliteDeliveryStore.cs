@@ -14,7 +14,7 @@ namespace Runchat.Relay;
 /// One relay process per file: at start-up every <c>sending</c> row is taken to be left over from
 /// a relay that died (several instances need a shared store with leases: PostgreSQL).
 /// Uniqueness of (route, dedupe_key) is the unique index's, never a check-then-insert.
-/// The limits are counted in the claim statement itself, so a claim never exceeds them.
+/// The limits are counted in the statement that starts a send (StartSendAsync), so a send never starts beyond them.
 /// New deliveries are group-committed: one transaction (one fsync) for all that arrive together.
 /// </remarks>
 internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
