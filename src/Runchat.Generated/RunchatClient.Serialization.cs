@@ -66,7 +66,7 @@ public partial class RunchatClient
             {
                 // Numbers a decimal cannot say (1e400, -0), or a key to redact from the strings:
                 // through the exact tree, redacted before conversion.
-                value = ExactJson.ParseStrict(segment, charset: null, credential.Redact)!.ToObject<T>(serializer)!;
+                value = ExactJson.ParseExact(utf8, credential.Redact).ToObject<T>(serializer)!;
             }
 
             return new ObjectResponseResult<T>(value, ReadResponseAsString ? Encoding.UTF8.GetString(segment.Array!, segment.Offset, segment.Count) : string.Empty);

@@ -213,12 +213,29 @@ public static class RunchatRelayEndpointExtensions
     }
 
     /// <summary>Why a body was refused, in words for a webhook sender (not for a caller of the client library).</summary>
-    private static string BodyRefusal(byte[] body, ArgumentException invalid) =>
-        body.AsSpan().Trim(" \t\r\n"u8).Length == 0
-            ? "The body is empty; this route accepts one JSON object."
-            : body.AsSpan().Trim(" \t\r\n"u8).SequenceEqual("{}"u8)
-                ? "The body is an empty JSON object, which would give the agent nothing; this route accepts one JSON object with content."
-                : "The body is not one JSON object in UTF-8: " + Messages.WithoutParameter(invalid);
+    private static string BodyRefusal(byte[] body, ArgumentException invalid)
+    {
+        if (body.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return "The body is empty; this route accepts one JSON object.";
+        }
+
+        // The client's own words for {} point a C# caller to an overload; a sender needs these.
+        var reader = new System.Text.Json.Utf8JsonReader(body);
+        try
+        {
+            if (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.StartObject
+                && reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.EndObject && !reader.Read())
+            {
+                return "The body is an empty JSON object, which would give the agent nothing; this route accepts one JSON object with content.";
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return "The body is not one JSON object in UTF-8: " + Messages.WithoutParameter(invalid);
+    }
 
     /// <summary>The whole body, or null when it is larger than <paramref name="limit"/>.</summary>
     /// <remarks>

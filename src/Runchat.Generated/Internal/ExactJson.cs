@@ -30,7 +30,7 @@ internal static class ExactJson
         try
         {
             using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = MaxDepth });
-            return document.RootElement.ValueKind == JsonValueKind.Object ? (JObject)ToToken(document.RootElement, strict: false, redact: null) : null;
+            return document.RootElement.ValueKind == JsonValueKind.Object ? (JObject)ToToken(document.RootElement, redact: null) : null;
         }
         catch (JsonException)
         {
@@ -39,28 +39,13 @@ internal static class ExactJson
     }
 
     /// <summary>
-    /// Exactly one JSON value in <paramref name="body"/>, decoded with <paramref name="charset"/>
-    /// (UTF-8 when none), every string and name passed through <paramref name="redact"/>.
+    /// The JSON value of a body <see cref="Validate"/> has accepted, with exact numbers and every string
+    /// and name passed through <paramref name="redact"/>. Strictness is Validate's: this only builds.
     /// </summary>
-    /// <returns>The value, or null when the body is empty or only whitespace.</returns>
-    /// <exception cref="FormatException">The body is not one strict JSON value: the message says why, without quoting it.</exception>
-    public static JToken? ParseStrict(ArraySegment<byte> body, string? charset, Func<string, string>? redact)
+    public static JToken ParseExact(ReadOnlyMemory<byte> utf8, Func<string, string> redact)
     {
-        var utf8 = ToUtf8(body, charset);
-        if (IsBlank(utf8))
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = MaxDepth });
-            return ToToken(document.RootElement, strict: true, redact);
-        }
-        catch (JsonException exception)
-        {
-            throw new FormatException(exception.Message, exception);
-        }
+        using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = MaxDepth });
+        return ToToken(document.RootElement, redact);
     }
 
     /// <summary>
@@ -70,7 +55,7 @@ internal static class ExactJson
     /// <returns>
     /// True when Newtonsoft, reading floats as decimals, says back every number of the document as
     /// written (no exponent, no negative zero, at most 27 digits); false when one needs
-    /// <see cref="ParseStrict"/>'s exact numbers.
+    /// <see cref="ParseExact"/>'s exact numbers.
     /// </returns>
     /// <exception cref="FormatException">The body is not one strict JSON value; the message says why, without quoting it.</exception>
     public static bool Validate(ReadOnlySpan<byte> utf8)
@@ -218,9 +203,7 @@ internal static class ExactJson
 
     /// <summary>The body as UTF-8, decoded from the charset its Content-Type names.</summary>
     /// <exception cref="FormatException">The charset is unknown, or the body is not valid in it.</exception>
-    public static ReadOnlyMemory<byte> Utf8Of(ArraySegment<byte> body, string? charset) => ToUtf8(body, charset);
-
-    private static ReadOnlyMemory<byte> ToUtf8(ArraySegment<byte> body, string? charset)
+    public static ReadOnlyMemory<byte> Utf8Of(ArraySegment<byte> body, string? charset)
     {
         var name = charset?.Trim().Trim('"');
         if (string.IsNullOrEmpty(name) || name!.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || name.Equals("utf8", StringComparison.OrdinalIgnoreCase))
@@ -265,7 +248,8 @@ internal static class ExactJson
         return true;
     }
 
-    private static JToken ToToken(JsonElement element, bool strict, Func<string, string>? redact)
+    // A repeated key keeps its last value here: where that matters (an answer), Validate refused it first.
+    private static JToken ToToken(JsonElement element, Func<string, string>? redact)
     {
         switch (element.ValueKind)
         {
@@ -273,13 +257,7 @@ internal static class ExactJson
                 var obj = new JObject();
                 foreach (var property in element.EnumerateObject())
                 {
-                    var name = redact is null ? property.Name : redact(property.Name);
-                    if (strict && obj.ContainsKey(name))
-                    {
-                        throw new FormatException($"the key \"{name}\" appears twice in one object, so which value it has is ambiguous");
-                    }
-
-                    obj[name] = ToToken(property.Value, strict, redact);
+                    obj[redact is null ? property.Name : redact(property.Name)] = ToToken(property.Value, redact);
                 }
 
                 return obj;
@@ -287,7 +265,7 @@ internal static class ExactJson
                 var array = new JArray();
                 foreach (var item in element.EnumerateArray())
                 {
-                    array.Add(ToToken(item, strict, redact));
+                    array.Add(ToToken(item, redact));
                 }
 
                 return array;

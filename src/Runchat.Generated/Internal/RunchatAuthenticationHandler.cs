@@ -51,7 +51,7 @@ internal sealed class RunchatAuthenticationHandler : DelegatingHandler
 
         // The key is on the request only while it is on the wire: a retry clones the request, and
         // the clone passes through logging handlers that must never see it.
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _credential.CurrentKey());
+        request.Headers.Authorization = _credential.CurrentAuthorization();
         try
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);

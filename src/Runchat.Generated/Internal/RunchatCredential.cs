@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
@@ -47,9 +48,9 @@ internal sealed class RunchatCredential : IDisposable
     /// <summary>Every key this client has sent (or is about to send).</summary>
     public IReadOnlyList<string> Keys => _keys;
 
-    /// <summary>The key to send now.</summary>
+    /// <summary>The <c>Authorization</c> header to send now, made once per key.</summary>
     /// <exception cref="OptionsValidationException">The reloaded configuration is invalid (an empty key, say); nothing is sent.</exception>
-    public string CurrentKey()
+    public AuthenticationHeaderValue CurrentAuthorization()
     {
         var state = _state;
         if (state.Invalid is { } invalid)
@@ -57,7 +58,7 @@ internal sealed class RunchatCredential : IDisposable
             throw new OptionsValidationException(invalid.OptionsName, invalid.OptionsType, invalid.Failures);
         }
 
-        return state.Key ?? throw new InvalidOperationException("A Runchat API key is required.");
+        return state.Authorization ?? throw new InvalidOperationException("A Runchat API key is required.");
     }
 
     public string Redact(string text) => SecretRedactor.Redact(text, _keys);
@@ -107,11 +108,11 @@ internal sealed class RunchatCredential : IDisposable
     {
         public State(string? key, OptionsValidationException? invalid)
         {
-            Key = key;
+            Authorization = key is null ? null : new AuthenticationHeaderValue("Bearer", key);
             Invalid = invalid;
         }
 
-        public string? Key { get; }
+        public AuthenticationHeaderValue? Authorization { get; }
 
         public OptionsValidationException? Invalid { get; }
     }

@@ -53,15 +53,9 @@ internal static class SecretRedactor
 
         StringBuilder? result = null;
         var copied = 0;
-        var starts = new[] { key![0], '\\', '%', '&' };
-        for (var i = 0; i < text.Length; i++)
+        var chars = text.AsSpan();
+        for (var i = NextStart(chars, 0, key![0]); i >= 0; i = NextStart(chars, i + 1, key[0]))
         {
-            i = text.IndexOfAny(starts, i);
-            if (i < 0)
-            {
-                break;
-            }
-
             var end = Match(new StringText(text), i, key, 0, key.Length);
             if (end < 0)
             {
@@ -120,42 +114,41 @@ internal static class SecretRedactor
             return false;
         }
 
-        // Two vectorized searches instead of a look at every byte: the key written plainly, then
-        // every spelling with an escape in it, which holds one of '\\', '%', '&' at most
-        // key.Length - 1 characters after its start (those before it are the key's own).
         var text = new Utf8Text(utf8);
         var bytes = new ReadOnlySpan<byte>(utf8.Array, utf8.Offset, utf8.Count);
-        var plain = new byte[key!.Length];
-        for (var k = 0; k < key.Length; k++)
+        for (var i = NextStart(bytes, 0, (byte)key![0]); i >= 0; i = NextStart(bytes, i + 1, (byte)key[0]))
         {
-            plain[k] = (byte)key[k];
-        }
-
-        if (bytes.IndexOf(plain) >= 0)
-        {
-            return true;
-        }
-
-        var first = (byte)key[0];
-        for (var e = 0; e < bytes.Length; e++)
-        {
-            var found = bytes.Slice(e).IndexOfAny((byte)'\\', (byte)'%', (byte)'&');
-            if (found < 0)
+            if (Match(text, i, key, 0, key.Length) >= 0)
             {
-                return false;
-            }
-
-            e += found;
-            for (var start = Math.Max(0, e - (key.Length - 1)); start <= e; start++)
-            {
-                if ((start == e || bytes[start] == first) && Match(text, start, key, 0, key.Length) >= 0)
-                {
-                    return true;
-                }
+                return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The next place at or after <paramref name="from"/> where a spelling of a key can start: its
+    /// first character, or the start of an escape ('\\', '%', '&amp;'). Vectorized searches, for
+    /// strings (headers, error bodies) and UTF-8 bytes (answers) alike; -1 when there is none.
+    /// </summary>
+    private static int NextStart(ReadOnlySpan<char> text, int from, char first) => NextStart(text, from, first, '\\', '%', '&');
+
+    private static int NextStart(ReadOnlySpan<byte> text, int from, byte first) => NextStart(text, from, first, (byte)'\\', (byte)'%', (byte)'&');
+
+    private static int NextStart<T>(ReadOnlySpan<T> text, int from, T first, T backslash, T percent, T ampersand)
+        where T : IEquatable<T>
+    {
+        if (from >= text.Length)
+        {
+            return -1;
+        }
+
+        var rest = text.Slice(from);
+        var escape = rest.IndexOfAny(backslash, percent, ampersand);
+        var plain = rest.Slice(0, escape < 0 ? rest.Length : escape).IndexOf(first);
+        var found = plain >= 0 ? plain : escape;
+        return found < 0 ? -1 : from + found;
     }
 
     private static bool MayStart(char c, char first) => c == first || c is '\\' or '%' or '&';
