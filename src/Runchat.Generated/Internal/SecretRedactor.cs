@@ -132,22 +132,25 @@ internal static class SecretRedactor
     /// first character, or the start of an escape ('\\', '%', '&amp;'). Vectorized searches, for
     /// strings (headers, error bodies) and UTF-8 bytes (answers) alike; -1 when there is none.
     /// </summary>
-    private static int NextStart(ReadOnlySpan<char> text, int from, char first) => NextStart(text, from, first, '\\', '%', '&');
-
-    private static int NextStart(ReadOnlySpan<byte> text, int from, byte first) => NextStart(text, from, first, (byte)'\\', (byte)'%', (byte)'&');
-
-    private static int NextStart<T>(ReadOnlySpan<T> text, int from, T first, T backslash, T percent, T ampersand)
-        where T : IEquatable<T>
+    private static int NextStart(ReadOnlySpan<char> text, int from, char first)
     {
         if (from >= text.Length)
         {
             return -1;
         }
 
-        var rest = text.Slice(from);
-        var escape = rest.IndexOfAny(backslash, percent, ampersand);
-        var plain = rest.Slice(0, escape < 0 ? rest.Length : escape).IndexOf(first);
-        var found = plain >= 0 ? plain : escape;
+        var found = text.Slice(from).IndexOfAny(stackalloc char[] { first, '\\', '%', '&' });
+        return found < 0 ? -1 : from + found;
+    }
+
+    private static int NextStart(ReadOnlySpan<byte> text, int from, byte first)
+    {
+        if (from >= text.Length)
+        {
+            return -1;
+        }
+
+        var found = text.Slice(from).IndexOfAny(stackalloc byte[] { first, (byte)'\\', (byte)'%', (byte)'&' });
         return found < 0 ? -1 : from + found;
     }
 
