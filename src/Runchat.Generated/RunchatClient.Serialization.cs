@@ -10,23 +10,21 @@ using Runchat.Internal;
 
 namespace Runchat;
 
-// Handwritten: the serializer settings of the generated client (NSwag's UpdateJsonSerializerSettings
-// hook), and the strict reader every generated operation reads a successful answer with
-// (build/templates/Client.Class.ReadObjectResponse.liquid calls ReadExactObjectResponseAsync).
+// Handwritten: the strict reader every generated Send…Async reads its success answer with
+// (build/templates/Client.Class.liquid), and the serializer it converts with.
 public partial class RunchatClient
 {
-    private JsonSerializer? _responseSerializer;
-
-    static partial void UpdateJsonSerializerSettings(JsonSerializerSettings settings)
+    // Shared and never changed after creation, which is what makes a Newtonsoft serializer safe to share.
+    private static readonly JsonSerializer ResponseSerializer = JsonSerializer.Create(new JsonSerializerSettings
     {
         // Transcript messages are free-form objects kept as JObject (AgentMessage.Raw is "the
         // message as received"): Newtonsoft's default would turn every date-like string in them
         // into a DateTime and re-format it.
-        settings.DateParseHandling = DateParseHandling.None;
+        DateParseHandling = DateParseHandling.None,
         // 1.10 stays 1.10 (a double would say 1.1); numbers a decimal cannot say exactly take the
         // exact path of ReadExactObjectResponseAsync instead.
-        settings.FloatParseHandling = FloatParseHandling.Decimal;
-    }
+        FloatParseHandling = FloatParseHandling.Decimal,
+    });
 
     /// <summary>
     /// Reads an answer the client will act on: exactly one strict JSON value (no trailing content,
@@ -34,15 +32,15 @@ public partial class RunchatClient
     /// <c>{"status":"error",…,"status":"success"}</c>), in the charset the Content-Type names, with
     /// numbers kept as written and the API key redacted from every string.
     /// </summary>
-    /// <exception cref="RunchatApiException">The body is not one strict JSON value, or not of the documented shape; the message says which.</exception>
-    private async Task<ObjectResponseResult<T>> ReadExactObjectResponseAsync<T>(HttpResponseMessage response, IReadOnlyDictionary<string, IEnumerable<string>> headers, CancellationToken cancellationToken)
+    /// <exception cref="RunchatApiException">The body is empty, not one strict JSON value, or not of the documented shape; the message says which.</exception>
+    private async Task<T> ReadExactObjectResponseAsync<T>(HttpResponseMessage response, IReadOnlyDictionary<string, IEnumerable<string>> headers, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        var content = response.Content!;
+        var content = response.Content ?? new ByteArrayContent(Array.Empty<byte>());
         var bytes = content is BufferedContent buffered
             ? buffered.Bytes
             : new ArraySegment<byte>(await ReadBytesAsync(content, cancellationToken).ConfigureAwait(false));
-        var credential = _httpClient.Credential;
+        var credential = _transport.Credential;
 
         try
         {
@@ -50,10 +48,10 @@ public partial class RunchatClient
             var segment = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(utf8, out var array) ? array : new ArraySegment<byte>(utf8.ToArray());
             if (ExactJson.IsBlank(utf8))
             {
-                return new ObjectResponseResult<T>(default!, string.Empty);
+                throw new RunchatApiException($"Runchat answered {status} with an empty body instead of a {typeof(T).Name}. The agent may have run.", status, string.Empty, headers, null);
             }
 
-            var serializer = _responseSerializer ??= JsonSerializer.Create(JsonSerializerSettings);
+            var serializer = ResponseSerializer;
             var plain = ExactJson.Validate(utf8.Span);
             T value;
             if (plain && !EchoesTheKey(segment, credential))
@@ -69,7 +67,7 @@ public partial class RunchatClient
                 value = ExactJson.ParseExact(utf8, credential.Redact).ToObject<T>(serializer)!;
             }
 
-            return new ObjectResponseResult<T>(value, ReadResponseAsString ? Encoding.UTF8.GetString(segment.Array!, segment.Offset, segment.Count) : string.Empty);
+            return value ?? throw new RunchatApiException($"Runchat answered {status} with null instead of a {typeof(T).Name}. The agent may have run.", status, "null", headers, null);
         }
         catch (FormatException exception)
         {

@@ -8,9 +8,9 @@ using Runchat.Internal;
 namespace Runchat;
 
 // Handwritten: the three trigger modes ("raw payload vs. explicit message"). Each validates its
-// arguments, builds its body in Internal/JobRequestBody.cs, and goes through SendTriggerAsync.
-// The generated operation for this endpoint is protected (nswag.json protectedMethods): its
-// AgentJobRequest parameter cannot express "no body" or "these exact bytes".
+// arguments, builds its body in Internal/JobRequestBody.cs (the one thing the spec cannot express:
+// no body, these exact bytes, or a message), and goes through SendTriggerAsync, which hands that
+// body to the generated request builder and sender (build/templates/Client.Class.liquid).
 public partial class RunchatClient
 {
     /// <inheritdoc />
@@ -66,7 +66,7 @@ public partial class RunchatClient
 
         if (payload.HasTopLevelMessageKey)
         {
-            _httpClient.Logger.LogWarning(
+            _transport.Logger.LogWarning(
                 "The payload for job {JobId} has a top-level \"message\" key, which the server would take as the whole message; it is sent wrapped as {{\"message\": \"<the whole payload>\"}} so the agent receives all of it.",
                 jobId);
         }
@@ -76,21 +76,24 @@ public partial class RunchatClient
 
     /// <summary>The one send path of the handwritten layer.</summary>
     /// <remarks>
-    /// It is one span and one set of measurements (Internal/RunchatTelemetry.cs) when anything listens.
-    /// The request is built here, with its body as an argument; the pipeline (RunchatTransport, then
-    /// the handlers in Internal/RunchatHttpPipeline.cs) owns the deadline and buffers the answer;
-    /// ResponseErrors maps every non-2xx; the generated ReadObjectResponseAsync reads the 200.
+    /// It is one span and one set of measurements (Internal/RunchatTelemetry.cs) when anything listens,
+    /// and one log line. The generated CreateTriggerAgentJobWithMessageRequest builds the request around
+    /// <paramref name="content"/>; the generated SendTriggerAgentJobWithMessageAsync sends it once through
+    /// the pipeline (RunchatTransport, then the handlers in Internal/RunchatHttpPipeline.cs, which owns
+    /// the deadline and buffers the answer), maps every status but 200 (Internal/ResponseErrors.cs), and
+    /// reads the 200 strictly (RunchatClient.Serialization.cs).
     /// </remarks>
     private async Task<RunchatResponse<AgentJobResponse>> SendTriggerAsync(string jobId, HttpContent content, string bodyMode, CancellationToken cancellationToken)
     {
-        var options = _httpClient.Options;
-        var logger = _httpClient.Logger;
+        var options = _transport.Options;
+        var logger = _transport.Logger;
         var bytes = content.Headers.ContentLength ?? 0;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var telemetry = RunchatTelemetry.Start(jobId, bodyMode, options.BaseUrl, options.RecordMetadataInTraces);
         try
         {
-            var response = await SendTriggerCoreAsync(jobId, content, cancellationToken).ConfigureAwait(false);
+            using var request = CreateTriggerAgentJobWithMessageRequest(jobId, content);
+            var response = await SendTriggerAgentJobWithMessageAsync(request, cancellationToken).ConfigureAwait(false);
             telemetry?.Succeeded(response.Value);
             if (logger.IsEnabled(LogLevel.Information))
             {
@@ -124,24 +127,4 @@ public partial class RunchatClient
     // Argument errors stay synchronous: the plain overloads only unwrap the finished call.
     private static async Task<AgentJobResponse> ValueOf(Task<RunchatResponse<AgentJobResponse>> call) =>
         (await call.ConfigureAwait(false)).Value;
-
-    private async Task<RunchatResponse<AgentJobResponse>> SendTriggerCoreAsync(string jobId, HttpContent content, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RequestPath.ForTrigger(jobId), UriKind.Relative)) { Content = content };
-        request.Headers.TryAddWithoutValidation("Accept", "application/json");
-
-        using var response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        await ResponseErrors.ThrowIfNotSuccess(response, _httpClient.Credential).ConfigureAwait(false);
-
-        var headers = ResponseErrors.CollectHeaders(response);
-        var status = (int)response.StatusCode;
-        if (status != 200)
-        {
-            throw new RunchatApiException($"Runchat answered with the unexpected HTTP status {status}; a trigger answers 200.", status, null, headers, null);
-        }
-
-        var result = await ReadObjectResponseAsync<AgentJobResponse>(response, headers, cancellationToken).ConfigureAwait(false);
-        var value = result.Object ?? throw new RunchatApiException("Runchat answered 200 with an empty body instead of the run's result.", status, result.Text, headers, null);
-        return new RunchatResponse<AgentJobResponse>(value, status, headers);
-    }
 }

@@ -36,7 +36,7 @@ public partial class RunchatClient : IDisposable
     /// <see cref="ObjectDisposedException"/>. A client from dependency injection owns nothing to release:
     /// the container does, and disposing it does nothing.
     /// </summary>
-    public void Dispose() => _httpClient.Dispose();
+    public void Dispose() => _transport.Dispose();
 
     /// <summary>A private IHttpClientFactory, so the standalone client and DI share one pipeline definition.</summary>
     private static RunchatTransport CreateOwnedTransport(RunchatClientOptions options)

@@ -1,5 +1,4 @@
 using System;
-using System.ComponentModel;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
@@ -9,17 +8,15 @@ using Runchat.Internal;
 
 namespace Runchat;
 
-// Handwritten: the HTTP client type the generated RunchatClient is built on (httpClientType in
-// nswag.json). NSwag always generates a public constructor taking that type; because only this
-// library can create a RunchatTransport, that constructor cannot be used to build a client
-// without the bearer key, the deadline, the retry policy, the send guard and the redirect check.
+// Handwritten: what the generated RunchatClient sends through (httpClientType in nswag.json). The
+// generated constructor that takes it is internal (build/templates/Client.Class.liquid), so a client
+// always has the bearer key, the deadline, the retry policy, the send guard and the redirect check.
 
 /// <summary>
-/// The Runchat HTTP pipeline a <see cref="RunchatClient"/> sends through. Only the library creates
-/// one: use <see cref="RunchatClient(RunchatClientOptions)"/> or <c>services.AddRunchatClient(...)</c>.
+/// The Runchat HTTP pipeline a <see cref="RunchatClient"/> sends through, with the options, the key
+/// and the log category it was built with. RunchatHttpPipeline creates it.
 /// </summary>
-[EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class RunchatTransport
+internal sealed class RunchatTransport
 {
     private readonly Func<HttpClient> _httpClient;
     private readonly IDisposable? _owned;
@@ -66,13 +63,13 @@ public sealed class RunchatTransport
     /// the deadline (see Internal/RunchatDeadlineHandler.cs), so reading it cannot stall.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The client was disposed before or during the call.</exception>
-    internal async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completionOption, CancellationToken cancellationToken)
+    internal async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ThrowIfDisposed(during: false, inner: null);
         SendLedger.Attach(request);
         try
         {
-            return await _httpClient().SendAsync(request, completionOption, cancellationToken).ConfigureAwait(false);
+            return await _httpClient().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (Volatile.Read(ref _disposed) != 0 && !cancellationToken.IsCancellationRequested)
         {

@@ -7,7 +7,7 @@ using Newtonsoft.Json.Linq;
 
 namespace Runchat.Internal;
 
-/// <summary>The one place a non-2xx answer becomes an exception.</summary>
+/// <summary>The one place an answer other than the operation's success status becomes an exception.</summary>
 /// <remarks>
 /// It reads the body as text first, so undocumented bodies (an HTML 502 page, an empty 500,
 /// truncated JSON) still give a <see cref="RunchatApiException"/> with the real status and
@@ -16,24 +16,27 @@ namespace Runchat.Internal;
 /// </remarks>
 internal static class ResponseErrors
 {
-    /// <summary>Throws the exception for a non-2xx answer; does nothing for a 2xx.</summary>
+    /// <summary>
+    /// Returns the answer's headers when its status is <paramref name="successStatus"/>, the one the
+    /// spec documents for the operation (every generated Send…Async calls this); throws the
+    /// <see cref="RunchatApiException"/> for any other status, another 2xx included.
+    /// </summary>
     /// <remarks>The body was buffered (at most 1 MiB of an error) by RunchatDeadlineHandler, so reading it here cannot stall.</remarks>
-    public static Task ThrowIfNotSuccess(HttpResponseMessage response, RunchatCredential? credential)
+    public static async Task<IReadOnlyDictionary<string, IEnumerable<string>>> EnsureStatusAsync(HttpResponseMessage response, int successStatus, RunchatCredential credential)
     {
-        var status = (int)response.StatusCode;
-        return status is >= 200 and < 300 ? Task.CompletedTask : ThrowAsync(response, credential);
-    }
-
-    private static async Task ThrowAsync(HttpResponseMessage response, RunchatCredential? credential)
-    {
-        var status = (int)response.StatusCode;
         var headers = CollectHeaders(response);
+        var status = (int)response.StatusCode;
+        if (status == successStatus)
+        {
+            return headers;
+        }
+
         var body = response.Content is null ? null : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-        throw Build(status, body, headers, credential, RunchatRetryPolicy.GetRetryAfter(response));
+        throw Build(status, body, headers, credential, RunchatRetryPolicy.GetRetryAfter(response), successStatus);
     }
 
     /// <summary>The exception for an answer: also what <see cref="RunchatModelFactory"/> builds for tests, so fakes throw what the client throws.</summary>
-    internal static RunchatApiException Build(int status, string? body, IReadOnlyDictionary<string, IEnumerable<string>> headers, RunchatCredential? credential, TimeSpan? retryAfter)
+    internal static RunchatApiException Build(int status, string? body, IReadOnlyDictionary<string, IEnumerable<string>> headers, RunchatCredential? credential, TimeSpan? retryAfter, int successStatus = 200)
     {
         // A proxy or a misbehaving server could echo the request back; the key must not travel on.
         // The text is redacted before it is parsed: the redactor reads JSON's escapes, so the key
@@ -47,7 +50,7 @@ internal static class ResponseErrors
         // Parsed once: the message, ServerError and the typed Error all come from this object.
         var json = RunchatApiException.ParseJsonObject(body);
         var serverError = RunchatApiException.ServerErrorOf(json);
-        var message = Describe(status, retryAfter, headers) + (serverError is null ? string.Empty : " Server error: " + serverError);
+        var message = Describe(status, retryAfter, headers, successStatus) + (serverError is null ? string.Empty : " Server error: " + serverError);
 
         var exception = status is 400 or 403 or 404 or 500 && ToError(json) is { } error
             ? new RunchatApiException<Error>(message, status, body, headers, error, null)
@@ -78,7 +81,7 @@ internal static class ResponseErrors
         return headers;
     }
 
-    private static string Describe(int status, TimeSpan? retryAfter, IReadOnlyDictionary<string, IEnumerable<string>> headers) => status switch
+    private static string Describe(int status, TimeSpan? retryAfter, IReadOnlyDictionary<string, IEnumerable<string>> headers, int successStatus) => status switch
     {
         400 => "Runchat rejected the request (400 Bad Request): the body could not be parsed, or the job is a flow job. This endpoint runs agent jobs only; flow jobs are triggered with GET.",
         401 => "Runchat did not accept the API key (401 Unauthorized): it is missing, invalid or revoked. Check RUNCHAT_API_KEY or RunchatClientOptions.ApiKey; keys are managed from the account menu at runchat.com.",
@@ -88,7 +91,7 @@ internal static class ResponseErrors
         429 => "Runchat is rate-limiting requests (429 Too Many Requests)" + (retryAfter is { } wait ? $"; it asked to retry after {wait.TotalSeconds:0} s" : string.Empty) + ". The agent did not run.",
         >= 300 and < 400 => $"Runchat answered with a redirect ({status}{DescribeLocation(headers)}), which is never followed: re-sending the POST elsewhere, or as a GET, could trigger the job again. Check RunchatClientOptions.BaseUrl.",
         >= 500 => $"The Runchat server failed ({status}). The agent may or may not have run; the request was not retried, because retrying could run it twice.",
-        _ => $"Runchat answered with the unexpected HTTP status {status}.",
+        _ => $"Runchat answered with the unexpected HTTP status {status}; this operation answers {successStatus}.",
     };
 
     private static string DescribeLocation(IReadOnlyDictionary<string, IEnumerable<string>> headers) =>

@@ -30,7 +30,7 @@ public class XmlDocsTests
         var visible = VisibleMemberIds(assembly).ToList();
         var missing = visible.Where(id => !documented.Contains(id)).ToList();
 
-        Assert.That(visible, Has.Count.GreaterThan(100), "the walk finds the public surface");
+        Assert.That(visible, Has.Count.GreaterThan(90), "the walk finds the public surface");
         Assert.That(visible, Does.Contain("T:Runchat.AgentJobResponseStatus").And.Contain("F:Runchat.AgentJobResponseStatus.Success"), "generated types are walked");
         Assert.That(missing, Is.Empty, "public members without XML docs:\n" + string.Join("\n", missing));
     }
