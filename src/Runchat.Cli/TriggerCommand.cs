@@ -116,7 +116,7 @@ public sealed class TriggerCommand
         {
             if (!Uri.TryCreate(arguments.BaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
             {
-                throw new UsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{Runchat.Internal.UrlDisplay.Safe(arguments.BaseUrl)}'.");
+                throw new UsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{Runchat.Cli.Internal.UrlDisplay.Safe(arguments.BaseUrl)}'.");
             }
 
             options.BaseUrl = baseUrl;
@@ -203,26 +203,11 @@ public sealed class TriggerCommand
         }
     }
 
-    /// <summary>
-    /// --timeout: a number of seconds (<c>90</c>, <c>1.5</c>) or a time span (<c>00:05:00</c>), the two
-    /// forms RunchatClientOptions.Timeout accepts in configuration too.
-    /// </summary>
-    internal static TimeSpan ParseTimeout(string text)
-    {
-        var trimmed = text.Trim();
-        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-            && seconds > 0 && !double.IsInfinity(seconds) && seconds <= RunchatClientOptions.MaxTimeout.TotalSeconds)
-        {
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        if (trimmed.Contains(':') && TimeSpan.TryParse(trimmed, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero && span <= RunchatClientOptions.MaxTimeout)
-        {
-            return span;
-        }
-
-        throw new UsageException($"--timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {RunchatClientOptions.MaxTimeout.TotalDays:0.#} days; got '{text}'.");
-    }
+    /// <summary>--timeout: what RunchatClientOptions.Timeout accepts in configuration too (<see cref="RunchatClientOptions.TryParseTimeout"/>).</summary>
+    internal static TimeSpan ParseTimeout(string text) =>
+        RunchatClientOptions.TryParseTimeout(text, out var timeout)
+            ? timeout
+            : throw new UsageException($"--timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {RunchatClientOptions.MaxTimeout.TotalDays:0.#} days; got '{text}'.");
 
     /// <summary>The --verbose line: what the run cost, from its metadata (the names the sandbox and the API use).</summary>
     internal static string DescribeRun(AgentJobResponse response, TimeSpan elapsed)

@@ -4,15 +4,15 @@ using System.Threading.Tasks;
 
 namespace Runchat;
 
-// Handwritten: the three trigger modes, declared on the interface too so callers can mock them.
+// Handwritten: the interface (nswag.json generates none). The generated operations are internal
+// request builders (build/templates/Client.Class.liquid); what callers use and mock is declared here.
 
 /// <summary>
 /// The Runchat API client: triggers saved agent jobs. Mock this interface in your own tests.
 /// </summary>
 /// <remarks>
-/// Prefer the <c>TriggerAgentJobAsync</c> overloads, which choose the body mode explicitly.
-/// <c>TriggerAgentJobWithMessageAsync</c> is the operation generated from the spec; it
-/// re-serializes its <see cref="AgentJobRequest"/>.
+/// Each <c>TriggerAgentJobAsync</c> overload chooses the body mode explicitly: none, a message, or a
+/// payload sent byte for byte.
 /// </remarks>
 public partial interface IRunchatClient
 {

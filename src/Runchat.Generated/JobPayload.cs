@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json;
+using Runchat.Internal;
 
 namespace Runchat;
 
@@ -146,97 +147,18 @@ public sealed class JobPayload
     {
         if (utf8Json is null) throw new ArgumentNullException(nameof(utf8Json));
 
-        var (buffer, length) = await ReadToEndAsync(utf8Json, cancellationToken).ConfigureAwait(false);
-        return Create(buffer, length, nameof(utf8Json));
+        // Complete before anything is sent: it is validated first, and a retried request resends the same bytes.
+        const int Limit = int.MaxValue - 64;
+        long? remaining = utf8Json.CanSeek ? utf8Json.Length - utf8Json.Position : null;
+        var (buffer, length, total) = await BoundedRead.ReadAsync(utf8Json, remaining, trustExpectedLength: true, Limit, countPastLimit: false, cancellationToken).ConfigureAwait(false);
+        return total > Limit
+            ? throw new ArgumentException("The payload stream is larger than 2 GB.", nameof(utf8Json))
+            : Create(buffer, length, nameof(utf8Json));
     }
 
     /// <summary>The payload as text (decoded from its UTF-8 bytes).</summary>
     /// <returns>The JSON text exactly as it will be sent when it has no top-level <c>message</c> key.</returns>
     public override string ToString() => StrictUtf8.GetString(_buffer, 0, _length);
-
-    // The payload must be complete before anything is sent (it is validated first, and a retried
-    // request resends the same bytes), so it is buffered once: into an exact-size array when the
-    // length is known, else through pooled chunks copied once into an exact-size array. A
-    // MemoryStream would allocate about twice the payload while doubling.
-    private static async Task<(byte[] Buffer, int Length)> ReadToEndAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        if (stream.CanSeek)
-        {
-            var remaining = stream.Length - stream.Position;
-            if (remaining > int.MaxValue)
-            {
-                throw new ArgumentException("The payload stream is larger than 2 GB.", nameof(stream));
-            }
-
-            var exact = new byte[Math.Max(remaining, 0)];
-            var filled = 0;
-            int read;
-            while (filled < exact.Length && (read = await stream.ReadAsync(exact, filled, exact.Length - filled, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                filled += read;
-            }
-
-            if (filled == exact.Length && stream.ReadByte() < 0)
-            {
-                return (exact, filled);
-            }
-
-            // The stream did not match its Length; read it the general way from here.
-            return await ReadChunkedAsync(stream, exact, filled, cancellationToken).ConfigureAwait(false);
-        }
-
-        return await ReadChunkedAsync(stream, Array.Empty<byte>(), 0, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<(byte[] Buffer, int Length)> ReadChunkedAsync(Stream stream, byte[] prefix, int prefixLength, CancellationToken cancellationToken)
-    {
-        const int ChunkSize = 64 * 1024;
-        var chunks = new System.Collections.Generic.List<(byte[] Chunk, int Count)>();
-        var total = (long)prefixLength;
-        try
-        {
-            while (true)
-            {
-                var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(ChunkSize);
-                var count = 0;
-                int read;
-                while (count < chunk.Length && (read = await stream.ReadAsync(chunk, count, chunk.Length - count, cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    count += read;
-                }
-
-                chunks.Add((chunk, count));
-                total += count;
-                if (total > int.MaxValue)
-                {
-                    throw new ArgumentException("The payload stream is larger than 2 GB.", nameof(stream));
-                }
-
-                if (count < chunk.Length)
-                {
-                    break;
-                }
-            }
-
-            var result = new byte[total];
-            Buffer.BlockCopy(prefix, 0, result, 0, prefixLength);
-            var offset = prefixLength;
-            foreach (var (chunk, count) in chunks)
-            {
-                Buffer.BlockCopy(chunk, 0, result, offset, count);
-                offset += count;
-            }
-
-            return (result, offset);
-        }
-        finally
-        {
-            foreach (var (chunk, _) in chunks)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
-            }
-        }
-    }
 
     private static JobPayload Create(byte[] buffer, int length, string parameterName)
     {

@@ -38,13 +38,22 @@ public partial class RunchatApiException
         }
     }
 
+    /// <summary>
+    /// How long the server asked to wait before sending again (its <c>Retry-After</c> header, as
+    /// delta-seconds or an HTTP date measured against the answer's <c>Date</c>), read once when the
+    /// answer arrived; null when it sent none. Runchat sends it with <c>429 Too Many Requests</c>;
+    /// see <see cref="RunchatRetry"/> for what may be sent again.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; private set; }
+
     internal static string? ParseServerError(string? body) => ServerErrorOf(ParseJsonObject(body));
 
     /// <summary>Records the server error already parsed from <see cref="Response"/>, so it is not parsed again.</summary>
-    internal RunchatApiException WithServerError(string? serverError)
+    internal RunchatApiException WithServerError(string? serverError, TimeSpan? retryAfter)
     {
         _serverError = serverError;
         _serverErrorParsed = true;
+        RetryAfter = retryAfter;
         return this;
     }
 

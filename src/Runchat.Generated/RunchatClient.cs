@@ -38,6 +38,19 @@ public partial class RunchatClient : IDisposable
     /// </summary>
     public void Dispose() => _transport.Dispose();
 
+    /// <summary>
+    /// Throws the exception a trigger would throw for <paramref name="jobId"/>, before anything is
+    /// sent: for code that stores job ids (configuration, a webhook route) and wants to refuse a bad
+    /// one when it is read, not when it is first used.
+    /// </summary>
+    /// <param name="jobId">The Runchat job id, from the Tasks dashboard.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="jobId"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// The id is empty or whitespace, has leading or trailing whitespace, is <c>.</c> or <c>..</c>, or
+    /// contains a control character or broken UTF-16; the message says which.
+    /// </exception>
+    public static void ValidateJobId(string jobId) => JobIdValidator.Validate(jobId);
+
     /// <summary>A private IHttpClientFactory, so the standalone client and DI share one pipeline definition.</summary>
     private static RunchatTransport CreateOwnedTransport(RunchatClientOptions options)
     {

@@ -189,6 +189,46 @@ public sealed class RunchatClientOptions
         return null;
     }
 
+    /// <summary>
+    /// Reads a timeout as configuration and the CLI's <c>--timeout</c> write it: a number of seconds
+    /// (<c>90</c>, <c>1.5</c>; never days, as <see cref="TimeSpan"/>'s own parser would read <c>5</c>) or a
+    /// time span (<c>00:05:00</c>), positive and at most <see cref="MaxTimeout"/>.
+    /// </summary>
+    /// <param name="text">The text, such as <c>"90"</c> or <c>"00:15:00"</c>.</param>
+    /// <param name="timeout">The timeout, when the text is one.</param>
+    /// <returns>False for anything else: not a number or span, zero, negative, or over <see cref="MaxTimeout"/>.</returns>
+    public static bool TryParseTimeout(string? text, out TimeSpan timeout)
+    {
+        timeout = default;
+        var trimmed = text?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            return false;
+        }
+
+        if (double.TryParse(trimmed, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+        {
+            if (!(seconds > 0) || double.IsInfinity(seconds) || seconds > MaxTimeout.TotalSeconds)
+            {
+                return false;
+            }
+
+            timeout = TimeSpan.FromSeconds(seconds);
+            return true;
+        }
+
+        if (trimmed!.IndexOf(':') >= 0 && TimeSpan.TryParse(trimmed, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero && span <= MaxTimeout)
+        {
+            timeout = span;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>What <see cref="TryParseTimeout"/> accepts, for an error message.</summary>
+    internal static string TimeoutSyntax => $"a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {MaxTimeout.TotalDays:0.#} days";
+
     /// <exception cref="InvalidOperationException">The options cannot work.</exception>
     internal void Validate()
     {

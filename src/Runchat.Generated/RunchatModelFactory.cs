@@ -68,10 +68,22 @@ public static class RunchatModelFactory
     /// <param name="serverError">The server's error text, sent as <c>{"error": ...}</c>; null for no body.</param>
     /// <param name="headers">The response headers; none when null.</param>
     /// <returns>A new exception, to throw from a fake.</returns>
-    public static RunchatApiException RunchatApiException(int statusCode, string? serverError = null, IReadOnlyDictionary<string, IEnumerable<string>>? headers = null)
+    public static RunchatApiException RunchatApiException(int statusCode, string? serverError = null, IReadOnlyDictionary<string, IEnumerable<string>>? headers = null) =>
+        RunchatApiException(statusCode, serverError, headers, retryAfter: null);
+
+    /// <summary>
+    /// The exception the client throws for a non-2xx answer, as <see cref="RunchatApiException(int, string?, IReadOnlyDictionary{string, IEnumerable{string}}?)"/>,
+    /// with the wait a <c>Retry-After</c> header asked for (a 429 from a fake).
+    /// </summary>
+    /// <param name="statusCode">The HTTP status, such as 429.</param>
+    /// <param name="serverError">The server's error text, sent as <c>{"error": ...}</c>; null for no body.</param>
+    /// <param name="headers">The response headers; none when null.</param>
+    /// <param name="retryAfter">What <see cref="Runchat.RunchatApiException.RetryAfter"/> says; null for no Retry-After.</param>
+    /// <returns>A new exception, to throw from a fake.</returns>
+    public static RunchatApiException RunchatApiException(int statusCode, string? serverError, IReadOnlyDictionary<string, IEnumerable<string>>? headers, TimeSpan? retryAfter)
     {
         var body = serverError is null ? null : new JObject { ["error"] = serverError }.ToString(Formatting.None);
-        return ResponseErrors.Build(statusCode, body, headers ?? new Dictionary<string, IEnumerable<string>>(), credential: null, retryAfter: null);
+        return ResponseErrors.Build(statusCode, body, headers ?? new Dictionary<string, IEnumerable<string>>(), credential: null, retryAfter);
     }
 
     /// <summary>A successful answer with HTTP details, as <c>TriggerAgentJobWithResponseAsync</c> returns it.</summary>

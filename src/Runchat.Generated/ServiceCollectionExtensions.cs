@@ -88,7 +88,7 @@ public static class RunchatServiceCollectionExtensions
     private static void BindWithSecondsTimeout(IConfiguration section, RunchatClientOptions options)
     {
         var timeout = section["Timeout"];
-        if (timeout is null || !double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        if (timeout is null)
         {
             section.Bind(options);
             return;
@@ -98,8 +98,9 @@ public static class RunchatServiceCollectionExtensions
             .Where(pair => !string.Equals(pair.Key, "Timeout", StringComparison.OrdinalIgnoreCase))
             .ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.OrdinalIgnoreCase);
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
-        // Out of range (0, negative, over MaxTimeout) is left for validation to refuse, naming the limit.
-        options.Timeout = seconds > 0 && seconds <= RunchatClientOptions.MaxTimeout.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+        options.Timeout = RunchatClientOptions.TryParseTimeout(timeout, out var parsed)
+            ? parsed
+            : throw new InvalidOperationException($"{(section as IConfigurationSection)?.Path ?? "Runchat"}:Timeout takes {RunchatClientOptions.TimeoutSyntax}; got '{timeout}'.");
     }
 
     private sealed class RegistrationMarker

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Runchat.Relay.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -96,7 +97,7 @@ public static class RunchatRelayEndpointExtensions
         var body = await ReadBodyAsync(context.Request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
-            telemetry.Delivery(route.Path, "rejected_body", activity);
+            telemetry.Ingested(route.Path, "rejected_body", activity);
             await AnswerAsync(context, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {options.MaxBodyBytes} bytes (Relay:MaxBodyBytes).").ConfigureAwait(false);
             return;
         }
@@ -104,7 +105,7 @@ public static class RunchatRelayEndpointExtensions
         var check = route.Signature.Verify(context.Request.Headers, body, time.GetUtcNow(), options.SignatureTolerance);
         if (!check.IsValid)
         {
-            telemetry.Delivery(route.Path, "rejected_signature", activity);
+            telemetry.Ingested(route.Path, "rejected_signature", activity);
             logger.LogWarning("Refused a webhook on {Route}: {Reason}", route.Path, check.Error);
             await AnswerAsync(context, StatusCodes.Status401Unauthorized, $"The {route.Signature.Name} signature was refused: {check.Error}.").ConfigureAwait(false);
             return;
@@ -112,7 +113,7 @@ public static class RunchatRelayEndpointExtensions
 
         if (check.IdentityError is { } badIdentity)
         {
-            telemetry.Delivery(route.Path, "rejected_body", activity);
+            telemetry.Ingested(route.Path, "rejected_body", activity);
             await AnswerAsync(context, StatusCodes.Status400BadRequest, $"The delivery cannot be told apart from others: {badIdentity}.").ConfigureAwait(false);
             return;
         }
@@ -121,7 +122,7 @@ public static class RunchatRelayEndpointExtensions
         var slack = route.Signature.Name == "slack" ? SlackRequests.Read(context.Request.ContentType, body) : null;
         if (slack is { Handshake: { } handshake })
         {
-            telemetry.Delivery(route.Path, "handshake", activity);
+            telemetry.Ingested(route.Path, "handshake", activity);
             context.Response.StatusCode = StatusCodes.Status200OK;
             if (handshake.Challenge is { } challenge)
             {
@@ -145,7 +146,7 @@ public static class RunchatRelayEndpointExtensions
             }
             catch (ArgumentException invalid)
             {
-                telemetry.Delivery(route.Path, "rejected_body", activity);
+                telemetry.Ingested(route.Path, "rejected_body", activity);
                 await AnswerAsync(context, StatusCodes.Status400BadRequest, BodyRefusal(body, invalid)).ConfigureAwait(false);
                 return;
             }
@@ -154,7 +155,7 @@ public static class RunchatRelayEndpointExtensions
         var (dedupeKey, identityError) = DeliveryIdentity.KeyOf(route.Signature, check, context.Request.Headers["Idempotency-Key"].FirstOrDefault(), body);
         if (dedupeKey is null)
         {
-            telemetry.Delivery(route.Path, "rejected_body", activity);
+            telemetry.Ingested(route.Path, "rejected_body", activity);
             await AnswerAsync(context, StatusCodes.Status400BadRequest, $"The delivery cannot be stored: {identityError}.").ConfigureAwait(false);
             return;
         }
@@ -170,7 +171,7 @@ public static class RunchatRelayEndpointExtensions
         {
             // Nothing was stored: the sender may retry, and should, later. 503 + Retry-After says so;
             // a 500 with a stack trace per webhook would say something broke in the relay itself.
-            telemetry.Delivery(route.Path, "store_failed", activity);
+            telemetry.Ingested(route.Path, "store_failed", activity);
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "store_failed");
             logger.LogError("Could not store a webhook on {Route}; answered 503 so the sender retries: {Error}", route.Path, failure.Message);
             context.Response.Headers.RetryAfter = "5";
@@ -182,14 +183,14 @@ public static class RunchatRelayEndpointExtensions
         if (added.Conflict)
         {
             // The IETF Idempotency-Key draft's answer: the same key with another body is the client's error.
-            telemetry.Delivery(route.Path, "conflict", activity);
+            telemetry.Ingested(route.Path, "conflict", activity);
             logger.LogWarning("Refused a webhook on {Route}: its id ({DedupeKey}) was already accepted as {DeliveryId} with a different body; nothing stored, nothing run.", route.Path, dedupeKey, deliveryId);
             await AnswerAsync(context, StatusCodes.Status409Conflict,
                 $"A delivery with the same id was already accepted ({deliveryId}) with a different body. This one was not stored and runs nothing; an id names one body.").ConfigureAwait(false);
             return;
         }
 
-        telemetry.Delivery(route.Path, duplicate ? "duplicate" : "stored", activity);
+        telemetry.Ingested(route.Path, duplicate ? "duplicate" : "stored", activity);
         activity?.SetTag("runchat.relay.delivery_id", deliveryId);
         if (!duplicate)
         {
@@ -250,27 +251,8 @@ public static class RunchatRelayEndpointExtensions
             return null;
         }
 
-        var buffer = new byte[(int)Math.Min(Math.Min(request.ContentLength ?? 16 * 1024, 16 * 1024), limit + 1L) + 1];
-        var total = 0;
-        while (true)
-        {
-            if (total == buffer.Length)
-            {
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, limit + 1L));
-            }
-
-            var read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return total == buffer.Length ? buffer : buffer.AsSpan(0, total).ToArray();
-            }
-
-            total += read;
-            if (total > limit)
-            {
-                return null;
-            }
-        }
+        var (buffer, length, total) = await BoundedRead.ReadAsync(request.Body, request.ContentLength, trustExpectedLength: false, limit, countPastLimit: false, cancellationToken).ConfigureAwait(false);
+        return total > limit ? null : length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray();
     }
 
     private static Task AnswerAsync(HttpContext context, int status, string error)

@@ -67,10 +67,10 @@ public static class RunchatRelayServiceCollectionExtensions
 
         public ValidateOptionsResult Validate(string? name, RunchatRelayOptions options)
         {
-            var errors = new System.Collections.Generic.List<string>(Runchat.Internal.ConfigurationKeys.Unknown(_section, Runchat.Internal.ConfigurationKeys.Of<RunchatRelayOptions>()));
+            var errors = new System.Collections.Generic.List<string>(Runchat.Relay.Internal.ConfigurationKeys.Unknown(_section, Runchat.Relay.Internal.ConfigurationKeys.Of<RunchatRelayOptions>()));
             foreach (var route in _section.GetSection("Routes").GetChildren())
             {
-                errors.AddRange(Runchat.Internal.ConfigurationKeys.Unknown(route, Runchat.Internal.ConfigurationKeys.Of<RelayRouteOptions>()));
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(route, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayRouteOptions>()));
             }
 
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

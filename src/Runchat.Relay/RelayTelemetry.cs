@@ -29,7 +29,7 @@ internal sealed class RelayTelemetry : IDisposable
     }
 
     /// <summary>The ingest outcome of one webhook: counted, and set on its receive span.</summary>
-    public void Delivery(string route, string outcome, Activity? receive)
+    public void Ingested(string route, string outcome, Activity? receive)
     {
         receive?.SetTag("runchat.relay.outcome", outcome);
         if (_deliveries.Enabled)

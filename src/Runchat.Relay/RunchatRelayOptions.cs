@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Runchat.Internal;
 using Runchat.Relay.Signatures;
 
 namespace Runchat.Relay;
@@ -178,7 +177,7 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
 
         try
         {
-            JobIdValidator.Validate(jobId, nameof(jobId));
+            RunchatClient.ValidateJobId(jobId);
         }
         catch (ArgumentException exception)
         {

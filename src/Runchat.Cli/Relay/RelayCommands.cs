@@ -14,7 +14,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Runchat.Cli.Sandbox;
-using Runchat.Internal;
+using Runchat.Cli.Internal;
 using Runchat.Relay;
 using Runchat.Relay.Signatures;
 

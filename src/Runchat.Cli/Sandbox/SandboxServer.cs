@@ -19,6 +19,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Runchat.Cli.Internal;
 
 namespace Runchat.Cli.Sandbox;
 
@@ -34,7 +35,7 @@ public sealed class SandboxServer : IAsyncDisposable
     public const string StatsPath = "/_sandbox/stats";
 
     /// <summary>The largest request body the sandbox accepts (Kestrel's default, 30,000,000 bytes); a larger one is answered 413, saying so.</summary>
-    public const long MaxRequestBytes = 30_000_000;
+    public const int MaxRequestBytes = 30_000_000;
 
     private readonly ConcurrentQueue<SandboxRequest> _requests = new();
     private WebApplication _app = null!;
@@ -77,25 +78,6 @@ public sealed class SandboxServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Copies the body into <paramref name="into"/> up to <see cref="MaxRequestBytes"/>, and counts (discarding) the rest.</summary>
-    private static async Task<long> ReadBodyAsync(Stream body, MemoryStream into, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[81920];
-        long total = 0;
-        int read;
-        while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (total + read <= MaxRequestBytes)
-            {
-                into.Write(buffer, 0, read);
-            }
-
-            total += read;
-        }
-
-        return total;
     }
 
     private async Task HandleAsync(HttpContext context)
@@ -142,15 +124,14 @@ public sealed class SandboxServer : IAsyncDisposable
             sizeLimit.MaxRequestBodySize = null;
         }
 
-        using var body = new MemoryStream();
-        var received = await ReadBodyAsync(context.Request.Body, body, context.RequestAborted).ConfigureAwait(false);
+        var (buffer, length, received) = await BoundedRead.ReadAsync(context.Request.Body, context.Request.ContentLength, trustExpectedLength: false, MaxRequestBytes, countPastLimit: true, context.RequestAborted).ConfigureAwait(false);
         if (received > MaxRequestBytes)
         {
             await WriteAsync(context, 413, Encoding.UTF8.GetBytes($"{{\"error\":\"The sandbox accepts request bodies up to {MaxRequestBytes} bytes; this one is {received} bytes.\"}}")).ConfigureAwait(false);
             return;
         }
 
-        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        var bytes = buffer.AsSpan(0, length);
         _requests.Enqueue(new SandboxRequest(jobId, context.Request.Method, Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), bytes.Length, DateTimeOffset.UtcNow));
         var inFlight = Interlocked.Increment(ref _inFlight);
         try

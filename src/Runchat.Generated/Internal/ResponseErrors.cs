@@ -55,7 +55,7 @@ internal static class ResponseErrors
         var exception = status is 400 or 403 or 404 or 500 && ToError(json) is { } error
             ? new RunchatApiException<Error>(message, status, body, headers, error, null)
             : new RunchatApiException(message, status, body, headers, null);
-        return exception.WithServerError(serverError);
+        return exception.WithServerError(serverError, retryAfter);
     }
 
     /// <summary>

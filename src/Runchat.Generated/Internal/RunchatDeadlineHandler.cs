@@ -80,7 +80,7 @@ internal sealed class RunchatDeadlineHandler : DelegatingHandler
         }
 
         var status = (int)response.StatusCode;
-        var limit = status is >= 200 and < 300 ? long.MaxValue : MaxErrorBodyBytes;
+        var limit = status is >= 200 and < 300 ? int.MaxValue - 64 : MaxErrorBodyBytes;
 
         // Disposing the response is what reliably aborts a read that stalls on every handler
         // (the netstandard2.0 HttpClientHandler does not honour the token inside a read).
@@ -112,41 +112,15 @@ internal sealed class RunchatDeadlineHandler : DelegatingHandler
         original.Dispose();
     }
 
-    private static async Task<(byte[] Buffer, int Length)> ReadAsync(HttpContent content, long limit, CancellationToken token)
+    // Success bodies are kept whole (up to 2 GB); an error body's first MaxErrorBodyBytes are enough to report it.
+    private static async Task<(byte[] Buffer, int Length)> ReadAsync(HttpContent content, int limit, CancellationToken token)
     {
 #if NET5_0_OR_GREATER
         using var stream = await content.ReadAsStreamAsync(token).ConfigureAwait(false);
 #else
         using var stream = await content.ReadAsStreamAsync().ConfigureAwait(false);
 #endif
-        // An exact-size array when the length is known, so a 10 MB transcript is not copied twice.
-        var declared = content.Headers.ContentLength;
-        var capacity = declared is > 0 and <= int.MaxValue ? (int)Math.Min(declared.Value, limit) : 16 * 1024;
-        var buffer = new byte[Math.Max(capacity, 1)];
-        var length = 0;
-        while (length < limit && length != declared)
-        {
-            if (length == buffer.Length)
-            {
-                var grown = new byte[(int)Math.Min(Math.Min((long)buffer.Length * 2, int.MaxValue - 64), limit)];
-                if (grown.Length == buffer.Length)
-                {
-                    break;
-                }
-
-                Buffer.BlockCopy(buffer, 0, grown, 0, length);
-                buffer = grown;
-            }
-
-            var read = await stream.ReadAsync(buffer, length, buffer.Length - length, token).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            length += read;
-        }
-
+        var (buffer, length, _) = await BoundedRead.ReadAsync(stream, content.Headers.ContentLength, trustExpectedLength: true, limit, countPastLimit: false, token).ConfigureAwait(false);
         return (buffer, length);
     }
 

@@ -1,9 +1,5 @@
 using System;
-using System.Net;
 using System.Net.Http;
-#if !NET8_0_OR_GREATER
-using System.Net.Sockets;
-#endif
 using System.Threading.Tasks;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
@@ -95,7 +91,7 @@ internal static class RunchatRetryPolicy
                 return false;
             }
         }
-        else if (outcome.Exception is not HttpRequestException exception || !IsFailureToConnect(exception))
+        else if (outcome.Exception is not HttpRequestException exception || !RunchatRetry.IsFailureToConnect(exception))
         {
             return false;
         }
@@ -103,65 +99,16 @@ internal static class RunchatRetryPolicy
         return remaining is null || GetDelay(outcome.Result, attemptNumber, jitter: false) < remaining.Value;
     }
 
-    /// <summary>Retry-After when the answer has one, else exponential backoff (1 s, 2 s, 4 s, ...) with up to 25% jitter.</summary>
+    /// <summary>Retry-After when the answer has one, else exponential backoff (1 s, 2 s, 4 s, ...) with up to 25% jitter: <see cref="RunchatRetry"/>'s formula.</summary>
     /// <param name="response">The 429, or null after a failure to connect.</param>
     /// <param name="attemptNumber">0 for the first attempt.</param>
     /// <param name="jitter">False gives the longest delay the jitter can produce, to compare with the deadline.</param>
-    public static TimeSpan GetDelay(HttpResponseMessage? response, int attemptNumber, bool jitter)
-    {
-        if (GetRetryAfter(response) is { } retryAfter)
-        {
-            return retryAfter;
-        }
-
-        var exponential = BaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attemptNumber, 16));
-        var factor = jitter ? 1 + (0.25 * new Random(Guid.NewGuid().GetHashCode()).NextDouble()) : 1.25;
-        return TimeSpan.FromMilliseconds(Math.Min(exponential * factor, MaxRetryAfter.TotalMilliseconds));
-    }
-
-    /// <summary>True when the exception says the connection was never established, so no request byte left.</summary>
-    public static bool IsFailureToConnect(HttpRequestException exception)
-    {
-#if NET8_0_OR_GREATER
-        return exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError;
-#else
-        // netstandard2.0 has no HttpRequestError. Both SocketsHttpHandler and the .NET Framework
-        // handler put the connect-phase SocketException directly under the HttpRequestException
-        // (a drop after sending arrives as an IOException instead), so the socket error code tells.
-        if (exception.InnerException is SocketException socket)
-        {
-            return socket.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.TryAgain
-                or SocketError.NetworkUnreachable or SocketError.HostUnreachable or SocketError.AddressNotAvailable;
-        }
-
-        return exception.InnerException is WebException { Status: WebExceptionStatus.ConnectFailure or WebExceptionStatus.NameResolutionFailure };
-#endif
-    }
+    public static TimeSpan GetDelay(HttpResponseMessage? response, int attemptNumber, bool jitter) =>
+        RunchatRetry.Delay(GetRetryAfter(response), attemptNumber, BaseDelay, MaxRetryAfter, jitter);
 
     /// <summary>The delay a 429 asks for (delta-seconds or HTTP date), or null to use the exponential backoff.</summary>
-    public static TimeSpan? GetRetryAfter(HttpResponseMessage? response)
-    {
-        var retryAfter = response?.Headers.RetryAfter;
-        if (retryAfter is null)
-        {
-            return null;
-        }
-
-        if (retryAfter.Delta is { } delta)
-        {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-        }
-
-        if (retryAfter.Date is { } date)
-        {
-            var wait = date - DateTimeOffset.UtcNow;
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-        }
-
-        return null;
-    }
+    public static TimeSpan? GetRetryAfter(HttpResponseMessage? response) => RunchatRetry.RetryAfterOf(response, DateTimeOffset.UtcNow);
 }
-
 /// <summary>
 /// Polly's loggers for this pipeline, minus the records of an attempt cut off by the deadline or the
 /// caller below Warning: Polly attaches the cancellation's stack trace to them (some at a fixed

@@ -1,7 +1,5 @@
 using System;
-using System.Linq;
 using System.Net.Http;
-using Runchat.Internal;
 
 namespace Runchat.Relay;
 
@@ -15,8 +13,7 @@ namespace Runchat.Relay;
 /// | 200, <c>status: success</c> | succeeded |
 /// | 200, <c>status: error</c> | failed |
 /// | 200, any other or no status | unknown (the agent ran; its outcome is not one we know) |
-/// | 429 (Retry-After honoured) | pending |
-/// | a failure to connect (nothing was sent) | pending |
+/// | 429, a failure to connect: what <see cref="RunchatRetry.IsSafeToResend"/> allows | pending |
 /// | 3xx, 4xx | failed |
 /// | 5xx, any other status | unknown |
 /// | timeout, connection dropped after sending, body cut off | unknown |
@@ -36,45 +33,30 @@ internal static class OutcomeClassifier
 
         if (response.IsSuccess)
         {
-            return new Outcome(RelayDeliveryState.Succeeded, new RunResult(status, response.FinalReply, null), null);
+            return new Outcome(RelayDeliveryState.Succeeded, new RunResult(status, response.FinalReply, null));
         }
 
         return response.Status == AgentJobResponseStatus.Error
-            ? new Outcome(RelayDeliveryState.Failed, new RunResult(status, response.FinalReply, "The agent run finished with status: error: " + (response.Error ?? "(no error text)")), null)
-            : new Outcome(RelayDeliveryState.Unknown, new RunResult(status, response.FinalReply, $"The run answered with status '{status ?? "(none)"}', which is neither success nor error."), null);
+            ? new Outcome(RelayDeliveryState.Failed, new RunResult(status, response.FinalReply, "The agent run finished with status: error: " + (response.Error ?? "(no error text)")))
+            : new Outcome(RelayDeliveryState.Unknown, new RunResult(status, response.FinalReply, $"The run answered with status '{status ?? "(none)"}', which is neither success nor error."));
     }
 
     public static Outcome Classify(Exception exception, bool shuttingDown) => exception switch
     {
         _ when shuttingDown => Unknown("The relay shut down while the request to Runchat was in flight: the agent may or may not have run."),
-        RunchatApiException { StatusCode: 429 } limited => new Outcome(RelayDeliveryState.Pending, new RunResult(null, null, "429 Too Many Requests: the agent did not run."), RetryAfter(limited)),
-        RunchatApiException { StatusCode: >= 300 and < 500 } rejected => new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, rejected.Message), null),
+        RunchatApiException { StatusCode: 429 } when RunchatRetry.IsSafeToResend(exception) => Pending("429 Too Many Requests: the agent did not run."),
+        RunchatApiException { StatusCode: >= 300 and < 500 } rejected => new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, rejected.Message)),
         RunchatApiException other => Unknown(other.Message),
-        HttpRequestException http when RunchatRetryPolicy.IsFailureToConnect(http) => new Outcome(RelayDeliveryState.Pending, new RunResult(null, null, "Could not connect to Runchat (nothing was sent): " + http.Message), null),
+        HttpRequestException http when RunchatRetry.IsSafeToResend(http) => Pending("Could not connect to Runchat (nothing was sent): " + http.Message),
         HttpRequestException dropped => Unknown("The connection failed after the request was sent: " + dropped.Message),
         TimeoutException timeout => Unknown(timeout.Message),
         _ => Unknown($"The send ended unexpectedly ({exception.GetType().Name}): {exception.Message}"),
     };
 
-    private static Outcome Unknown(string error) => new(RelayDeliveryState.Unknown, new RunResult(null, null, error), null);
+    private static Outcome Unknown(string error) => new(RelayDeliveryState.Unknown, new RunResult(null, null, error));
 
-    private static TimeSpan? RetryAfter(RunchatApiException exception)
-    {
-        if (!exception.Headers.TryGetValue("Retry-After", out var values) || values.FirstOrDefault() is not { } value)
-        {
-            return null;
-        }
-
-        if (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
-        {
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        return DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var date)
-            ? date - DateTimeOffset.UtcNow
-            : null;
-    }
+    private static Outcome Pending(string error) => new(RelayDeliveryState.Pending, new RunResult(null, null, error));
 }
 
-/// <summary>What a send came to: the state, what is known of the run, and for a 429 how long to wait.</summary>
-internal sealed record Outcome(RelayDeliveryState State, RunResult Result, TimeSpan? RetryAfter);
+/// <summary>What a send came to: the state, and what is known of the run.</summary>
+internal sealed record Outcome(RelayDeliveryState State, RunResult Result);

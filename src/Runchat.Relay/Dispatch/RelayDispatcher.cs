@@ -27,6 +27,8 @@ namespace Runchat.Relay;
 internal sealed class RelayDispatcher : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
+    /// <summary>The longest a delivery waits before it is sent again, a 429's Retry-After included.</summary>
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
 
     private readonly IDeliveryStore _store;
     private readonly IRunchatClient _client;
@@ -238,6 +240,7 @@ internal sealed class RelayDispatcher : BackgroundService
         // The parent of the client's invoke_agent span, linked to the receive span stored with the delivery.
         using var activity = RelayTelemetry.StartDispatch(delivery);
         Outcome outcome;
+        Exception? failure = null;
         try
         {
             var response = await _client.TriggerAgentJobAsync(delivery.JobId, JobPayload.FromBytes(delivery.Body), _abandon.Token).ConfigureAwait(false);
@@ -245,6 +248,7 @@ internal sealed class RelayDispatcher : BackgroundService
         }
         catch (Exception exception)
         {
+            failure = exception;
             outcome = OutcomeClassifier.Classify(exception, shuttingDown: _abandon.IsCancellationRequested);
         }
 
@@ -259,7 +263,8 @@ internal sealed class RelayDispatcher : BackgroundService
             var now = _time.GetUtcNow();
             if (outcome.State == RelayDeliveryState.Pending)
             {
-                var wait = outcome.RetryAfter ?? Backoff(delivery.Attempts);
+                // The client's formula: Retry-After when Runchat sent one, else exponential from the relay's base delay.
+                var wait = RunchatRetry.GetDelay(failure!, Math.Max(delivery.Attempts - 1, 0), _options.RetryBaseDelay, MaxRetryDelay);
                 await _store.RescheduleAsync(delivery.Id, _owner, now + wait, outcome.Result.Error ?? "retry", now, CancellationToken.None).ConfigureAwait(false);
                 _logger.LogInformation("Delivery {DeliveryId} to job {JobId} did not reach the agent (attempt {Attempts}); trying again in {Wait}: {Error}", delivery.Id, delivery.JobId, delivery.Attempts, wait, outcome.Result.Error);
             }
@@ -279,12 +284,6 @@ internal sealed class RelayDispatcher : BackgroundService
         {
             _inFlight.TryRemove(delivery.Id, out _);
         }
-    }
-
-    private TimeSpan Backoff(int attempts)
-    {
-        var delay = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(Math.Max(attempts - 1, 0), 16));
-        return TimeSpan.FromMilliseconds(Math.Min(delay, TimeSpan.FromMinutes(5).TotalMilliseconds));
     }
 
     private static async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)

@@ -222,6 +222,38 @@ public class OptionsTests : WireMockTest
         Assert.That(options.Timeout, Is.EqualTo(TimeSpan.FromSeconds(seconds)), "\"5\" is 5 seconds, never 5 days");
     }
 
+    [TestCase("abc")]
+    [TestCase("0")]
+    [TestCase("-5")]
+    [TestCase("1e12")]
+    [TestCase("00:00:00")]
+    public void ATimeoutInConfigurationThatIsNotOneIsRefusedNamingTheKeyAndTheForms(string configured)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Runchat:ApiKey"] = ApiKey,
+            ["Runchat:Timeout"] = configured,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddRunchatClient(configuration.GetSection("Runchat"));
+        using var provider = services.BuildServiceProvider();
+
+        var exception = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IRunchatClient>());
+
+        Assert.That(exception!.Message, Does.Contain("Runchat:Timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00)").And.Contain($"got '{configured}'"));
+    }
+
+    [TestCase("90", 90.0)]
+    [TestCase(" 1.5 ", 1.5)]
+    [TestCase("00:05:00", 300.0)]
+    public void TheCliAndConfigurationShareOneTimeoutReader(string text, double seconds)
+    {
+        Assert.That(RunchatClientOptions.TryParseTimeout(text, out var timeout), Is.True);
+        Assert.That(timeout, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
+        Assert.That(RunchatClientOptions.TryParseTimeout("5:", out _), Is.False);
+        Assert.That(RunchatClientOptions.TryParseTimeout(null, out _), Is.False);
+    }
+
     [Test]
     public async Task ATestHostThatReplacesTheClientNeedsOneLineForTheKey()
     {

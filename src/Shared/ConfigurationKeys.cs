@@ -3,7 +3,16 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.Extensions.Configuration;
 
+// Source shared at compile time (src/Shared/), never across assemblies at run time: each assembly
+// that needs it compiles its own copy, in its own namespace, so a release of one package cannot
+// break an installed other (no InternalsVisibleTo between shipped packages).
+#if RUNCHAT_RELAY
+namespace Runchat.Relay.Internal;
+#elif RUNCHAT_CLI
+namespace Runchat.Cli.Internal;
+#else
 namespace Runchat.Internal;
+#endif
 
 /// <summary>
 /// Finds the keys of a configuration section that no setting reads: a misspelling (<c>BaseUlr</c>,

@@ -1,7 +1,16 @@
 using System;
 using System.Text.RegularExpressions;
 
+// Source shared at compile time (src/Shared/), never across assemblies at run time: each assembly
+// that needs it compiles its own copy, in its own namespace, so a release of one package cannot
+// break an installed other (no InternalsVisibleTo between shipped packages).
+#if RUNCHAT_RELAY
+namespace Runchat.Relay.Internal;
+#elif RUNCHAT_CLI
+namespace Runchat.Cli.Internal;
+#else
 namespace Runchat.Internal;
+#endif
 
 /// <summary>
 /// Shows a URL without its user info (<c>https://user:password@host</c> → <c>https://***@host</c>) and
