@@ -57,16 +57,21 @@ public partial class RunchatClient : IDisposable
         if (options is null) throw new ArgumentNullException(nameof(options));
 
         var snapshot = options.Clone();
-        snapshot.Validate();
-
         var services = new ServiceCollection();
-        services.AddRunchatClient(snapshot.CopyTo);
+        services.AddOptions<RunchatClientOptions>().Configure(snapshot.CopyTo);
+        RunchatServiceCollectionExtensions.AddRunchatClientCore(services, apiKeySource: null);
         // The client holds its handler chain for its whole life; there is no rotation to wait for.
         services.AddHttpClient(RunchatHttpPipeline.HttpClientName).SetHandlerLifetime(System.Threading.Timeout.InfiniteTimeSpan);
         var provider = services.BuildServiceProvider();
         try
         {
             return RunchatHttpPipeline.CreateOwnedTransport(provider, provider);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException invalid)
+        {
+            // The same validator as under DI (one owner of the rule); the standalone constructor's contract is InvalidOperationException.
+            provider.Dispose();
+            throw new InvalidOperationException(invalid.Message, invalid);
         }
         catch
         {

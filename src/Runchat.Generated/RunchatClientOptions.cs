@@ -229,16 +229,6 @@ public sealed class RunchatClientOptions
     /// <summary>What <see cref="TryParseTimeout"/> accepts, for an error message.</summary>
     internal static string TimeoutSyntax => $"a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {MaxTimeout.TotalDays:0.#} days";
 
-    /// <exception cref="InvalidOperationException">The options cannot work.</exception>
-    internal void Validate()
-    {
-        var error = GetValidationError();
-        if (error is not null)
-        {
-            throw new InvalidOperationException(error);
-        }
-    }
-
     /// <summary>The base URL requests are resolved against: always ends in '/', and a bare host means /api/v1/.</summary>
     internal Uri GetEndpointBaseUrl()
     {

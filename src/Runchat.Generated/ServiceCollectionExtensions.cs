@@ -62,7 +62,9 @@ public static class RunchatServiceCollectionExtensions
             $"AddRunchatClient(configuration) does not read {RunchatClientOptions.ApiKeyEnvironmentVariable}");
     }
 
-    private static IHttpClientBuilder AddRunchatClientCore(IServiceCollection services, string apiKeySource)
+    /// <param name="services">The service collection.</param>
+    /// <param name="apiKeySource">Where the key should come from, for the missing-key message; null for the standalone client's.</param>
+    internal static IHttpClientBuilder AddRunchatClientCore(IServiceCollection services, string? apiKeySource)
     {
         // A second call only adds configuration: building the pipeline twice would nest a second
         // timeout and retry handler inside the first.
@@ -122,9 +124,9 @@ public static class RunchatServiceCollectionExtensions
 
     private sealed class RunchatClientOptionsValidator : IValidateOptions<RunchatClientOptions>
     {
-        private readonly string _apiKeySource;
+        private readonly string? _apiKeySource;
 
-        public RunchatClientOptionsValidator(string apiKeySource) => _apiKeySource = apiKeySource;
+        public RunchatClientOptionsValidator(string? apiKeySource) => _apiKeySource = apiKeySource;
 
         public ValidateOptionsResult Validate(string? name, RunchatClientOptions options)
         {

@@ -10,10 +10,8 @@ namespace Runchat.Internal;
 /// </summary>
 /// <remarks>
 /// IHttpClientFactory runs every configuration action of the named client inside <c>next</c>;
-/// what this filter does afterwards is final for the chain. It puts the deadline handler outermost,
-/// puts the authentication handler (the key, the plain-http refusal) and the send guard (never
-/// twice) directly above the handler that talks to the network, whatever primary handler the user
-/// chose, and checks that handler follows no redirects, or fails naming the fix.
+/// what this filter does afterwards is final for the chain: <see cref="RunchatHttpPipeline.Assemble"/>,
+/// where the order is written.
 /// </remarks>
 internal sealed class RunchatHandlerBuilderFilter : IHttpMessageHandlerBuilderFilter
 {
@@ -25,9 +23,6 @@ internal sealed class RunchatHandlerBuilderFilter : IHttpMessageHandlerBuilderFi
             return;
         }
 
-        var options = RunchatHttpPipeline.GetOptions(builder.Services);
-        var credential = (RunchatCredential)builder.Services.GetService(typeof(RunchatCredential))!;
-        builder.PrimaryHandler = RunchatHttpPipeline.SecurePrimaryHandler(builder.PrimaryHandler, credential, options.AllowInsecureHttp);
-        builder.AdditionalHandlers.Insert(0, new RunchatDeadlineHandler(options.Timeout));
+        RunchatHttpPipeline.Assemble(builder);
     };
 }

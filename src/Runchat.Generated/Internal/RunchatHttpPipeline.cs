@@ -15,20 +15,12 @@ using Polly.Telemetry;
 namespace Runchat.Internal;
 
 /// <summary>
-/// The one place the HTTP pipeline is assembled, for DI and for the standalone client alike.
+/// The one place the HTTP pipeline is defined, for DI and for the standalone client alike (the
+/// standalone client builds its HttpClient through the same IHttpClientFactory registration).
 /// </summary>
 /// <remarks>
-/// Outermost first: <see cref="RunchatDeadlineHandler"/> (the one deadline; buffers the body) →
-/// the Polly retry handler (<see cref="RunchatRetryPolicy"/>) → any handlers the user adds →
-/// IHttpClientFactory's logging → any DelegatingHandlers the user made part of the primary handler →
-/// <see cref="RunchatAuthenticationHandler"/> (key, User-Agent, the plain-http refusal, the key
-/// scrubbed from response headers) → <see cref="RunchatSendGuard"/> (at most one send per attempt
-/// the retry policy authorized) → the handler that talks to the network, which must not follow redirects.
-/// The deadline handler and the authentication handler are put in place by
-/// <see cref="RunchatHandlerBuilderFilter"/>, which runs after all user configuration: a user who
-/// replaces the primary handler (for a proxy or a client certificate) or adds handlers cannot
-/// remove them, and the key stays below every logging handler (IHttpClientFactory redacts header
-/// values in its log text but hands raw headers to structured loggers).
+/// <see cref="Configure"/> registers what IHttpClientFactory needs; <see cref="Assemble"/> writes the
+/// handler order, once, after all user configuration (<see cref="RunchatHandlerBuilderFilter"/> calls it).
 /// </remarks>
 internal static class RunchatHttpPipeline
 {
@@ -59,15 +51,36 @@ internal static class RunchatHttpPipeline
                 }
             }
         });
-        builder.AddResilienceHandler("RunchatRetry", static (pipeline, context) =>
-        {
-            pipeline.ConfigureTelemetry(RunchatRetryPolicy.Telemetry(context.ServiceProvider.GetService<IOptions<TelemetryOptions>>()?.Value));
-            RunchatRetryPolicy.AddTo(pipeline, GetOptions(context.ServiceProvider).MaxRetries);
-        });
         builder.RedactLoggedHeaders(static header =>
             string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase)
             || string.Equals(header, "Proxy-Authorization", StringComparison.OrdinalIgnoreCase));
         return builder;
+    }
+
+    /// <summary>
+    /// The handler order, outermost first, for every Runchat HttpClient. It runs after all user
+    /// configuration, so a user who replaces the primary handler (for a proxy or a client
+    /// certificate) or adds handlers cannot remove a safety property.
+    /// </summary>
+    /// <remarks>
+    /// 1. <see cref="RunchatDeadlineHandler"/>: the one deadline, over every attempt; buffers the body.<br/>
+    /// 2. The retry handler (<see cref="RunchatRetryPolicy"/>, the rule of <see cref="RunchatRetry"/>).<br/>
+    /// 3. The handlers the user added, and IHttpClientFactory's logging, as configured.<br/>
+    /// 4. Any DelegatingHandlers the user made part of the primary handler.<br/>
+    /// 5. <see cref="RunchatAuthenticationHandler"/>: the key, User-Agent, the plain-http refusal, the
+    ///    key scrubbed from response headers; below every logging handler (IHttpClientFactory redacts
+    ///    header values in its log text but hands raw headers to structured loggers).<br/>
+    /// 6. <see cref="RunchatSendGuard"/>: at most one send, plus one per retry step 2 authorized.<br/>
+    /// 7. The handler that talks to the network, which must not follow redirects.
+    /// </remarks>
+    public static void Assemble(HttpMessageHandlerBuilder builder)
+    {
+        var services = builder.Services;
+        var options = GetOptions(services);
+        var credential = services.GetRequiredService<RunchatCredential>();
+        builder.AdditionalHandlers.Insert(0, new RunchatDeadlineHandler(options.Timeout));
+        builder.AdditionalHandlers.Insert(1, RunchatRetryPolicy.CreateHandler(options.MaxRetries, services.GetService<IOptions<TelemetryOptions>>()?.Value, services.GetService<ILoggerFactory>()));
+        builder.PrimaryHandler = SecurePrimaryHandler(builder.PrimaryHandler, credential, options.AllowInsecureHttp);
     }
 
     public static RunchatClientOptions GetOptions(IServiceProvider services) =>
@@ -133,14 +146,14 @@ internal static class RunchatHttpPipeline
     public const string LogCategory = "Runchat";
 
     /// <summary>
-    /// Puts the authentication handler and the send guard directly above the handler that talks to
+    /// Steps 5 to 7 of <see cref="Assemble"/>: puts the authentication handler and the send guard directly above the handler that talks to
     /// the network, and checks that handler follows no redirects. A primary handler the user made of
     /// their own DelegatingHandlers around a network handler thus never sees the key, and cannot
     /// re-send a request either.
     /// </summary>
     /// <returns>The primary handler to use: <paramref name="primary"/>, or the authentication handler over it.</returns>
     /// <exception cref="InvalidOperationException">The innermost handler follows redirects.</exception>
-    public static HttpMessageHandler SecurePrimaryHandler(HttpMessageHandler primary, RunchatCredential credential, bool allowInsecureHttp)
+    private static HttpMessageHandler SecurePrimaryHandler(HttpMessageHandler primary, RunchatCredential credential, bool allowInsecureHttp)
     {
         DelegatingHandler? parent = null;
         var innermost = primary;

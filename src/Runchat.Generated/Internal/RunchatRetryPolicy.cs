@@ -25,13 +25,30 @@ internal static class RunchatRetryPolicy
 
     public static readonly TimeSpan BaseDelay = TimeSpan.FromSeconds(1);
 
-    public static void AddTo(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, int maxRetries)
+    /// <summary>The retry handler of one handler chain (step 2 of RunchatHttpPipeline.Assemble).</summary>
+    /// <param name="maxRetries">RunchatClientOptions.MaxRetries; 0 makes a handler that only passes the call on.</param>
+    /// <param name="telemetry">The app's Polly telemetry options, if it configured any.</param>
+    /// <param name="loggerFactory">The app's logging, where Polly's records go unless its telemetry options name another.</param>
+    public static ResilienceHandler CreateHandler(int maxRetries, TelemetryOptions? telemetry, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
     {
-        if (maxRetries <= 0)
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { Name = "Runchat.Generated-RunchatRetry" };
+        var configured = telemetry is null ? new TelemetryOptions() : new TelemetryOptions(telemetry);
+        if (loggerFactory is not null && configured.LoggerFactory is Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory)
         {
-            return;
+            configured.LoggerFactory = loggerFactory;
         }
 
+        pipeline.ConfigureTelemetry(Telemetry(configured));
+        if (maxRetries > 0)
+        {
+            AddTo(pipeline, maxRetries);
+        }
+
+        return new ResilienceHandler(pipeline.Build());
+    }
+
+    private static void AddTo(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, int maxRetries)
+    {
         pipeline.AddRetry(new HttpRetryStrategyOptions
         {
             Name = "RunchatRetry",
