@@ -28,6 +28,8 @@ namespace Runchat.Relay;
 /// </remarks>
 internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyncDisposable
 {
+    private const string Table = "runchat_relay_deliveries";
+
 
     // pg_advisory_xact_lock keys: one for creating the schema, one for starting a send (the limits).
     private const long SchemaLock = 0x52756e636861_01;
@@ -247,11 +249,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         // Shared by many instances: only an expired lease says its holder is gone, at start too.
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            """
-            UPDATE runchat_relay_deliveries
-            SET state = 'unknown', lease_until = NULL, updated_at = @now, last_error = @error
-            WHERE state = 'sending' AND lease_until < @now;
-            """, connection);
+            DeliveryTransitions.Recover.Update(Table) + ";", connection);
         command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("error", Messages.InterruptedRun);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -261,17 +259,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            """
-            WITH claimed AS (
-                UPDATE runchat_relay_deliveries d
-                SET claimed_by = @owner, lease_until = @lease
-                FROM (SELECT id FROM runchat_relay_deliveries
-                      WHERE state = 'pending' AND next_attempt_at <= @now AND (claimed_by IS NULL OR lease_until < @now)
-                      ORDER BY next_attempt_at, received_at
-                      LIMIT @max
-                      FOR UPDATE SKIP LOCKED) due
-                WHERE d.id = due.id
-                RETURNING d.id, d.route, d.job_id, d.body, d.attempts, d.trace_parent, d.sender_trace, d.next_attempt_at, d.received_at)
+            $"""
+            WITH due AS (
+                SELECT id FROM {Table} WHERE {DeliveryTransitions.Claim.Where()}
+                ORDER BY next_attempt_at, received_at LIMIT @max FOR UPDATE SKIP LOCKED),
+            claimed AS (
+                {DeliveryTransitions.Claim.Update(Table, and: "id IN (SELECT id FROM due)")}
+                RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at)
             SELECT id, route, job_id, body, attempts, trace_parent, sender_trace FROM claimed ORDER BY next_attempt_at, received_at;
             """, connection);
         command.Parameters.AddWithValue("owner", request.Owner);
@@ -302,17 +296,15 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         batch.BatchCommands.Add(lockSends);
 
         var start = new NpgsqlBatchCommand(
-            """
+            $"""
             WITH limits AS (
-                SELECT (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE state = 'sending') < @maxConcurrent
-                   AND (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE last_sent_at > @minuteAgo) < @maxPerMinute AS ok),
+                SELECT (SELECT COUNT(*) FROM {Table} WHERE state = 'sending') < @maxConcurrent
+                   AND (SELECT COUNT(*) FROM {Table} WHERE last_sent_at > @minuteAgo) < @maxPerMinute AS ok),
             started AS (
-                UPDATE runchat_relay_deliveries
-                SET state = 'sending', attempts = attempts + 1, lease_until = @lease, last_sent_at = @now, updated_at = @now
-                WHERE id = @id AND claimed_by = @owner AND state = 'pending' AND (SELECT ok FROM limits)
+                {DeliveryTransitions.Start.Update(Table, and: "(SELECT ok FROM limits)")}
                 RETURNING attempts)
             SELECT (SELECT attempts FROM started),
-                   EXISTS (SELECT 1 FROM runchat_relay_deliveries WHERE id = @id AND claimed_by = @owner AND state = 'pending');
+                   EXISTS (SELECT 1 FROM {Table} WHERE {DeliveryTransitions.Start.Where()});
             """);
         start.Parameters.AddWithValue("id", request.Id);
         start.Parameters.AddWithValue("owner", request.Owner);
@@ -346,7 +338,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
 
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            "UPDATE runchat_relay_deliveries SET lease_until = @lease WHERE claimed_by = @owner AND state IN ('pending', 'sending') AND id = ANY(@ids);", connection);
+            DeliveryTransitions.Renew.Update(Table, and: "id = ANY(@ids)") + ";", connection);
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("lease", leaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("ids", NpgsqlDbType.Array | NpgsqlDbType.Text, ids.ToArray());
@@ -357,7 +349,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            "UPDATE runchat_relay_deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = @owner AND state = 'pending';", connection);
+            DeliveryTransitions.Release.Update(Table) + ";", connection);
         command.Parameters.AddWithValue("owner", owner);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -366,12 +358,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            """
-            UPDATE runchat_relay_deliveries
-            SET state = @state, run_status = @status, final_reply = @reply, last_error = @error,
-                claimed_by = NULL, lease_until = NULL, updated_at = @now
-            WHERE id = @id AND claimed_by = @owner AND state IN ('sending', 'unknown');
-            """, connection);
+            DeliveryTransitions.Complete.Update(Table) + ";", connection);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("state", DeliveryStates.Name(state));
@@ -386,11 +373,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            """
-            UPDATE runchat_relay_deliveries
-            SET state = 'pending', next_attempt_at = @next, last_error = @error, claimed_by = NULL, lease_until = NULL, updated_at = @now
-            WHERE id = @id AND claimed_by = @owner AND state = 'sending';
-            """, connection);
+            DeliveryTransitions.Reschedule.Update(Table) + ";", connection);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("next", nextAttemptAt.ToUnixTimeMilliseconds());
@@ -440,14 +423,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            """
-            UPDATE runchat_relay_deliveries
-            SET state = 'pending', next_attempt_at = @now, updated_at = @now, claimed_by = NULL, lease_until = NULL, replayed_at = @now,
-                last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
-            WHERE id = @id AND state IN ('succeeded', 'failed', 'unknown')
-              AND state = @seenState AND attempts = @seenAttempts AND updated_at = @seenUpdated
-              AND (replayed_at IS NULL OR replayed_at <= @now - @window);
-            """, connection);
+            DeliveryTransitions.Replay.Update(Table) + ";", connection);
         command.Parameters.AddWithValue("id", seen.Id);
         command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("seenState", DeliveryStates.Name(seen.State));

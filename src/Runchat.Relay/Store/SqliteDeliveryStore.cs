@@ -145,17 +145,12 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // At start every 'sending' row is a dead process's: one relay process per file.
-        command.CommandText = """
-            UPDATE deliveries
-            SET state = 'unknown', lease_until = NULL, updated_at = $now, last_error = $error
-            WHERE state = 'sending' AND ($atStart = 1 OR lease_until < $now);
-            """;
+        command.CommandText = (atStart ? DeliveryTransitions.RecoverAll : DeliveryTransitions.Recover).Update("deliveries", '$') + ";";
         command.Parameters.AddWithValue("$error", Messages.InterruptedRun);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$atStart", atStart ? 1 : 0);
         await using var release = connection.CreateCommand();
         // ... and its unsent claims are free at once, not after their lease.
-        release.CommandText = "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE state = 'pending' AND claimed_by IS NOT NULL;";
+        release.CommandText = DeliveryTransitions.ReleaseAll.Update("deliveries", '$') + ";";
         return await LockedAsync(async () =>
         {
             var recovered = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -172,14 +167,9 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE deliveries
-            SET claimed_by = $owner, lease_until = $lease
-            WHERE id IN (SELECT id FROM deliveries
-                         WHERE state = 'pending' AND next_attempt_at <= $now AND (claimed_by IS NULL OR lease_until < $now)
-                         ORDER BY next_attempt_at, received_at LIMIT $max)
-            RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at;
-            """;
+        var claim = DeliveryTransitions.Claim;
+        command.CommandText = claim.Update("deliveries", '$', and: $"id IN (SELECT id FROM deliveries WHERE {claim.Where('$')} ORDER BY next_attempt_at, received_at LIMIT $max)") +
+            " RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at;";
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
@@ -207,14 +197,9 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // One statement: the limits are counted under the same write lock that starts the send.
-        command.CommandText = """
-            UPDATE deliveries
-            SET state = 'sending', attempts = attempts + 1, lease_until = $lease, last_sent_at = $now, updated_at = $now
-            WHERE id = $id AND claimed_by = $owner AND state = 'pending'
-              AND (SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent
-              AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute
-            RETURNING attempts;
-            """;
+        command.CommandText = DeliveryTransitions.Start.Update("deliveries", '$',
+            and: "(SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute") +
+            " RETURNING attempts;";
         command.Parameters.AddWithValue("$id", request.Id);
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
@@ -223,7 +208,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         command.Parameters.AddWithValue("$maxConcurrent", request.MaxConcurrentRuns);
         command.Parameters.AddWithValue("$maxPerMinute", request.MaxRunsPerMinute);
         await using var held = connection.CreateCommand();
-        held.CommandText = "SELECT COUNT(*) FROM deliveries WHERE id = $id AND claimed_by = $owner AND state = 'pending';";
+        held.CommandText = $"SELECT COUNT(*) FROM deliveries WHERE {DeliveryTransitions.Start.Where('$')};";
         held.Parameters.AddWithValue("$id", request.Id);
         held.Parameters.AddWithValue("$owner", request.Owner);
         return await LockedAsync(async () =>
@@ -247,10 +232,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE deliveries SET lease_until = $lease
-            WHERE claimed_by = $owner AND state IN ('pending', 'sending') AND id IN (SELECT value FROM json_each($ids));
-            """;
+        command.CommandText = DeliveryTransitions.Renew.Update("deliveries", '$', and: "id IN (SELECT value FROM json_each($ids))") + ";";
         command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$lease", leaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(ids));
@@ -261,7 +243,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $owner AND state = 'pending';";
+        command.CommandText = DeliveryTransitions.Release.Update("deliveries", '$') + ";";
         command.Parameters.AddWithValue("$owner", owner);
         return await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
@@ -270,12 +252,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE deliveries
-            SET state = $state, run_status = $status, final_reply = $reply, last_error = $error,
-                claimed_by = NULL, lease_until = NULL, updated_at = $now
-            WHERE id = $id AND claimed_by = $owner AND state IN ('sending', 'unknown');
-            """;
+        command.CommandText = DeliveryTransitions.Complete.Update("deliveries", '$') + ";";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$state", DeliveryStates.Name(state));
@@ -290,11 +267,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE deliveries
-            SET state = 'pending', next_attempt_at = $next, last_error = $error, claimed_by = NULL, lease_until = NULL, updated_at = $now
-            WHERE id = $id AND claimed_by = $owner AND state = 'sending';
-            """;
+        command.CommandText = DeliveryTransitions.Reschedule.Update("deliveries", '$') + ";";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$next", nextAttemptAt.ToUnixTimeMilliseconds());
@@ -345,14 +318,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE deliveries
-            SET state = 'pending', next_attempt_at = $now, updated_at = $now, claimed_by = NULL, lease_until = NULL, replayed_at = $now,
-                last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)
-            WHERE id = $id AND state IN ('succeeded', 'failed', 'unknown')
-              AND state = $seenState AND attempts = $seenAttempts AND updated_at = $seenUpdated
-              AND (replayed_at IS NULL OR replayed_at <= $now - $window);
-            """;
+        command.CommandText = DeliveryTransitions.Replay.Update("deliveries", '$') + ";";
         command.Parameters.AddWithValue("$id", seen.Id);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$seenState", DeliveryStates.Name(seen.State));
