@@ -193,6 +193,13 @@ public static class RelayCommands
         // This command owns SIGINT/SIGTERM (Program.cs); ASP.NET Core's console lifetime would swallow them.
         builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.Services.AddRunchatClient(builder.Configuration.GetSection("Runchat"));
+        if (builder.Configuration["Runchat:MaxRetries"] is null)
+        {
+            // The relay retries what provably did not run itself, durably and without holding a run
+            // slot (RunchatRetry's rule and formula); the client's in-memory retries would come first.
+            builder.Services.PostConfigure<RunchatClientOptions>(static options => options.MaxRetries = 0);
+        }
+
         builder.Services.AddRunchatRelay(builder.Configuration.GetSection("Relay"));
 
         await using var app = builder.Build();

@@ -174,6 +174,31 @@ public class HardeningTests
     }
 
     [Test]
+    public async Task ServeLeavesA429ToTheRelaysOwnRescheduleWithOneRequest()
+    {
+        // One owner of retrying a delivery: the client's in-memory retries would hold the delivery in
+        // 'sending' (and a run slot) for Retry-After, then the relay would reschedule it again.
+        const string Body = "{\"error\":\"slow down\"}";
+        using var runchat = new RawHttpPeer(_ =>
+            $"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Type: application/json\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n{Body}");
+        var directory = Temp();
+        var config = WriteConfig(directory, Routes("sqlite:relay.db", runchat: $"\"ApiKey\":\"rk_test_hardening_0123456789\",\"BaseUrl\":\"{runchat.BaseUrl}\""));
+        using var relay = await RelayProcess.StartAsync(config);
+        using var http = new HttpClient { BaseAddress = relay.Url };
+        var store = new SqliteDeliveryStore(Path.Combine(directory, "relay.db"));
+
+        using var posted = await http.PostAsync("/hooks/open", new StringContent("{\"n\":1}"));
+        var id = JsonDocument.Parse(await posted.Content.ReadAsStringAsync()).RootElement.GetProperty("delivery_id").GetString()!;
+        await WaitForAsync(async () => (await store.GetAsync(id, default))!.LastError?.Contains("429") == true);
+
+        var delivery = (await store.GetAsync(id, default))!;
+        Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Pending));
+        Assert.That(delivery.Attempts, Is.EqualTo(1));
+        Assert.That(delivery.NextAttemptAt - DateTimeOffset.UtcNow, Is.GreaterThan(TimeSpan.FromSeconds(20)), "Retry-After: 30, read once, by the relay");
+        Assert.That(runchat.Requests, Has.Count.EqualTo(1), "the client did not retry it in memory first");
+    }
+
+    [Test]
     public async Task TwoReplaysAtOnceRunTheAgentOnce()
     {
         await using var sandbox = await SandboxServer.StartAsync();
