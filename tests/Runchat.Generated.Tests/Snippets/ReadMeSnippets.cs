@@ -242,6 +242,32 @@ public class ReadMeSnippets : WireMockTest
     }
 
     [Test]
+    public async Task RetryingAcrossCallsFollowsTheClientsRule()
+    {
+        RespondWith(429, "{\"error\":\"slow down\"}");
+        using var client = CreateClient(o => o.MaxRetries = 0);
+        var message = "Summarize today's tickets.";
+        var attempt = 0;
+        var requeued = TimeSpan.Zero;
+        void Requeue(string text, TimeSpan after) => requeued = after;
+
+        #region Snippet:RetryAcrossCalls
+        try
+        {
+            await client.TriggerAgentJobAsync("support-digest", message);
+        }
+        catch (Exception e) when (RunchatRetry.IsSafeToResend(e))   // a 429, or nothing was sent
+        {
+            // The agent did not run: put the message back, after the wait Runchat asked for (RetryAfter) or a backoff.
+            Requeue(message, after: RunchatRetry.GetDelay(e, attempt, baseDelay: TimeSpan.FromSeconds(5), maxDelay: TimeSpan.FromMinutes(10)));
+        }
+        #endregion
+
+        Assert.That(requeued, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)).And.LessThanOrEqualTo(TimeSpan.FromSeconds(6.25)));
+        Assert.That(Requests, Has.Count.EqualTo(1));
+    }
+
+    [Test]
     public async Task RelayInYourApp()
     {
         var store = Path.Combine(Path.GetTempPath(), $"snippet-relay-{Guid.NewGuid():N}.db");
@@ -442,6 +468,7 @@ public class ReadMeSnippets : WireMockTest
         ["ReadResults"] = new[] { "Newtonsoft.Json.Linq", "Runchat" },
         ["ReadStatusAndHeaders"] = new[] { "Runchat" },
         ["HandleErrors"] = new[] { "Runchat" },
+        ["RetryAcrossCalls"] = new[] { "Runchat" },
         ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
         ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
         ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },
