@@ -54,6 +54,12 @@ public sealed class RelayDelivery
     /// <summary>The sender's own delivery id where it does not sign it (GitHub's <c>X-GitHub-Delivery</c>): a label, never used to tell deliveries apart.</summary>
     public string? SenderId { get; init; }
 
+    /// <summary>
+    /// The event, as its sender names it: GitHub <c>issues.opened</c>, Stripe <c>invoice.paid</c>, Slack
+    /// <c>app_mention</c> or a slash command; null when the delivery names none.
+    /// </summary>
+    public string? Event { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Id} {Route} -> {JobId}: {DeliveryStates.Name(State)} (attempts {Attempts})";
 }

@@ -59,11 +59,39 @@ public static class RunchatRelayEndpointExtensions
         return Map(endpoints, RelayRoute.Create(path, jobId, signature), Ingest.From(endpoints.ServiceProvider));
     }
 
-    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, RelayRoute route, Ingest ingest) =>
-        endpoints.Map(route.Path, context => HandleAsync(context, route, ingest)).WithDisplayName($"Runchat webhook {route.Path} -> {route.JobId}");
+    /// <summary>Maps one webhook route in code, with the rules a configured route has: <c>Events</c>, <c>When</c>, <c>Message</c>, <c>Reply</c>.</summary>
+    /// <param name="endpoints">The application.</param>
+    /// <param name="path">The path, such as <c>/hooks/github</c>.</param>
+    /// <param name="jobId">The Runchat job each delivery triggers.</param>
+    /// <param name="signature">How senders sign, such as <c>WebhookSignature.GitHub(secret)</c>.</param>
+    /// <param name="rules">
+    /// Sets <see cref="RelayRouteOptions.Events"/>, <see cref="RelayRouteOptions.When"/>, <see cref="RelayRouteOptions.Message"/>
+    /// and <see cref="RelayRouteOptions.Reply"/>; the path, job and signature are the arguments, so those keys must stay unset.
+    /// </param>
+    /// <returns>The endpoint's builder.</returns>
+    /// <exception cref="ArgumentException">The path, job id or a rule is invalid (a template that does not parse, a JSONPath that is not one); the message names the route.</exception>
+    public static IEndpointConventionBuilder MapRunchatWebhook(this IEndpointRouteBuilder endpoints, string path, string jobId, WebhookSignature signature, Action<RelayRouteOptions> rules)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(rules);
+        var options = new RelayRouteOptions();
+        rules(options);
+        if (options.Path is not null || options.JobId is not null || options.Signature is not null || options.Secret is not null || options.Header is not null)
+        {
+            throw new ArgumentException($"The webhook route {path}: set Path, JobId and the signature as MapRunchatWebhook's arguments, not in its rules.", nameof(rules));
+        }
+
+        return Map(endpoints, RelayRoute.Create(path, jobId, signature).WithRules(options), Ingest.From(endpoints.ServiceProvider));
+    }
+
+    private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, RelayRoute route, Ingest ingest)
+    {
+        ingest.Routes.Add(route);
+        return endpoints.Map(route.Path, context => HandleAsync(context, route, ingest)).WithDisplayName($"Runchat webhook {route.Path} -> {route.JobId}");
+    }
 
     /// <summary>What every request of a route needs, resolved once when the routes are mapped rather than per request.</summary>
-    private sealed record Ingest(RunchatRelayOptions Options, ILogger Logger, RelayTelemetry Telemetry, TimeProvider Time, IDeliveryStore Store, DispatchSignal Signal)
+    private sealed record Ingest(RunchatRelayOptions Options, ILogger Logger, RelayTelemetry Telemetry, TimeProvider Time, IDeliveryStore Store, DispatchSignal Signal, RelayRouteTable Routes)
     {
         public static Ingest From(IServiceProvider services) => new(
             services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value,
@@ -71,12 +99,13 @@ public static class RunchatRelayEndpointExtensions
             services.GetRequiredService<RelayTelemetry>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<IDeliveryStore>(),
-            services.GetRequiredService<DispatchSignal>());
+            services.GetRequiredService<DispatchSignal>(),
+            services.GetRequiredService<RelayRouteTable>());
     }
 
     private static async Task HandleAsync(HttpContext context, RelayRoute route, Ingest ingest)
     {
-        var (options, logger, telemetry, time, store, signal) = ingest;
+        var (options, logger, telemetry, time, store, signal, _) = ingest;
 
         if (!HttpMethods.IsPost(context.Request.Method))
         {
@@ -152,6 +181,18 @@ public static class RunchatRelayEndpointExtensions
             }
         }
 
+        // The event name, and the route's Events and When: a verified delivery the route does not run is ignored, not stored.
+        var eventName = DeliveryEvents.NameOf(route.Signature.Name, context.Request.Headers, body);
+        activity?.SetTag("runchat.relay.event", eventName);
+        if (route.Filter.WhyIgnored(eventName, body) is { } reason)
+        {
+            telemetry.Ingested(route.Path, "ignored", activity, eventName);
+            logger.LogDebug("Ignored a webhook on {Route} ({Event}): {Reason}", route.Path, eventName ?? "no event name", reason);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            await context.Response.WriteAsJsonAsync(new IgnoredAnswer(true, reason), RelayJson.Options, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         var (dedupeKey, identityError) = DeliveryIdentity.KeyOf(route.Signature, check, context.Request.Headers["Idempotency-Key"].FirstOrDefault(), body);
         if (dedupeKey is null)
         {
@@ -164,7 +205,7 @@ public static class RunchatRelayEndpointExtensions
         try
         {
             added = await store.AddAsync(
-                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(check.Label)),
+                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(check.Label), eventName),
                 CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception failure) when (failure is System.Data.Common.DbException or ObjectDisposedException or System.IO.IOException)
@@ -190,7 +231,7 @@ public static class RunchatRelayEndpointExtensions
             return;
         }
 
-        telemetry.Ingested(route.Path, duplicate ? "duplicate" : "stored", activity);
+        telemetry.Ingested(route.Path, duplicate ? "duplicate" : "stored", activity, eventName);
         activity?.SetTag("runchat.relay.delivery_id", deliveryId);
         if (!duplicate)
         {

@@ -34,6 +34,9 @@ internal sealed record AcceptedAnswer(string DeliveryId, bool Duplicate);
 
 internal sealed record ErrorAnswer(string Error);
 
+/// <summary>A verified delivery the route's Events or When does not run: <c>{"ignored": true, "reason": "…"}</c>.</summary>
+internal sealed record IgnoredAnswer(bool Ignored, string Reason);
+
 internal sealed record SlackChallenge(string Challenge);
 
 internal sealed record SlackReply(string Text);

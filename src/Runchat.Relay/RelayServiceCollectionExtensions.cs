@@ -45,6 +45,7 @@ public static class RunchatRelayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RunchatRelayOptions>, RelayOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DispatchSignal>();
+        services.TryAddSingleton<RelayRouteTable>();
         services.TryAddSingleton<IDeliveryStore>(static provider =>
         {
             var options = provider.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;

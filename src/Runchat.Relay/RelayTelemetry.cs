@@ -24,17 +24,27 @@ internal sealed class RelayTelemetry : IDisposable
     public RelayTelemetry(IMeterFactory meters, IDeliveryStore store)
     {
         _meter = meters.Create(Name);
-        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route and outcome (stored, duplicate, rejected_signature, rejected_body, store_failed).");
+        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route, outcome (stored, duplicate, ignored, conflict, handshake, rejected_signature, rejected_body, store_failed) and event name.");
         _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries in the store, by state: unknown ones need an operator.");
     }
 
-    /// <summary>The ingest outcome of one webhook: counted, and set on its receive span.</summary>
-    public void Ingested(string route, string outcome, Activity? receive)
+    /// <summary>The ingest outcome of one webhook: counted (with its event name once it is known), and set on its receive span.</summary>
+    public void Ingested(string route, string outcome, Activity? receive, string? eventName = null)
     {
         receive?.SetTag("runchat.relay.outcome", outcome);
         if (_deliveries.Enabled)
         {
-            _deliveries.Add(1, new KeyValuePair<string, object?>("runchat.relay.route", route), new KeyValuePair<string, object?>("runchat.relay.outcome", outcome));
+            var tags = new TagList
+            {
+                { "runchat.relay.route", route },
+                { "runchat.relay.outcome", outcome },
+            };
+            if (eventName is not null)
+            {
+                tags.Add("runchat.relay.event", eventName);
+            }
+
+            _deliveries.Add(1, tags);
         }
     }
 
@@ -75,6 +85,11 @@ internal sealed class RelayTelemetry : IDisposable
         activity?.SetTag("runchat.relay.route", delivery.Route);
         activity?.SetTag("gen_ai.agent.id", delivery.JobId);
         activity?.SetTag("runchat.relay.attempt", delivery.Attempts);
+        if (delivery.Event is not null)
+        {
+            activity?.SetTag("runchat.relay.event", delivery.Event);
+        }
+
         return activity;
     }
 

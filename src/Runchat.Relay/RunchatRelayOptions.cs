@@ -118,6 +118,29 @@ public sealed class RelayRouteOptions
     /// </summary>
     public string? Reply { get; set; }
 
+    /// <summary>
+    /// Event-name patterns this route runs, such as <c>issues.opened</c> or <c>issue_comment.*</c> (<c>*</c> as a
+    /// suffix wildcard). A verified delivery whose event matches none is answered
+    /// <c>200 {"ignored": true, "reason": "…"}</c>: not stored, not run. Empty or unset: every event runs.
+    /// </summary>
+    public IList<string> Events { get; set; } = new List<string>();
+
+    /// <summary>
+    /// A JSONPath over the payload, as Newtonsoft.Json's <c>SelectTokens</c> reads it, such as
+    /// <c>$.issue.labels[?(@.name == 'agent')]</c>: the delivery runs only when it selects at least one
+    /// node, and is ignored otherwise, as for <see cref="Events"/>. An invalid expression fails at start-up.
+    /// </summary>
+    public string? When { get; set; }
+
+    /// <summary>
+    /// A Liquid template for the text the agent receives instead of the whole payload, such as
+    /// <c>New issue #{{ payload.issue.number }}: {{ payload.issue.title }}</c>. The model: <c>payload</c>,
+    /// <c>event.name</c>, <c>event.id</c>, <c>delivery.id</c>, <c>delivery.received_at</c>, <c>route.path</c>,
+    /// <c>route.job_id</c>. A template that does not parse fails at start-up; a render that fails, or is
+    /// empty, marks the delivery <c>failed</c> and sends nothing.
+    /// </summary>
+    public string? Message { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Path} -> {JobId} ({Signature})";
 
@@ -133,7 +156,7 @@ public sealed class RelayRouteOptions
         {
             var signature = WebhookSignature.FromConfiguration(Signature, Secret, Header);
             error = null;
-            return RelayRoute.Create(Path, JobId!, signature) with { Reply = Reply };
+            return RelayRoute.Create(Path, JobId!, signature).WithRules(this);
         }
         catch (ArgumentException exception)
         {
@@ -151,6 +174,31 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
 
     /// <summary>For Slack slash commands and interactions: the text answered at once.</summary>
     public string? Reply { get; init; }
+
+    /// <summary>Which verified deliveries run (Events, When).</summary>
+    public RouteFilter Filter { get; init; } = RouteFilter.None;
+
+    /// <summary>The text the agent receives instead of the payload, when the route has a Message.</summary>
+    public MessageTemplate? Message { get; init; }
+
+    /// <summary>This route with the rules of <paramref name="options"/>: Reply, Events, When, Message.</summary>
+    /// <exception cref="ArgumentException">Events, When or Message is invalid; the message names the route and the key.</exception>
+    public RelayRoute WithRules(RelayRouteOptions options)
+    {
+        try
+        {
+            return this with
+            {
+                Reply = options.Reply,
+                Filter = RouteFilter.Create(options.Events?.ToArray(), options.When),
+                Message = options.Message is null ? null : MessageTemplate.Parse(options.Message),
+            };
+        }
+        catch (ArgumentException invalid)
+        {
+            throw new ArgumentException($"The webhook route {Path}: {invalid.Message}", invalid);
+        }
+    }
 
     /// <exception cref="ArgumentException">The path or job id is invalid; the message names the route.</exception>
     public static RelayRoute Create(string path, string jobId, WebhookSignature signature)

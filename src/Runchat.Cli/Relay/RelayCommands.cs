@@ -33,6 +33,7 @@ public static class RelayCommands
         relay.Subcommands.Add(BuildShow(console));
         relay.Subcommands.Add(BuildReplay(console));
         relay.Subcommands.Add(BuildSign(console));
+        relay.Subcommands.Add(BuildTest(console));
         return relay;
     }
 
@@ -307,6 +308,50 @@ public static class RelayCommands
     }
 
     /// <summary>Runs a command, turning configuration mistakes into one line and exit code 2.</summary>
+    private static Command BuildTest(CliConsole console)
+    {
+        var config = ConfigOption();
+        var route = new Option<string>("--route") { Description = "The route's path, such as /hooks/github.", Required = true };
+        var eventName = new Option<string?>("--event") { Description = "The event name, as the sender would name it (issues.opened); by default the body's, where the scheme reads it from the body." };
+        var payload = new Option<string>("--payload", "-p") { Description = "The body: @file, @- for standard input, or inline JSON.", Required = true, HelpName = "JSON|@file|@-" };
+        var command = new Command("test", "Dry-run a route: print whether a delivery would run, and the exact text the agent would receive. Stores and sends nothing.") { config, route, eventName, payload };
+        command.SetAction((result, cancellationToken) => Guard(console, async () =>
+        {
+            var options = new RunchatRelayOptions();
+            ReadConfiguration(result.GetValue(config)!).GetSection("Relay").Bind(options);
+            var path = result.GetValue(route)!;
+            var configured = options.Routes.FirstOrDefault(r => r.Path is not null && string.Equals(RelayRoute.Normalize(r.Path), RelayRoute.Normalize(path), StringComparison.OrdinalIgnoreCase))
+                ?? throw new ConfigurationProblem($"there is no route {path} in Relay:Routes (there are: {string.Join(", ", options.Routes.Select(r => r.Path))}).");
+
+            // The route's rules as the relay builds them (a template or JSONPath that does not parse is refused, exit 2);
+            // its secret is not needed: nothing is verified.
+            var rules = RelayRoute.Create(configured.Path!, configured.JobId!, WebhookSignature.None).WithRules(configured);
+            var source = result.GetValue(payload)!;
+            byte[] body = source == "@-"
+                ? await ReadAllAsync(console.OpenInput(), cancellationToken).ConfigureAwait(false)
+                : source.StartsWith('@') ? await File.ReadAllBytesAsync(source.Substring(1), cancellationToken).ConfigureAwait(false)
+                : Encoding.UTF8.GetBytes(source);
+            var sent = JobPayload.FromBytes(body);
+
+            var name = result.GetValue(eventName) ?? RouteRules.EventOf(configured.Signature ?? "none", body);
+            var verdict = await RouteRules.RunAsync(rules, name, body, TimeProvider.System.GetUtcNow()).ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.JobId}, event {name ?? "(none)"})").ConfigureAwait(false);
+            if (verdict.Message is { } message)
+            {
+                await console.Out.WriteLineAsync($"--- the agent receives this message ({Encoding.UTF8.GetByteCount(message)} bytes) ---").ConfigureAwait(false);
+                await console.Out.WriteLineAsync(message).ConfigureAwait(false);
+            }
+            else if (verdict.Runs)
+            {
+                await console.Out.WriteLineAsync($"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);
+                await console.Out.WriteLineAsync(sent.ToString()).ConfigureAwait(false);
+            }
+
+            return verdict.Failed ? ExitCodes.RunOrApiError : ExitCodes.Success;
+        }));
+        return command;
+    }
+
     private static async Task<int> Guard(CliConsole console, Func<Task<int>> run)
     {
         try

@@ -18,16 +18,18 @@ internal sealed class DeliverySender : IDisposable
 
     private readonly IDeliveryStore _store;
     private readonly IRunchatClient _client;
+    private readonly RelayRouteTable _routes;
     private readonly string _owner;
     private readonly TimeSpan _retryBaseDelay;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _abandon = new();
 
-    public DeliverySender(IDeliveryStore store, IRunchatClient client, string owner, TimeSpan retryBaseDelay, TimeProvider time, ILogger logger)
+    public DeliverySender(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, string owner, TimeSpan retryBaseDelay, TimeProvider time, ILogger logger)
     {
         _store = store;
         _client = client;
+        _routes = routes;
         _owner = owner;
         _retryBaseDelay = retryBaseDelay;
         _time = time;
@@ -48,8 +50,19 @@ internal sealed class DeliverySender : IDisposable
         Exception? failure = null;
         try
         {
-            var response = await _client.TriggerAgentJobAsync(delivery.JobId, JobPayload.FromBytes(delivery.Body), _abandon.Token).ConfigureAwait(false);
-            outcome = OutcomeClassifier.Classify(response);
+            // With a Message template the agent gets the rendered text; a render that fails sends nothing.
+            var (message, renderError) = await RouteRules.RenderAsync(_routes.Find(delivery.Route), delivery.Body, delivery.Event, delivery.EventId, delivery.Id, delivery.ReceivedAt).ConfigureAwait(false);
+            if (renderError is not null)
+            {
+                outcome = new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, renderError));
+            }
+            else
+            {
+                var response = message is null
+                    ? await _client.TriggerAgentJobAsync(delivery.JobId, JobPayload.FromBytes(delivery.Body), _abandon.Token).ConfigureAwait(false)
+                    : await _client.TriggerAgentJobAsync(delivery.JobId, message, _abandon.Token).ConfigureAwait(false);
+                outcome = OutcomeClassifier.Classify(response);
+            }
         }
         catch (Exception exception)
         {

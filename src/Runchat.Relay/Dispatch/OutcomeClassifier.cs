@@ -15,6 +15,7 @@ namespace Runchat.Relay;
 /// | 200, any other or no status | unknown (the agent ran; its outcome is not one we know) |
 /// | 429, a failure to connect: what <see cref="RunchatRetry.IsSafeToResend"/> allows | pending |
 /// | 3xx, 4xx | failed |
+/// | the client refused the arguments (nothing sent) | failed |
 /// | 5xx, any other status | unknown |
 /// | timeout, connection dropped after sending, body cut off | unknown |
 /// | the relay shutting down mid-run | unknown |
@@ -50,6 +51,8 @@ internal static class OutcomeClassifier
         HttpRequestException http when RunchatRetry.IsSafeToResend(http) => Pending("Could not connect to Runchat (nothing was sent): " + http.Message),
         HttpRequestException dropped => Unknown("The connection failed after the request was sent: " + dropped.Message),
         TimeoutException timeout => Unknown(timeout.Message),
+        // The client refuses an argument before anything is sent (a rendered message with a broken character).
+        ArgumentException refused => new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, "Refused before sending: " + refused.Message)),
         _ => Unknown($"The send ended unexpectedly ({exception.GetType().Name}): {exception.Message}"),
     };
 

@@ -46,7 +46,7 @@ internal sealed class RelayDispatcher : BackgroundService
     private readonly CancellationTokenSource _stopKeeping = new();
     private Task _keeping = Task.CompletedTask;
 
-    public RelayDispatcher(IDeliveryStore store, IRunchatClient client, IOptions<RunchatRelayOptions> options, TimeProvider time, DispatchSignal signal, ILogger<RelayDispatcher> logger)
+    public RelayDispatcher(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, IOptions<RunchatRelayOptions> options, TimeProvider time, DispatchSignal signal, ILogger<RelayDispatcher> logger)
     {
         _store = store;
         _options = options.Value;
@@ -54,7 +54,7 @@ internal sealed class RelayDispatcher : BackgroundService
         _signal = signal;
         _logger = logger;
         _leases = new LeaseKeeper(store, _owner, _options.ClaimLease, time, logger);
-        _sender = new DeliverySender(store, client, _owner, _options.RetryBaseDelay, time, logger);
+        _sender = new DeliverySender(store, client, routes, _owner, _options.RetryBaseDelay, time, logger);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

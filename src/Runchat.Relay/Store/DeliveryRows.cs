@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
@@ -29,7 +29,26 @@ internal static class DeliveryRows
         BodyBytes = reader.GetInt32(12),
         SenderId = reader.IsDBNull(13) ? null : reader.GetString(13),
         ReplayedAt = reader.IsDBNull(14) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(14)),
+        Event = reader.IsDBNull(15) ? null : reader.GetString(15),
     };
+
+    /// <summary>
+    /// A claimed row, from both stores' claim: <c>id, route, job_id, body, attempts, trace_parent, sender_trace,
+    /// next_attempt_at, received_at, event_name, dedupe_key, sender_id</c>.
+    /// </summary>
+    public static ClaimedDelivery ReadClaimed(DbDataReader reader)
+    {
+        var dedupeKey = reader.GetString(10);
+        var senderId = reader.IsDBNull(11) ? null : reader.GetString(11);
+        return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6))
+        {
+            ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+            Event = reader.IsDBNull(9) ? null : reader.GetString(9),
+            // A signed id ("id:evt_…", "id:msg_…") names the event; else the sender's unsigned label does.
+            EventId = dedupeKey.StartsWith("id:", StringComparison.Ordinal) ? dedupeKey.Substring(3) : senderId,
+        };
+    }
 
     /// <summary>
     /// A delivery replayed less than this long ago is not replayed again: two replay commands issued

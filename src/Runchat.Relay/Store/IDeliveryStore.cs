@@ -84,7 +84,7 @@ internal interface IDeliveryStore
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
 // A later dispatch, after a restart too, links to both.
 // SenderId: the sender's own, unsigned delivery id (X-GitHub-Delivery), a label for show and the logs.
-internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null);
+internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null);
 
 /// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>
 internal readonly record struct AddResult(string Id, bool Duplicate, bool Conflict = false)
@@ -94,7 +94,16 @@ internal readonly record struct AddResult(string Id, bool Duplicate, bool Confli
         new(id, Duplicate: true, Conflict: !storedBody.AsSpan().SequenceEqual(newBody));
 }
 
-internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts, string? TraceParent = null, string? SenderTraceParent = null);
+internal sealed record ClaimedDelivery(string Id, string Route, string JobId, byte[] Body, int Attempts, string? TraceParent = null, string? SenderTraceParent = null)
+{
+    /// <summary>The event name stored with the delivery.</summary>
+    public string? Event { get; init; }
+
+    /// <summary>The sender's own id for the event: the signed id of the dedupe key, else the unsigned label (X-GitHub-Delivery).</summary>
+    public string? EventId { get; init; }
+
+    public DateTimeOffset ReceivedAt { get; init; }
+}
 
 /// <param name="Owner">Who claims (one id per relay process).</param>
 /// <param name="Now">The claim time.</param>

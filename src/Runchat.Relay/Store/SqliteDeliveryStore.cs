@@ -44,7 +44,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             trace_parent    TEXT    NULL,
             sender_trace    TEXT    NULL,
             sender_id       TEXT    NULL,
-            replayed_at     INTEGER NULL
+            replayed_at     INTEGER NULL,
+            event_name      TEXT    NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
@@ -82,8 +83,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id)
-                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender, $senderId)
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name)
+                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender, $senderId, $event)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -96,6 +97,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var trace = insert.Parameters.Add("$trace", SqliteType.Text);
             var sender = insert.Parameters.Add("$sender", SqliteType.Text);
             var senderId = insert.Parameters.Add("$senderId", SqliteType.Text);
+            var eventName = insert.Parameters.Add("$event", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
             existing.CommandText = "SELECT id, body FROM deliveries WHERE route = $route AND dedupe_key = $key;";
@@ -115,6 +117,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 trace.Value = (object?)delivery.TraceParent ?? DBNull.Value;
                 sender.Value = (object?)delivery.SenderTraceParent ?? DBNull.Value;
                 senderId.Value = (object?)delivery.SenderId ?? DBNull.Value;
+                eventName.Value = (object?)delivery.Event ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
                     results[i] = new AddResult(inserted, Duplicate: false);
@@ -169,7 +172,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var command = connection.CreateCommand();
         var claim = DeliveryTransitions.Claim;
         command.CommandText = claim.Update("deliveries", '$', and: $"id IN (SELECT id FROM deliveries WHERE {claim.Where('$')} ORDER BY next_attempt_at, received_at LIMIT $max)") +
-            " RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at;";
+            " RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id;";
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
@@ -180,8 +183,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                rows.Add((new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.GetInt32(4),
-                    reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)), reader.GetInt64(7), reader.GetInt64(8)));
+                rows.Add((DeliveryRows.ReadClaimed(reader), reader.GetInt64(7), reader.GetInt64(8)));
             }
 
             return rows;
@@ -385,9 +387,9 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             schema.CommandText = Schema;
             await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
-            // A store of an earlier version of this schema has no sender_id: a nullable column,
-            // which earlier relays ignore, so the schema version stays.
-            foreach (var (column, type) in new[] { ("sender_id", "TEXT"), ("replayed_at", "INTEGER") })
+            // A store of an earlier version of this schema lacks the later nullable columns, which
+            // earlier relays ignore, so the schema version stays.
+            foreach (var (column, type) in new[] { ("sender_id", "TEXT"), ("replayed_at", "INTEGER"), ("event_name", "TEXT") })
             {
                 schema.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = '{column}';";
                 if (Convert.ToInt64(await schema.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
