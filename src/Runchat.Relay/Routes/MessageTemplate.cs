@@ -4,7 +4,9 @@ using System.Globalization;
 using System.IO;
 using System.Text.Json;
 using System.Threading.Tasks;
+using System.Linq;
 using Fluid;
+using Fluid.Values;
 
 namespace Runchat.Relay;
 
@@ -35,7 +37,9 @@ internal sealed class MessageTemplate
         MaxRecursion = 20,
         CultureInfo = CultureInfo.InvariantCulture,
         TimeZone = TimeZoneInfo.Utc,
-        StrictVariables = true,
+        // Strictness is the model's own (ModelObject below): a name the payload does not have is an error,
+        // a JSON null is nil. Fluid's StrictVariables cannot tell the two apart.
+        Undefined = static name => throw new InvalidOperationException($"'{name}' is not in the model (payload, event, delivery, route)"),
         StrictFilters = true,
         // No file provider: include and render find nothing.
         FileProvider = new Microsoft.Extensions.FileProviders.NullFileProvider(),
@@ -72,10 +76,10 @@ internal sealed class MessageTemplate
     public async Task<(string? Text, string? Error)> RenderAsync(MessageModel model)
     {
         var context = new TemplateContext(Options);
-        context.SetValue("payload", ToValue(model.Payload));
-        context.SetValue("event", new Dictionary<string, object?> { ["name"] = model.EventName, ["id"] = model.EventId });
-        context.SetValue("delivery", new Dictionary<string, object?> { ["id"] = model.DeliveryId, ["received_at"] = model.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) });
-        context.SetValue("route", new Dictionary<string, object?> { ["path"] = model.RoutePath, ["job_id"] = model.JobId });
+        context.SetValue("payload", ToValue(model.Payload, "payload"));
+        context.SetValue("event", ModelObject.Of("event", ("name", model.EventName), ("id", model.EventId)));
+        context.SetValue("delivery", ModelObject.Of("delivery", ("id", model.DeliveryId), ("received_at", model.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture))));
+        context.SetValue("route", ModelObject.Of("route", ("path", model.RoutePath), ("job_id", model.JobId)));
 
         using var writer = new LimitedWriter(MaxLength);
         try
@@ -98,38 +102,74 @@ internal sealed class MessageTemplate
             : (text, null);
     }
 
-    /// <summary>JSON as the plain values Fluid reads natively: dictionaries, lists, strings, numbers, booleans, null.</summary>
-    private static object? ToValue(JsonElement element) => element.ValueKind switch
+    /// <summary>JSON as Fluid values: objects that refuse a name they do not have, arrays, strings, numbers, booleans, nil.</summary>
+    private static FluidValue ToValue(JsonElement element, string path) => element.ValueKind switch
     {
-        JsonValueKind.Object => ObjectOf(element),
-        JsonValueKind.Array => ArrayOf(element),
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetDecimal(out var number) ? number : element.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => null,
+        JsonValueKind.Object => new ModelObject(path, ObjectOf(element, path)),
+        JsonValueKind.Array => new ArrayValue(ArrayOf(element, path)),
+        JsonValueKind.String => StringValue.Create(element.GetString()!),
+        JsonValueKind.Number => NumberValue.Create(element.TryGetDecimal(out var number) ? number : (decimal)element.GetDouble()),
+        JsonValueKind.True => BooleanValue.True,
+        JsonValueKind.False => BooleanValue.False,
+        // A JSON null is a value the payload has: nil, not a missing name.
+        _ => NilValue.Instance,
     };
 
-    private static Dictionary<string, object?> ObjectOf(JsonElement element)
+    private static Dictionary<string, FluidValue> ObjectOf(JsonElement element, string path)
     {
-        var result = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var result = new Dictionary<string, FluidValue>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
-            result[property.Name] = ToValue(property.Value);
+            result[property.Name] = ToValue(property.Value, path + "." + property.Name);
         }
 
         return result;
     }
 
-    private static List<object?> ArrayOf(JsonElement element)
+    private static FluidValue[] ArrayOf(JsonElement element, string path)
     {
-        var result = new List<object?>(element.GetArrayLength());
+        var result = new FluidValue[element.GetArrayLength()];
+        var i = 0;
         foreach (var item in element.EnumerateArray())
         {
-            result.Add(ToValue(item));
+            result[i] = ToValue(item, $"{path}[{i}]");
+            i++;
         }
 
         return result;
+    }
+
+    /// <summary>A JSON object of the model: a name it does not have is an error that names the path, never a silent blank.</summary>
+    private sealed class ModelObject : ObjectValueBase
+    {
+        private readonly string _path;
+        private readonly Dictionary<string, FluidValue> _properties;
+
+        public ModelObject(string path, Dictionary<string, FluidValue> properties)
+            : base(properties)
+        {
+            _path = path;
+            _properties = properties;
+        }
+
+        public static ModelObject Of(string path, params (string Name, string? Value)[] properties)
+        {
+            var values = new Dictionary<string, FluidValue>(StringComparer.Ordinal);
+            foreach (var (name, value) in properties)
+            {
+                values[name] = value is null ? NilValue.Instance : StringValue.Create(value);
+            }
+
+            return new ModelObject(path, values);
+        }
+
+        public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context) =>
+            _properties.TryGetValue(name, out var value)
+                ? new ValueTask<FluidValue>(value)
+                : name is "size" ? new ValueTask<FluidValue>(NumberValue.Create(_properties.Count))
+                : throw new InvalidOperationException($"{_path} has no '{name}'" + (_properties.Count == 0 ? string.Empty : $" (it has: {string.Join(", ", _properties.Keys.Take(12))}{(_properties.Count > 12 ? ", …" : string.Empty)})"));
+
+        public override ValueTask<FluidValue> GetIndexAsync(FluidValue index, TemplateContext context) => GetValueAsync(index.ToStringValue(), context);
     }
 
     /// <summary>A StringWriter that stops a render once it has written more than a limit.</summary>

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Tasks;
+using Newtonsoft.Json.Linq;
+using NUnit.Framework;
+using Runchat.Relay;
+using Runchat.Tests.TestSupport;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// Routes that choose and shape: every GitHub example payload (octokit/webhooks, in Fixtures/webhooks),
+/// signed as GitHub signs and sent with its X-GitHub-Event, through a route with Events and a Message
+/// template, and through one with neither.
+/// </summary>
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
+[Category("Relay")]
+[NonParallelizable]
+public class RoutesTests : PerStoreFixture
+{
+    private const string Secret = "github-route-test-secret-0123456789";
+    private const string Template = "New issue #{{ payload.issue.number }} by {{ payload.sender.login }}: {{ payload.issue.title }}\n\n{{ payload.issue.body | truncate: 4000 }}\n({{ event.name }}, {{ route.job_id }})";
+
+    private WireMockServer _runchat = null!;
+
+    public RoutesTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
+    [SetUp]
+    public void StartRunchat()
+    {
+        _runchat = WireMockServer.Start();
+        _runchat.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(ResponseBodies.Success()));
+    }
+
+    [TearDown]
+    public void StopRunchat() => _runchat.Stop();
+
+    private static readonly string Corpus = Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "webhooks", "github");
+
+    /// <summary>Every example: its folder (the X-GitHub-Event), its file name, its bytes.</summary>
+    private static IEnumerable<(string Event, string Name, byte[] Body)> Payloads() =>
+        Directory.GetDirectories(Corpus).OrderBy(d => d, StringComparer.Ordinal)
+            .SelectMany(folder => Directory.GetFiles(folder, "*.json").OrderBy(f => f, StringComparer.Ordinal)
+                .Select(file => (Path.GetFileName(folder), Path.GetFileName(file), File.ReadAllBytes(file))));
+
+    private static (string, string)[] GitHubHeaders(string eventName, byte[] body) =>
+    [
+        // GitHub's documented recipe, not the relay's own signer.
+        ("X-Hub-Signature-256", "sha256=" + Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), body)).ToLowerInvariant()),
+        ("X-GitHub-Event", eventName),
+        ("X-GitHub-Delivery", Guid.NewGuid().ToString()),
+    ];
+
+    private static string? ActionOf(byte[] body) => JObject.Parse(Encoding.UTF8.GetString(body))["action"] is JValue { Type: JTokenType.String } action ? (string?)action : null;
+
+    [Test]
+    public async Task OnlyIssuesOpenedRunsAndTheAgentReceivesTheRenderedMessage()
+    {
+        await using var relay = await StartRelayAsync(new Uri(_runchat.Url! + "/api/v1/"), o =>
+        {
+            o.MaxRunsPerMinute = 100_000;
+            var route = RelayHost.Route("/hooks/github", "triage-agent", "github", Secret);
+            route.Events.Add("issues.opened");
+            route.Message = Template;
+            o.Routes.Add(route);
+        });
+
+        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ignored = 0;
+        var total = 0;
+        foreach (var (eventName, name, body) in Payloads())
+        {
+            total++;
+            var (status, answer) = await relay.PostAsync("/hooks/github", body, GitHubHeaders(eventName, body));
+            var runs = eventName == "issues" && name.StartsWith("opened", StringComparison.Ordinal);
+            if (runs)
+            {
+                Assert.That(status, Is.EqualTo(202), $"{eventName}/{name}: {answer}");
+                var payload = JObject.Parse(Encoding.UTF8.GetString(body));
+                var issueBody = (string?)payload["issue"]!["body"] ?? string.Empty;
+                expected[answer.GetProperty("delivery_id").GetString()!] =
+                    $"New issue #{payload["issue"]!["number"]} by {payload["sender"]!["login"]}: {payload["issue"]!["title"]}\n\n{(issueBody.Length > 4000 ? issueBody[..3997] + "..." : issueBody)}\n(issues.opened, triage-agent)";
+            }
+            else
+            {
+                Assert.That(status, Is.EqualTo(200), $"{eventName}/{name}: {answer}");
+                Assert.That(answer.GetProperty("ignored").GetBoolean(), Is.True);
+                Assert.That(answer.GetProperty("reason").GetString(), Does.Contain("is not one this route runs (issues.opened)"));
+                ignored++;
+            }
+        }
+
+        Assert.That(expected, Has.Count.EqualTo(4), "issues/opened*.json");
+        Assert.That(ignored, Is.EqualTo(total - 4));
+        var settled = await relay.SettledAsync(expected.Count, TimeSpan.FromSeconds(30));
+        Assert.That(settled.Select(d => d.Id), Is.EquivalentTo(expected.Keys), "nothing else was stored");
+        Assert.That(settled.Select(d => d.State), Has.All.EqualTo(RelayDeliveryState.Succeeded), relay.Errors);
+        Assert.That(settled.Select(d => d.Event), Has.All.EqualTo("issues.opened"));
+
+        var sent = _runchat.LogEntries.Select(e => JObject.Parse(e.RequestMessage!.Body!)).ToList();
+        Assert.That(sent, Has.Count.EqualTo(expected.Count), "one run per delivery");
+        Assert.That(sent.Select(b => b.Properties().Select(p => p.Name).Single()), Has.All.EqualTo("message"), "the explicit-message mode");
+        Assert.That(sent.Select(b => (string)b["message"]!), Is.EquivalentTo(expected.Values));
+        var whole = Payloads().Where(p => p.Event == "issues" && p.Name.StartsWith("opened", StringComparison.Ordinal)).Sum(p => p.Body.Length);
+        TestContext.Out.WriteLine($"issues/opened*: {whole} bytes whole, {sent.Sum(b => Encoding.UTF8.GetByteCount((string)b["message"]!))} bytes templated");
+    }
+
+    [Test]
+    public async Task WithoutRulesEveryPayloadIsStoredWithItsEventName()
+    {
+        await using var relay = await StartRelayAsync(new Uri(_runchat.Url! + "/api/v1/"), o =>
+        {
+            o.MaxRunsPerMinute = 100_000;
+            o.MaxConcurrentRuns = 16;
+            o.Routes.Add(RelayHost.Route("/hooks/github", "triage-agent", "github", Secret));
+        });
+
+        var expected = new Dictionary<string, string>();
+        foreach (var (eventName, name, body) in Payloads())
+        {
+            var (status, answer) = await relay.PostAsync("/hooks/github", body, GitHubHeaders(eventName, body));
+            Assert.That(status, Is.EqualTo(202), $"{eventName}/{name}: {answer}");
+            var action = ActionOf(body);
+            expected[answer.GetProperty("delivery_id").GetString()!] = action is null ? eventName : eventName + "." + action;
+        }
+
+        var settled = await relay.SettledAsync(expected.Count, TimeSpan.FromSeconds(60));
+        Assert.That(settled, Has.Count.EqualTo(expected.Count), "identical files are one delivery");
+        foreach (var delivery in settled)
+        {
+            Assert.That(delivery.Event, Is.EqualTo(expected[delivery.Id]), delivery.Id);
+        }
+
+        Assert.That(_runchat.LogEntries.Count(), Is.EqualTo(expected.Count));
+    }
+}
