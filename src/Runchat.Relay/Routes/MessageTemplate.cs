@@ -40,6 +40,10 @@ internal sealed class MessageTemplate
         // Strictness is the model's own (ModelObject below): a name the payload does not have is an error,
         // a JSON null is nil. Fluid's StrictVariables cannot tell the two apart.
         Undefined = static name => throw new InvalidOperationException($"'{name}' is not in the model (payload, event, delivery, route)"),
+        // The step limit counts statements, not the size of what one statement builds: a value doubled
+        // by append in a loop would reach gigabytes in 30 steps. Every assigned or captured value is bounded.
+        Assigned = static (name, value, context) => Bounded(name, value),
+        Captured = static (name, value, context) => Bounded(name, value),
         StrictFilters = true,
         // No file provider: include and render find nothing.
         FileProvider = new Microsoft.Extensions.FileProviders.NullFileProvider(),
@@ -69,6 +73,9 @@ internal sealed class MessageTemplate
             throw new ArgumentException($"Message is not a Liquid template Fluid can read: {error}");
         }
 
+        // A range is built whole before its loop's first step: (1..100000000) would allocate and spend
+        // seconds before the step limit could stop it. Only literal ranges of a bounded size are allowed.
+        new RangeCheck().VisitTemplate(template);
         return new MessageTemplate(source, template);
     }
 
@@ -137,6 +144,37 @@ internal sealed class MessageTemplate
         }
 
         return result;
+    }
+
+    /// <summary>The most items a range may have, and a literal one only.</summary>
+    public const int MaxRange = 10_000;
+
+    private static ValueTask<FluidValue> Bounded(string name, FluidValue value)
+    {
+        var size = value switch
+        {
+            StringValue text => text.ToStringValue().Length,
+            ArrayValue array => array.Values.Count,
+            _ => 0,
+        };
+        return size > MaxLength
+            ? throw new InvalidOperationException($"'{name}' grew past {MaxLength} characters or items")
+            : new ValueTask<FluidValue>(value);
+    }
+
+    private sealed class RangeCheck : Fluid.Ast.AstVisitor
+    {
+        protected override Fluid.Ast.Expression VisitRangeExpression(Fluid.Ast.RangeExpression rangeExpression)
+        {
+            if (rangeExpression.From is not Fluid.Ast.LiteralExpression { Value: NumberValue from }
+                || rangeExpression.To is not Fluid.Ast.LiteralExpression { Value: NumberValue to }
+                || Math.Abs(to.ToNumberValue() - from.ToNumberValue()) >= MaxRange)
+            {
+                throw new ArgumentException($"Message has a range that is not two numbers at most {MaxRange} apart, such as (1..10); a range is built whole before a loop starts.");
+            }
+
+            return base.VisitRangeExpression(rangeExpression);
+        }
     }
 
     /// <summary>A JSON object of the model: a name it does not have is an error that names the path, never a silent blank.</summary>

@@ -57,8 +57,9 @@ internal sealed class RouteFilter
                 // Newtonsoft parses the path when the query runs: run it once on an empty object.
                 _ = new JObject().SelectTokens(when).ToList();
             }
-            catch (JsonException invalid)
+            catch (Exception invalid) when (invalid is JsonException or IndexOutOfRangeException or ArgumentException or FormatException or InvalidOperationException)
             {
+                // Newtonsoft's path parser throws more than JsonException on some malformed paths.
                 throw new ArgumentException($"When is not a JSONPath Newtonsoft.Json can read ('{when}'): {invalid.Message}");
             }
         }
@@ -78,9 +79,19 @@ internal sealed class RouteFilter
                 : $"The event '{eventName}' is not one this route runs ({string.Join(", ", _events)}).";
         }
 
-        if (_when is not null && !Selects(_when, body))
+        if (_when is not null)
         {
-            return $"The payload does not match the route's When ({_when}).";
+            try
+            {
+                if (!Selects(_when, body))
+                {
+                    return $"The payload does not match the route's When ({_when}).";
+                }
+            }
+            catch (Exception failed) when (failed is JsonException or InvalidOperationException or ArgumentException or FormatException)
+            {
+                return $"The route's When ({_when}) could not be evaluated on this payload: {failed.Message}";
+            }
         }
 
         return null;

@@ -1,0 +1,164 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using NUnit.Framework;
+using Runchat.Relay;
+using Runchat.Relay.Signatures;
+using Runchat.Tests.TestSupport;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>Events, When and Message one by one: what passes, what is refused at start-up, what fails a delivery, and what a template cannot reach.</summary>
+[TestFixture]
+[Category("Relay")]
+public class RouteRulesTests
+{
+    private static readonly byte[] Labelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"issue\":{\"number\":7,\"title\":\"Crash on save\",\"body\":null,\"labels\":[{\"name\":\"bug\"},{\"name\":\"agent\"}]}}");
+    private static readonly byte[] Unlabelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"issue\":{\"number\":8,\"title\":\"Typo\",\"body\":\"fix\",\"labels\":[{\"name\":\"docs\"}]}}");
+
+    private static RelayRoute Route(Action<RelayRouteOptions> rules)
+    {
+        var options = new RelayRouteOptions();
+        rules(options);
+        return RelayRoute.Create("/hooks/github", "triage-agent", WebhookSignature.None).WithRules(options);
+    }
+
+    private static Task<(string? Message, string? Error)> Render(string template, byte[] body) =>
+        RouteRules.RenderAsync(Route(r => r.Message = template), body, "issues.opened", "evt_1", "dlv_1", new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero));
+
+    [Test]
+    public void WhenRunsOnlyWhatTheQuerySelects()
+    {
+        var route = Route(r => r.When = "$.issue.labels[?(@.name == 'agent')]");
+
+        Assert.That(route.Filter.WhyIgnored("issues.opened", Labelled), Is.Null);
+        Assert.That(route.Filter.WhyIgnored("issues.opened", Unlabelled), Does.Contain("does not match the route's When ($.issue.labels[?(@.name == 'agent')])"));
+    }
+
+    [TestCase("issue_comment.*", "issue_comment.created", true)]
+    [TestCase("issue_comment.*", "issues.opened", false)]
+    [TestCase("issues.opened", "issues.opened", true)]
+    [TestCase("issues.opened", "issues.opened.extra", false)]
+    [TestCase("*", "push", true)]
+    public void EventPatternsAreExactOrASuffixWildcard(string pattern, string eventName, bool runs)
+    {
+        var route = Route(r => r.Events.Add(pattern));
+
+        Assert.That(route.Filter.WhyIgnored(eventName, Labelled) is null, Is.EqualTo(runs));
+        Assert.That(route.Filter.WhyIgnored(null, Labelled), Does.Contain("names no event"));
+    }
+
+    [TestCase("When", "$.issue[?(@.name ==", "When is not a JSONPath")]
+    [TestCase("When", "  ", "When is empty")]
+    [TestCase("Message", "{% if payload.issue %}unclosed", "Message is not a Liquid template")]
+    [TestCase("Message", "{{ payload.issue.title | no_such_filter }}", null)]
+    [TestCase("Events", "issue*.opened", "suffix wildcard only")]
+    [TestCase("Message", "{% for i in (1..100000000) %}{% endfor %}", "a range that is not two numbers at most 10000 apart")]
+    [TestCase("Message", "{% for i in (1..payload.n) %}{% endfor %}", "a range that is not two numbers")]
+    public void InvalidRulesAreRefusedAtStartUpNamingTheRoute(string key, string value, string? phrase)
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "rules.db") };
+        var route = RelayHost.Route("/hooks/github", "triage-agent");
+        switch (key)
+        {
+            case "When": route.When = value; break;
+            case "Message": route.Message = value; break;
+            default: route.Events.Add(value); break;
+        }
+
+        options.Routes.Add(route);
+        var errors = options.Validate();
+
+        if (phrase is null)
+        {
+            // An unknown filter parses; strict filters fail its render instead (below).
+            Assert.That(errors, Is.Empty);
+            return;
+        }
+
+        Assert.That(errors, Has.Count.EqualTo(1));
+        Assert.That(errors[0], Does.Contain("Relay:Routes:0 (/hooks/github)").And.Contain(phrase));
+    }
+
+    [Test]
+    public async Task TheModelIsThePayloadTheEventTheDeliveryAndTheRoute()
+    {
+        var (message, error) = await Render(
+            "#{{ payload.issue.number }} {{ payload.issue.title }} [{{ payload.issue.body }}] {{ payload.issue.labels.size }} labels, first {{ payload.issue.labels[0].name }}; " +
+            "{{ event.name }} {{ event.id }} {{ delivery.id }} {{ delivery.received_at }} {{ route.path }} {{ route.job_id }}",
+            Labelled);
+
+        Assert.That(error, Is.Null);
+        Assert.That(message, Is.EqualTo("#7 Crash on save [] 2 labels, first bug; issues.opened evt_1 dlv_1 2026-11-29T03:00:00.000Z /hooks/github triage-agent"));
+    }
+
+    [TestCase("{{ payload.isue.title }}", "payload has no 'isue' (it has: action, issue)")]
+    [TestCase("{{ paylod.issue }}", "'paylod' is not in the model")]
+    [TestCase("{{ payload.issue.title | no_such_filter }}", "no_such_filter")]
+    [TestCase("{% for i in (1..9999) %}{% for j in (1..9999) %}{% endfor %}{% endfor %}", "")]
+    [TestCase("{% for i in (1..9999) %}0123456789A{% endfor %}", "more than 100000 characters")]
+    [TestCase("{% assign s = 'xxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", "grew past 100000")]
+    [TestCase("{% capture s %}{% for i in (1..9999) %}0123456789A{% endfor %}{% endcapture %}{{ s | size }}", "grew past 100000")]
+    [TestCase("{% if false %}x{% endif %}   ", "empty message")]
+    public async Task ARenderThatFailsSendsNothingAndSaysWhy(string template, string phrase)
+    {
+        var (message, error) = await Render(template, Labelled);
+
+        Assert.That(message, Is.Null);
+        Assert.That(error, Does.Contain(phrase).And.Contain("othing was sent"));
+    }
+
+    [TestCase("{% include '/etc/passwd' %}")]
+    [TestCase("{% render '/etc/passwd' %}")]
+    [TestCase("{% include '../../../../../../etc/hostname' %}")]
+    [TestCase("{{ payload.GetType }}")]
+    [TestCase("{{ payload.issue.title.Length }}{{ payload.issue.GetType.Assembly }}")]
+    [TestCase("{{ 'now' | date: '%Y' }}{{ payload | json }}")]
+    public async Task ATemplateReachesNoFileNoEnvironmentAndNoDotNetObject(string template)
+    {
+        Environment.SetEnvironmentVariable("RUNCHAT_TEMPLATE_PROBE", "env-secret-value");
+        var (message, error) = await Render(template + "{{ RUNCHAT_TEMPLATE_PROBE }}", Labelled);
+
+        var text = (message ?? string.Empty) + (error ?? string.Empty);
+        Assert.That(text, Does.Not.Contain("root:").And.Not.Contain("env-secret-value").And.Not.Contain("System.").And.Not.Contain("Runchat.Relay"));
+        Assert.That(error, Is.Not.Null, "an unknown name in the model is an error, so the probe never renders");
+    }
+
+    [Test]
+    public async Task ARouteWithoutAMessageSendsThePayloadWhole()
+    {
+        var (message, error) = await RouteRules.RenderAsync(Route(_ => { }), Labelled, null, null, "dlv_1", DateTimeOffset.UtcNow);
+
+        Assert.That(message, Is.Null);
+        Assert.That(error, Is.Null);
+    }
+
+    [TestCase("stripe", null, "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}", "invoice.paid")]
+    [TestCase("github", "push", "{\"ref\":\"refs/heads/main\"}", "push")]
+    [TestCase("github", "issues", "{\"action\":\"labeled\"}", "issues.labeled")]
+    [TestCase("github", null, "{\"action\":\"labeled\"}", null)]
+    [TestCase("slack", null, "{\"type\":\"event_callback\",\"event\":{\"type\":\"app_mention\"}}", "app_mention")]
+    [TestCase("slack", null, "{\"command\":\"/triage\",\"text\":\"now\"}", "/triage")]
+    [TestCase("slack", null, "{\"payload\":\"{\\\"type\\\":\\\"block_actions\\\"}\"}", "block_actions")]
+    [TestCase("standard-webhooks", null, "{\"type\":\"form.submitted\"}", "form.submitted")]
+    [TestCase("none", null, "{\"type\":42}", null)]
+    [TestCase("hmac-sha256", null, "{\"kind\":\"alert\"}", null)]
+    public void EachSchemeNamesItsEvents(string scheme, string? gitHubEvent, string body, string? expected)
+    {
+        var headers = new HeaderDictionary();
+        if (gitHubEvent is not null)
+        {
+            headers["X-GitHub-Event"] = gitHubEvent;
+        }
+
+        Assert.That(DeliveryEvents.NameOf(scheme, headers, Encoding.UTF8.GetBytes(body)), Is.EqualTo(expected));
+    }
+}
