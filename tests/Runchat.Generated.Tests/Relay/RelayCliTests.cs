@@ -36,7 +36,7 @@ public class RelayCliTests : PerStoreFixture
         _store = testStore;
         await File.WriteAllTextAsync(_config, JsonSerializer.Serialize(new { Relay = new { Store = testStore.Setting } }));
         var store = testStore.Open();
-        await store.AddAsync(new NewDelivery("dlv_cli_1", "/hooks/open", "demo-agent", "sha256:ab", "{\"a\":1}"u8.ToArray(), DateTimeOffset.UtcNow), default);
+        await store.AddAsync(new NewDelivery("dlv_cli_1", "/hooks/open", "demo-agent", "sha256:ab", "{\"a\":1}"u8.ToArray(), DateTimeOffset.UtcNow, Event: "form.submitted"), default);
         (store as IDisposable)?.Dispose();
     }
 
@@ -92,6 +92,7 @@ public class RelayCliTests : PerStoreFixture
         Assert.That(delivery.GetProperty("dedupe_key").GetString(), Is.EqualTo("sha256:ab"));
         Assert.That(delivery.GetProperty("state").GetString(), Is.EqualTo("pending"));
         Assert.That(delivery.GetProperty("attempts").GetInt32(), Is.EqualTo(0));
+        Assert.That(delivery.GetProperty("event").GetString(), Is.EqualTo("form.submitted"));
     }
 
     [Test]

@@ -144,4 +144,70 @@ public class RoutesTests : PerStoreFixture
 
         Assert.That(_runchat.LogEntries.Count(), Is.EqualTo(expected.Count));
     }
+
+    [Test]
+    public async Task ARenderThatFailsAtDispatchMarksTheDeliveryFailedAndSendsNothing()
+    {
+        await using var relay = await StartRelayAsync(new Uri(_runchat.Url! + "/api/v1/"), o =>
+        {
+            var route = RelayHost.Route("/hooks/github", "triage-agent", "github", Secret);
+            route.Message = "{{ payload.issue.title }} / {{ payload.pull_request.title }}";
+            o.Routes.Add(route);
+        });
+        var body = File.ReadAllBytes(Path.Combine(Corpus, "issues", "opened.payload.json"));
+
+        var (status, answer) = await relay.PostAsync("/hooks/github", body, GitHubHeaders("issues", body));
+
+        Assert.That(status, Is.EqualTo(202), answer.ToString());
+        var delivery = (await relay.SettledAsync(1, TimeSpan.FromSeconds(10))).Single();
+        Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Failed));
+        Assert.That(delivery.LastError, Does.Contain("payload has no 'pull_request'").And.Contain("Nothing was sent"));
+        Assert.That(delivery.Attempts, Is.EqualTo(1));
+        Assert.That(_runchat.LogEntries, Is.Empty, "no request reached Runchat");
+    }
+
+    [Test]
+    public async Task AnIgnoredDeliveryIsCountedAndLeavesNoRow()
+    {
+        using var meter = new System.Diagnostics.Metrics.MeterListener();
+        var ignored = new List<string?>();
+        meter.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Name == "runchat.relay.deliveries")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meter.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            string? outcome = null, eventName = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "runchat.relay.outcome") outcome = tag.Value as string;
+                if (tag.Key == "runchat.relay.event") eventName = tag.Value as string;
+            }
+
+            if (outcome == "ignored")
+            {
+                lock (ignored) ignored.Add(eventName);
+            }
+        });
+        meter.Start();
+
+        await using var relay = await StartRelayAsync(new Uri(_runchat.Url! + "/api/v1/"), o =>
+        {
+            var route = RelayHost.Route("/hooks/github", "triage-agent", "github", Secret);
+            route.Events.Add("issues.*");
+            o.Routes.Add(route);
+        });
+        var body = File.ReadAllBytes(Path.Combine(Corpus, "star", "created.payload.json"));
+
+        var (status, answer) = await relay.PostAsync("/hooks/github", body, GitHubHeaders("star", body));
+
+        Assert.That(status, Is.EqualTo(200));
+        Assert.That(answer.GetProperty("ignored").GetBoolean(), Is.True);
+        Assert.That(await relay.Relay.ListAsync(), Is.Empty);
+        lock (ignored) Assert.That(ignored, Does.Contain("star.created"));
+        Assert.That(_runchat.LogEntries, Is.Empty);
+    }
 }
