@@ -182,9 +182,16 @@ public static class RunchatRelayEndpointExtensions
         }
 
         // The event name, and the route's Events and When: a verified delivery the route does not run is ignored, not stored.
-        var eventName = DeliveryEvents.NameOf(route.Signature.Name, context.Request.Headers, body);
+        string? eventName;
+        string? reason;
+        using (var document = System.Text.Json.JsonDocument.Parse(body))
+        {
+            eventName = DeliveryEvents.NameOf(route.Signature.Name, context.Request.Headers, document.RootElement);
+            reason = route.Filter.IsEmpty ? null : route.Filter.WhyIgnored(eventName, document.RootElement, body);
+        }
+
         activity?.SetTag("runchat.relay.event", eventName);
-        if (route.Filter.WhyIgnored(eventName, body) is { } reason)
+        if (reason is not null)
         {
             telemetry.Ingested(route.Path, "ignored", activity, eventName);
             logger.LogDebug("Ignored a webhook on {Route} ({Event}): {Reason}", route.Path, eventName ?? "no event name", reason);

@@ -26,7 +26,14 @@ internal static class DeliveryEvents
     public static string? NameOf(string scheme, IHeaderDictionary headers, byte[] body)
     {
         using var document = JsonDocument.Parse(body);
-        var root = document.RootElement;
+        return NameOf(scheme, headers, document.RootElement);
+    }
+
+    /// <param name="scheme">The route's signature scheme.</param>
+    /// <param name="headers">The request's headers.</param>
+    /// <param name="root">The stored body, parsed once by the caller.</param>
+    public static string? NameOf(string scheme, IHeaderDictionary headers, JsonElement root)
+    {
         var name = scheme switch
         {
             "github" => GitHub(headers["X-GitHub-Event"].FirstOrDefault(), root),
@@ -58,7 +65,12 @@ internal static class DeliveryEvents
             return command;
         }
 
-        // An interaction: the form's payload field is JSON in a string.
+        // An interaction: the form's payload field, stored parsed (or, from another sender, JSON in a string).
+        if (root.TryGetProperty("payload", out var parsed) && parsed.ValueKind == JsonValueKind.Object)
+        {
+            return StringOf(parsed, "type");
+        }
+
         if (StringOf(root, "payload") is { } payload)
         {
             try

@@ -16,10 +16,17 @@ internal sealed class RouteFilter
     private readonly string[] _events;
     private readonly string? _when;
 
+    // "$.a.b.c": property names only, answered on the JsonDocument the ingest already parsed; any other
+    // JSONPath goes through Newtonsoft.Json's SelectTokens, which reads the body again.
+    private readonly string[]? _simplePath;
+
     private RouteFilter(string[] events, string? when)
     {
         _events = events;
         _when = when;
+        _simplePath = when is not null && System.Text.RegularExpressions.Regex.IsMatch(when, @"^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+            ? when.Substring(2).Split('.')
+            : null;
     }
 
     /// <summary>A filter that lets every delivery through.</summary>
@@ -72,6 +79,16 @@ internal sealed class RouteFilter
     /// <param name="body">The body: one JSON object.</param>
     public string? WhyIgnored(string? eventName, byte[] body)
     {
+        using var document = System.Text.Json.JsonDocument.Parse(body);
+        return WhyIgnored(eventName, document.RootElement, body);
+    }
+
+    /// <inheritdoc cref="WhyIgnored(string?, byte[])"/>
+    /// <param name="eventName">The delivery's event name, if it has one.</param>
+    /// <param name="root">The body, parsed once by the caller.</param>
+    /// <param name="body">The body's bytes, for a JSONPath Newtonsoft.Json evaluates.</param>
+    public string? WhyIgnored(string? eventName, System.Text.Json.JsonElement root, byte[] body)
+    {
         if (_events.Length > 0 && (eventName is null || !_events.Any(pattern => Matches(pattern, eventName))))
         {
             return eventName is null
@@ -83,7 +100,7 @@ internal sealed class RouteFilter
         {
             try
             {
-                if (!Selects(_when, body))
+                if (!(_simplePath is { } path ? SelectsSimple(path, root) : Selects(_when, body)))
                 {
                     return $"The payload does not match the route's When ({_when}).";
                 }
@@ -101,6 +118,20 @@ internal sealed class RouteFilter
         pattern.EndsWith("*", StringComparison.Ordinal)
             ? eventName.StartsWith(pattern.Substring(0, pattern.Length - 1), StringComparison.Ordinal)
             : string.Equals(pattern, eventName, StringComparison.Ordinal);
+
+    /// <summary>What SelectTokens answers for <c>$.a.b</c>: a node there, JSON null included.</summary>
+    private static bool SelectsSimple(string[] path, System.Text.Json.JsonElement element)
+    {
+        foreach (var name in path)
+        {
+            if (element.ValueKind != System.Text.Json.JsonValueKind.Object || !element.TryGetProperty(name, out element))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static bool Selects(string path, byte[] body)
     {

@@ -43,6 +43,21 @@ public class RouteRulesTests
         Assert.That(route.Filter.WhyIgnored("issues.opened", Unlabelled), Does.Contain("does not match the route's When ($.issue.labels[?(@.name == 'agent')])"));
     }
 
+    [TestCase("$.issue.body")]
+    [TestCase("$.issue.number")]
+    [TestCase("$.issue.missing")]
+    [TestCase("$.action.length")]
+    [TestCase("$.issue.labels")]
+    public void ASimplePathIsAnsweredAsNewtonsoftsSelectTokensAnswersIt(string path)
+    {
+        var route = Route(r => r.When = path);
+        foreach (var body in new[] { Labelled, Unlabelled, Encoding.UTF8.GetBytes("{\"issue\":null}"), Encoding.UTF8.GetBytes("{\"issue\":[1,2]}") })
+        {
+            var newtonsoft = Newtonsoft.Json.Linq.JToken.Parse(Encoding.UTF8.GetString(body)).SelectTokens(path).Any();
+            Assert.That(route.Filter.WhyIgnored("e", body) is null, Is.EqualTo(newtonsoft), $"{path} on {Encoding.UTF8.GetString(body)}");
+        }
+    }
+
     [TestCase("issue_comment.*", "issue_comment.created", true)]
     [TestCase("issue_comment.*", "issues.opened", false)]
     [TestCase("issues.opened", "issues.opened", true)]
@@ -148,6 +163,7 @@ public class RouteRulesTests
     [TestCase("slack", null, "{\"type\":\"event_callback\",\"event\":{\"type\":\"app_mention\"}}", "app_mention")]
     [TestCase("slack", null, "{\"command\":\"/triage\",\"text\":\"now\"}", "/triage")]
     [TestCase("slack", null, "{\"payload\":\"{\\\"type\\\":\\\"block_actions\\\"}\"}", "block_actions")]
+    [TestCase("slack", null, "{\"payload\":{\"type\":\"view_submission\"}}", "view_submission")]
     [TestCase("standard-webhooks", null, "{\"type\":\"form.submitted\"}", "form.submitted")]
     [TestCase("none", null, "{\"type\":42}", null)]
     [TestCase("hmac-sha256", null, "{\"kind\":\"alert\"}", null)]
