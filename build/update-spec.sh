@@ -2,6 +2,13 @@
 # Takes a new upstream Runchat spec into openapi/runchat.yaml, then shows what it changes.
 #
 #   build/update-spec.sh <page.md | spec.yaml | spec.json | https://...>
+#   build/update-spec.sh openapi/pages/*.md      # several pages, merged into one document
+#
+# Upstream publishes one page per operation, each a whole document. With several pages, each page's
+# spec is checked for parsing, then they are merged (SpecTool merge: the first page's document, with
+# the others' operations and components; a component two pages define differently, or an operation
+# two pages define, is refused), and the merged document is what the build uses. Keep the pages in
+# openapi/pages/: running the command on them again reproduces openapi/runchat.yaml (a test checks it).
 #
 # The input may be the upstream docs page in markdown form (the ```yaml block is extracted, as in
 # the page the current spec came from) or a raw OpenAPI YAML/JSON file. A URL needs network;
@@ -16,10 +23,56 @@ provenance="$root/openapi/PROVENANCE.md"
 
 die() { echo "update-spec: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || { echo "usage: build/update-spec.sh <page.md | spec.yaml | spec.json | url>" >&2; exit 2; }
-source_arg=$1
+[ $# -ge 1 ] || { echo "usage: build/update-spec.sh <page.md | spec.yaml | spec.json | url>..." >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+spectool() { dotnet run --project "$root/build/SpecTool" --verbosity quiet -- "$@"; }
+
+if [ $# -gt 1 ]; then
+  pages=()
+  rows=""
+  i=0
+  for page in "$@"; do
+    [ -f "$page" ] || die "no such file: $page"
+    i=$((i + 1))
+    awk 'f == 0 && /^```+[ \t]*ya?ml/ { match($0, /^`+/); fence = substr($0, 1, RLENGTH); f = 1; next }
+         f == 1 && $0 == fence { exit }
+         f == 1 { print }' "$page" > "$work/page$i.yaml"
+    [ -s "$work/page$i.yaml" ] || die "$page has no \`\`\`yaml block"
+    pages+=("$work/page$i.yaml")
+    rows="$rows| $(basename "$page") | $(sha256sum "$page" | cut -d' ' -f1) | $(head -n 3 "$page" | grep -q 'Reconstructed' && echo 'reconstructed from the rendered page' || echo 'the page as published') |
+"
+  done
+  spectool merge "$work/candidate.yaml" "${pages[@]}" || die "the pages do not merge, or the result dropped what the client wraps (see above); nothing was changed"
+  if cmp -s "$work/candidate.yaml" "$spec"; then
+    echo "update-spec: openapi/runchat.yaml is already the merge of these pages; no change."
+    exit 0
+  fi
+  cp "$work/candidate.yaml" "$spec"
+  sha=$(sha256sum "$spec" | cut -d' ' -f1)
+  cat > "$provenance" <<NOTE
+# Where \`runchat.yaml\` comes from
+
+| | |
+|---|---|
+| Source | the pages below, merged by \`build/update-spec.sh openapi/pages/*.md\` (\`SpecTool merge\`) |
+| Taken | $(date -u +%Y-%m-%d) |
+| Form | one OpenAPI document: the first page's, with the other pages' operations and components |
+| sha256 | $sha |
+
+| page | sha256 | form |
+|---|---|---|
+$rows
+The seed page (\`job-message.md\`) is upstream's page as published. The others are reconstructed, in the
+seed's form, from what their rendered pages state (\`../shared/upstream/README.md\`); each says so at its
+top. Nothing in this repository edits the merged document: the build pins our operation names on a copy
+in \`obj/\` (see \`build/Runchat.Generation.targets\`).
+NOTE
+  echo "update-spec: wrote openapi/runchat.yaml (merged from $# pages) and openapi/PROVENANCE.md"
+  exit 0
+fi
+
+source_arg=$1
 
 if [[ "$source_arg" =~ ^https?:// ]]; then
   curl -fsSL --max-time 60 "$source_arg" -o "$work/input" \
@@ -45,8 +98,6 @@ elif grep -qE '^(openapi|swagger):' "$work/input"; then
 else
   die "no OpenAPI spec found in $source_arg (expected a markdown page with a \`\`\`yaml block, or a YAML/JSON spec)"
 fi
-
-spectool() { dotnet run --project "$root/build/SpecTool" --verbosity quiet -- "$@"; }
 
 if [ -f "$work/candidate.json" ]; then
   spectool to-yaml "$work/candidate.json" "$work/candidate.yaml" || die "the JSON spec is invalid (see above); nothing was changed"

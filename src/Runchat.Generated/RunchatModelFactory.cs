@@ -105,4 +105,62 @@ public static class RunchatModelFactory
 
         return new RunchatResponse<T>(value, statusCode, copy);
     }
+
+    /// <summary>A flow parameter, as a schema or a flow run lists it.</summary>
+    /// <param name="id">The parameter's id (<c>paramId_nodeId</c>).</param>
+    /// <param name="label">The label shown in the editor.</param>
+    /// <param name="type">The data type, such as <c>string</c>.</param>
+    /// <param name="description">The description.</param>
+    /// <param name="data">The values; none when null.</param>
+    /// <returns>A new parameter.</returns>
+    public static FlowParameter FlowParameter(string id, string label, string type = "string", string? description = null, IEnumerable<object?>? data = null) =>
+        new() { Id = id, Label = label, Type = type, Description = description, Data = ToArray(data) };
+
+    /// <summary>A node output of a flow job's run.</summary>
+    /// <param name="id">The node's id.</param>
+    /// <param name="label">The node's label.</param>
+    /// <param name="data">The values; none when null.</param>
+    /// <param name="description">The description.</param>
+    /// <returns>A new output.</returns>
+    public static FlowOutput FlowOutput(string id, string label, IEnumerable<object?>? data = null, string? description = null) =>
+        new() { Id = id, Label = label, Description = description, Data = ToArray(data) };
+
+    /// <summary>What <c>TriggerFlowJobAsync</c> returns.</summary>
+    /// <param name="data">The node outputs; none when null.</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="runchatId">The flow behind it.</param>
+    /// <param name="metadata">The metadata object, such as <c>new { credits = 0.1 }</c>; none when null.</param>
+    /// <returns>A new response.</returns>
+    public static FlowJobResponse FlowJobResponse(IEnumerable<FlowOutput>? data = null, string? jobId = null, string? runchatId = null, object? metadata = null) =>
+        new() { Data = new List<FlowOutput>(data ?? Array.Empty<FlowOutput>()), JobId = jobId, RunchatId = runchatId, Metadata = MetadataText(metadata) };
+
+    /// <summary>What <c>RunFlowAsync</c> returns.</summary>
+    /// <param name="outputs">The output parameters; none when null.</param>
+    /// <param name="instanceId">The instance that ran.</param>
+    /// <param name="metadata">The metadata object; none when null.</param>
+    /// <returns>A new response.</returns>
+    public static FlowRunResponse FlowRunResponse(IEnumerable<FlowParameter>? outputs = null, string? instanceId = null, object? metadata = null) =>
+        new() { Outputs = new List<FlowParameter>(outputs ?? Array.Empty<FlowParameter>()), InstanceId = instanceId, Metadata = MetadataText(metadata) };
+
+    /// <summary>What <c>GetFlowSchemaAsync</c> returns.</summary>
+    /// <param name="name">The flow's name.</param>
+    /// <param name="inputs">The inputs; none when null.</param>
+    /// <param name="outputs">The outputs; none when null.</param>
+    /// <returns>A new schema.</returns>
+    public static FlowSchema FlowSchema(string name, IEnumerable<FlowParameter>? inputs = null, IEnumerable<FlowParameter>? outputs = null) =>
+        new() { Name = name, Inputs = new List<FlowParameter>(inputs ?? Array.Empty<FlowParameter>()), Outputs = new List<FlowParameter>(outputs ?? Array.Empty<FlowParameter>()) };
+
+    private static JArray ToArray(IEnumerable<object?>? values)
+    {
+        var array = new JArray();
+        foreach (var value in values ?? Array.Empty<object?>())
+        {
+            array.Add(value is null ? JValue.CreateNull() : value as JToken ?? JToken.FromObject(value));
+        }
+
+        return array;
+    }
+
+    private static string? MetadataText(object? metadata) =>
+        metadata is null ? null : metadata as string ?? JToken.FromObject(metadata).ToString(Formatting.None);
 }

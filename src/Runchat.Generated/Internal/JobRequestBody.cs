@@ -44,6 +44,16 @@ internal static class JobRequestBody
         return Json(bytes.Array!, bytes.Offset, bytes.Count);
     }
 
+    /// <summary>A flow's body: these exact bytes (a flow's Webhook node takes the body whole, a top-level <c>message</c> key included).</summary>
+    public static HttpContent ForBytes(JobPayload payload)
+    {
+        var bytes = payload.Utf8Bytes;
+        return Json(bytes.Array!, bytes.Offset, bytes.Count);
+    }
+
+    /// <summary>A JSON body the library built (a flow's <c>{"inputs": …}</c>).</summary>
+    public static HttpContent ForBytes(byte[] json) => Json(json, 0, json.Length);
+
     /// <summary>Gives a JSON body the charset the contract promises, whoever built it.</summary>
     public static void SetJsonContentType(HttpContent content) =>
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };

@@ -33,10 +33,22 @@ internal static class RunchatTelemetry
     public static readonly Counter<double> Credits = Meter.CreateCounter<double>(
         "runchat.client.credits", "{credit}", "Runchat credits spent by agent runs, from the run's metadata.");
 
-    /// <summary>Starts the telemetry of one trigger, or returns null when nothing listens.</summary>
-    public static TriggerTelemetry? Start(string jobId, string bodyMode, Uri endpoint, bool recordMetadata)
+    /// <summary>Starts the telemetry of one agent trigger, or returns null when nothing listens.</summary>
+    public static TriggerTelemetry? Start(string jobId, string bodyMode, Uri endpoint, bool recordMetadata) =>
+        StartOperation("invoke_agent", "gen_ai.agent.id", jobId, bodyMode, endpoint, recordMetadata);
+
+    /// <summary>
+    /// Starts the telemetry of one flow call: <c>execute_flow</c> for a run (a flow job's trigger, or
+    /// <c>POST /{runchat_id}</c>), <c>get_flow_schema</c> for a schema read. The GenAI semantic
+    /// conventions name agent invocations (<c>invoke_agent</c>) but no workflow run, so the operation
+    /// names are Runchat's, with the flow in <c>runchat.flow.id</c>.
+    /// </summary>
+    public static TriggerTelemetry? StartFlow(string operation, string id, string bodyMode, Uri endpoint, bool recordMetadata) =>
+        StartOperation(operation, "runchat.flow.id", id, bodyMode, endpoint, recordMetadata);
+
+    private static TriggerTelemetry? StartOperation(string operation, string idTag, string id, string bodyMode, Uri endpoint, bool recordMetadata)
     {
-        var activity = Source.HasListeners() ? Source.StartActivity("invoke_agent " + jobId, ActivityKind.Client) : null;
+        var activity = Source.HasListeners() ? Source.StartActivity(operation + " " + id, ActivityKind.Client) : null;
         if (activity is null && !Duration.Enabled && !TokenUsage.Enabled && !Credits.Enabled)
         {
             return null;
@@ -44,15 +56,15 @@ internal static class RunchatTelemetry
 
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag("gen_ai.operation.name", "invoke_agent");
+            activity.SetTag("gen_ai.operation.name", operation);
             activity.SetTag("gen_ai.provider.name", "runchat");
-            activity.SetTag("gen_ai.agent.id", jobId);
+            activity.SetTag(idTag, id);
             activity.SetTag("server.address", endpoint.Host);
             activity.SetTag("server.port", endpoint.Port);
             activity.SetTag("runchat.body_mode", bodyMode);
         }
 
-        return new TriggerTelemetry(activity, jobId, recordMetadata);
+        return new TriggerTelemetry(activity, operation, idTag, id, recordMetadata);
     }
 }
 
@@ -60,14 +72,18 @@ internal static class RunchatTelemetry
 internal sealed class TriggerTelemetry : IDisposable
 {
     private readonly Activity? _activity;
-    private readonly string _jobId;
+    private readonly string _operation;
+    private readonly string _idTag;
+    private readonly string _id;
     private readonly bool _recordMetadata;
     private readonly long _started = Stopwatch.GetTimestamp();
 
-    public TriggerTelemetry(Activity? activity, string jobId, bool recordMetadata)
+    public TriggerTelemetry(Activity? activity, string operation, string idTag, string id, bool recordMetadata)
     {
         _activity = activity;
-        _jobId = jobId;
+        _operation = operation;
+        _idTag = idTag;
+        _id = id;
         _recordMetadata = recordMetadata;
     }
 
@@ -76,7 +92,21 @@ internal sealed class TriggerTelemetry : IDisposable
     {
         try
         {
-            Record(response);
+            var errorType = response.Status == AgentJobResponseStatus.Error ? "agent_error" : response.IsSuccess ? null : "unknown_status";
+            Record(response.Metadata is null ? null : response.GetMetadata(), response.Metadata, response.RunchatId, errorType, response.Status == AgentJobResponseStatus.Error ? response.Error : null);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A listener that throws, or metadata this version cannot read: the run's result stands.
+        }
+    }
+
+    /// <summary>Records a finished flow call, with the tokens and credits its metadata names. Never throws.</summary>
+    public void Succeeded(string? metadata, string? runchatId)
+    {
+        try
+        {
+            Record(string.IsNullOrWhiteSpace(metadata) ? null : ExactJson.ParseObject(metadata!), metadata, runchatId, errorType: null, description: null);
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
@@ -107,21 +137,19 @@ internal sealed class TriggerTelemetry : IDisposable
         }
     }
 
-    private void Record(AgentJobResponse response)
+    private void Record(JObject? metadata, string? rawMetadata, string? runchatId, string? errorType, string? description)
     {
-        var metadata = response.GetMetadata();
         var input = Count(metadata, "input_tokens");
         var output = Count(metadata, "output_tokens");
         var credits = Amount(metadata, "credits");
-        var errorType = response.Status == AgentJobResponseStatus.Error ? "agent_error" : response.IsSuccess ? null : "unknown_status";
 
         if (_activity is { IsAllDataRequested: true })
         {
             if (input is { } i) _activity.SetTag("gen_ai.usage.input_tokens", i);
             if (output is { } o) _activity.SetTag("gen_ai.usage.output_tokens", o);
             if (credits is { } c) _activity.SetTag("runchat.credits", c);
-            if (response.RunchatId is { } runchatId) _activity.SetTag("runchat.runchat_id", runchatId);
-            if (_recordMetadata && response.Metadata is { } raw)
+            if (runchatId is not null) _activity.SetTag("runchat.runchat_id", runchatId);
+            if (_recordMetadata && rawMetadata is { } raw)
             {
                 _activity.AddEvent(new ActivityEvent("runchat.metadata", tags: new ActivityTagsCollection { ["runchat.metadata"] = raw }));
             }
@@ -147,7 +175,7 @@ internal sealed class TriggerTelemetry : IDisposable
             RunchatTelemetry.Credits.Add(spent, tags);
         }
 
-        End(errorType, response.Status == AgentJobResponseStatus.Error ? response.Error : null);
+        End(errorType, description);
     }
 
     private void End(string? errorType, string? description)
@@ -166,9 +194,9 @@ internal sealed class TriggerTelemetry : IDisposable
     {
         var tags = new TagList
         {
-            { "gen_ai.operation.name", "invoke_agent" },
+            { "gen_ai.operation.name", _operation },
             { "gen_ai.provider.name", "runchat" },
-            { "gen_ai.agent.id", _jobId },
+            { _idTag, _id },
             { "runchat.outcome", errorType is null ? "success" : errorType == "agent_error" ? "agent_error" : "error" },
         };
         if (errorType is not null)

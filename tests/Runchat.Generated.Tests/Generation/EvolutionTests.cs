@@ -69,8 +69,13 @@ public class EvolutionTests
         Assert.That(evolved, Does.Not.Match(@"\n\s*(public|protected)[^\n]*\((AgentJobRequest|Runchat\.RunchatTransport)"), "nothing public takes the request DTO or the transport");
         Assert.That(evolved, Does.Not.Contain("ReadResponseAsString").And.Not.Contain("interface IRunchatClient"));
 
-        Assert.That(OperationSignatures(evolved, "Job"), Has.Length.EqualTo(2), "the new GET gets a name of its own");
-        Assert.That(evolved, Does.Contain("new System.Net.Http.HttpMethod(\"GET\")"));
+        foreach (var pinned in new[] { "TriggerFlowJob", "RunFlow", "GetFlowSchema" })
+        {
+            Assert.That(OperationSignatures(evolved, pinned), Is.EqualTo(OperationSignatures(today, pinned)).And.Length.EqualTo(2), pinned);
+        }
+
+        Assert.That(Regex.Matches(evolved, @"internal System.Net.Http.HttpRequestMessage Create\w+Request\(").Count, Is.EqualTo(5), "the new operation arrives through the same template");
+        Assert.That(evolved, Does.Contain("// Operation Path: \"job/{runchat_job_id}/history\""));
         Assert.That(PublicProperties(evolved, "AgentJobResponse"), Is.SupersetOf(PublicProperties(today, "AgentJobResponse")));
         Assert.That(PublicProperties(evolved, "AgentJobResponse"), Does.Contain("DurationMs"));
         Assert.That(evolved, Does.Contain("Queued = 2"));

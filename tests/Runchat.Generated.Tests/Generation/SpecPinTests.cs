@@ -83,17 +83,17 @@ public class SpecPinTests
     {
         var document = await LoadAsync();
 
-        var problems = SpecPin.Apply(document, new[] { Trigger, SpecPin.Pin.Parse("GET /job/{runchat_job_id}=GetJob") });
+        var problems = SpecPin.Apply(document, new[] { Trigger, SpecPin.Pin.Parse("DELETE /job/{runchat_job_id}=DeleteJob") });
 
         Assert.That(problems, Has.Count.EqualTo(1));
-        Assert.That(problems[0], Does.Contain("no longer has the operation 'GET /job/{runchat_job_id}'").And.Contain("pinned as GetJob"));
+        Assert.That(problems[0], Does.Contain("no longer has the operation 'DELETE /job/{runchat_job_id}'").And.Contain("pinned as DeleteJob"));
         Assert.That(Post(document).OperationId, Is.Null, "a pin that cannot be applied leaves the whole document unchanged");
     }
 
     [Test]
     public async Task AnIdAnotherOperationAlreadyHasIsRefused()
     {
-        var document = await LoadAsync(t => t.Replace("    post:\n", "    get:\n      operationId: TriggerAgentJobWithMessage\n      responses:\n        '200':\n          description: ok\n    post:\n"));
+        var document = await LoadAsync(t => t.Replace("    get:\n      tags:\n        - Jobs\n", "    get:\n      operationId: TriggerAgentJobWithMessage\n      tags:\n        - Jobs\n"));
         Assert.That(document.Paths[SpecChecks.Path].Operations!.Keys, Does.Contain(System.Net.Http.HttpMethod.Get), "the mutation must apply");
 
         var problems = SpecPin.Apply(document, new[] { Trigger });

@@ -57,6 +57,48 @@ public class NeverTwiceTests : WireMockTest
     private IRunchatClient BuildForWireMock(Action<IServiceCollection>? defaults = null, Action<IHttpClientBuilder>? onRunchat = null) =>
         Build(new Uri(Server.Url!), defaults, onRunchat);
 
+    // ---- The flow job's GET starts a run too: no "GET is safe" rule anywhere in the chain ----
+
+    [Test]
+    public async Task AFlowJobsGetIsSentOnceOnA500EvenUnderAspireDefaults()
+    {
+        RespondWith(500, "{\"error\":\"boom\"}");
+        var client = BuildForWireMock(AspireResilience);
+
+        var exception = await Caught(client.TriggerFlowJobAsync("flow-job"));
+
+        Assert.That(((RunchatApiException)exception!).StatusCode, Is.EqualTo(500));
+        Assert.That(Requests, Has.Count.EqualTo(1));
+        Assert.That(Requests[0].Method, Is.EqualTo("GET"));
+    }
+
+    [Test]
+    public async Task AFlowJobsGetDroppedAfterItWasReadIsSentOnceEvenUnderAspireDefaults()
+    {
+        using var peer = new RawHttpPeer(_ => null);
+        var client = Build(peer.BaseUrl, AspireResilience);
+
+        var exception = await Caught(client.TriggerFlowJobAsync("flow-job"));
+
+        Assert.That(exception, Is.InstanceOf<HttpRequestException>(), exception?.ToString());
+        await Task.Delay(200);
+        Assert.That(peer.Requests, Has.Count.EqualTo(1), "neither a resilience handler nor the runtime's own re-send of a body-less request sent it again");
+        Assert.That(peer.Requests.TryPeek(out var request) && request.RequestLine.StartsWith("GET /api/v1/job/flow-job ", StringComparison.Ordinal), Is.True);
+    }
+
+    [Test]
+    public async Task AFlowJobsGetThatStallsPastTheDeadlineIsSentOnce()
+    {
+        using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok("{}"), delay: TimeSpan.FromSeconds(3));
+        var client = Build(peer.BaseUrl, services => services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(OneSecondAttempts)), onRunchat: b => b.Services.Configure<RunchatClientOptions>(o => o.Timeout = TimeSpan.FromMilliseconds(800)));
+
+        var exception = await Caught(client.TriggerFlowJobAsync("flow-job"));
+
+        Assert.That(exception, Is.InstanceOf<TimeoutException>(), exception?.ToString());
+        await Task.Delay(300);
+        Assert.That(peer.Requests, Has.Count.EqualTo(1));
+    }
+
     // ---- .NET Aspire's ServiceDefaults: ConfigureHttpClientDefaults(AddStandardResilienceHandler) ----
 
     [Test]
