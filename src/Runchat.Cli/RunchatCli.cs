@@ -52,6 +52,8 @@ public static class RunchatCli
     {
         var root = new RootCommand("Trigger Runchat agent jobs, relay webhooks to them, or serve an offline sandbox of the Runchat API.");
         root.Subcommands.Add(BuildTrigger(console));
+        root.Subcommands.Add(BuildRun(console));
+        root.Subcommands.Add(BuildSchema(console));
         root.Subcommands.Add(BuildSandbox(console));
         root.Subcommands.Add(Relay.RelayCommands.Build(console));
         return root;
@@ -73,10 +75,11 @@ public static class RunchatCli
         var sandbox = new Option<bool>("--sandbox") { Description = "Start a local sandbox of the Runchat API and run against it (offline, no key needed)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print the run's duration, tokens and credits on stderr." };
         var allowInsecureHttp = new Option<bool>("--allow-insecure-http") { Description = "Allow a plain http:// base URL to a host that is not this machine (the key travels unencrypted)." };
+        var flow = new Option<bool>("--flow") { Description = "The job is a flow job: trigger it as scheduled (GET /job/{id}); it takes no message or payload." };
 
-        var command = new Command("trigger", "Run a saved agent job: as-is, with a message, or with a raw JSON payload.")
+        var command = new Command("trigger", "Run a saved agent job: as-is, with a message, or with a raw JSON payload; or a flow job with --flow.")
         {
-            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox, verbose, allowInsecureHttp,
+            jobId, message, payload, apiKey, baseUrl, timeout, json, sandbox, verbose, allowInsecureHttp, flow,
         };
         command.SetAction((result, cancellationToken) => new TriggerCommand(console).RunAsync(
             new TriggerArguments(
@@ -89,7 +92,64 @@ public static class RunchatCli
                 result.GetValue(json),
                 result.GetValue(sandbox),
                 result.GetValue(verbose),
-                result.GetValue(allowInsecureHttp)),
+                result.GetValue(allowInsecureHttp)) { Flow = result.GetValue(flow) },
+            cancellationToken));
+        return command;
+    }
+
+    /// <summary>The connection options every API command takes.</summary>
+    private sealed record Connection(Option<string?> ApiKey, Option<string?> BaseUrl, Option<string?> Timeout, Option<bool> Json, Option<bool> Sandbox, Option<bool> AllowInsecureHttp)
+    {
+        public static Connection Create() => new(
+            new Option<string?>("--api-key") { Description = "The API key (default: RUNCHAT_API_KEY, then RUNCHAT_TOKEN)." },
+            new Option<string?>("--base-url") { Description = "The API base URL (default: RUNCHAT_BASE_URL, then https://runchat.com/api/v1/)." },
+            new Option<string?>("--timeout") { Description = "How long to wait: seconds (90) or a time span (00:15:00). Default: 600 seconds.", HelpName = "SECONDS|hh:mm:ss" },
+            new Option<bool>("--json") { Description = "Print the whole response as JSON." },
+            new Option<bool>("--sandbox") { Description = "Start a local sandbox of the Runchat API and run against it (offline, no key needed; flow demo-flow)." },
+            new Option<bool>("--allow-insecure-http") { Description = "Allow a plain http:// base URL to a host that is not this machine (the key travels unencrypted)." });
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(ApiKey);
+            command.Options.Add(BaseUrl);
+            command.Options.Add(Timeout);
+            command.Options.Add(Json);
+            command.Options.Add(Sandbox);
+            command.Options.Add(AllowInsecureHttp);
+        }
+
+        public TriggerArguments Arguments(ParseResult result, string id, string? payload) => new(
+            id, null, payload, result.GetValue(ApiKey), result.GetValue(BaseUrl), result.GetValue(Timeout), result.GetValue(Json), result.GetValue(Sandbox), false, result.GetValue(AllowInsecureHttp));
+    }
+
+    private static Command BuildRun(CliConsole console)
+    {
+        var runchatId = new Argument<string>("runchatId") { Description = "The flow's id (the id in the editor's URL)." };
+        var input = new Option<string[]>("--input", "-i") { Description = "An input by its label: LABEL=VALUE, or LABEL=@file. Repeat for more. A value that is JSON (3, true, [1,2]) is sent as JSON.", HelpName = "LABEL=VALUE", AllowMultipleArgumentsPerToken = false };
+        var payload = new Option<string?>("--payload", "-p") { Description = "Run the flow's Webhook node with this body: inline JSON, @file, or @- for standard input.", HelpName = "JSON|@file|@-" };
+        var instance = new Option<string?>("--instance") { Description = "Continue this flow instance (as the last run printed)." };
+        var connection = Connection.Create();
+        var command = new Command("run", "Run a flow: with inputs by label (resolved through its schema), or with a body for its Webhook node.") { runchatId, input, payload, instance };
+        connection.AddTo(command);
+        command.SetAction((result, cancellationToken) => new TriggerCommand(console).RunAsync(
+            connection.Arguments(result, result.GetValue(runchatId)!, result.GetValue(payload)) with
+            {
+                Operation = "run",
+                Inputs = result.GetValue(input) ?? Array.Empty<string>(),
+                Instance = result.GetValue(instance),
+            },
+            cancellationToken));
+        return command;
+    }
+
+    private static Command BuildSchema(CliConsole console)
+    {
+        var runchatId = new Argument<string>("runchatId") { Description = "The flow's id (the id in the editor's URL)." };
+        var connection = Connection.Create();
+        var command = new Command("schema", "Show a flow's inputs and outputs (labels, types, ids); runs nothing.") { runchatId };
+        connection.AddTo(command);
+        command.SetAction((result, cancellationToken) => new TriggerCommand(console).RunAsync(
+            connection.Arguments(result, result.GetValue(runchatId)!, null) with { Operation = "schema" },
             cancellationToken));
         return command;
     }

@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -19,7 +20,20 @@ public sealed record TriggerArguments(
     bool Json,
     bool Sandbox,
     bool Verbose = false,
-    bool AllowInsecureHttp = false);
+    bool AllowInsecureHttp = false)
+{
+    /// <summary><c>trigger</c> (an agent job, or with <see cref="Flow"/> a flow job), <c>run</c> (a flow) or <c>schema</c>.</summary>
+    public string Operation { get; init; } = "trigger";
+
+    /// <summary><c>trigger --flow</c>: the job is a flow job, triggered with GET.</summary>
+    public bool Flow { get; init; }
+
+    /// <summary><c>run --input LABEL=VALUE</c>, in order.</summary>
+    public System.Collections.Generic.IReadOnlyList<string> Inputs { get; init; } = Array.Empty<string>();
+
+    /// <summary><c>run --instance ID</c>.</summary>
+    public string? Instance { get; init; }
+}
 
 /// <summary><c>runchat-job trigger</c>: one library call, its output, and the official exit codes.</summary>
 public sealed class TriggerCommand
@@ -95,6 +109,16 @@ public sealed class TriggerCommand
             throw new UsageException("--message and --payload cannot be used together: a message is appended as text, a payload is forwarded as JSON.");
         }
 
+        if (arguments.Flow && (arguments.Message is not null || arguments.Payload is not null))
+        {
+            throw new UsageException("--flow triggers a flow job as scheduled (GET): it takes no --message or --payload. To run a flow with inputs or a body, use: runchat-job run <runchat_id>.");
+        }
+
+        if (arguments.Operation == "run" && arguments.Payload is not null && arguments.Inputs.Count > 0)
+        {
+            throw new UsageException("--input and --payload cannot be used together: inputs are set by label, a payload is the Webhook node's whole body.");
+        }
+
         var payload = arguments.Payload is null ? null : await ReadPayloadAsync(arguments.Payload, cancellationToken).ConfigureAwait(false);
 
         RunchatClientOptions options;
@@ -168,6 +192,18 @@ public sealed class TriggerCommand
 
         using (client)
         {
+            switch (arguments.Operation)
+            {
+                case "run":
+                    return await RunFlowAsync(client, arguments, payload, cancellationToken).ConfigureAwait(false);
+                case "schema":
+                    return await ShowSchemaAsync(client, arguments, cancellationToken).ConfigureAwait(false);
+                case "trigger" when arguments.Flow:
+                    var job = await WithProgressAsync(client.TriggerFlowJobAsync(arguments.JobId, cancellationToken)).ConfigureAwait(false);
+                    await WriteOutputsAsync(arguments.Json ? JsonConvert.SerializeObject(job, Formatting.Indented) : null, job.Data.Select(o => (o.Label ?? o.Id, o.Data))).ConfigureAwait(false);
+                    return ExitCodes.Success;
+            }
+
             var call = payload is not null ? client.TriggerAgentJobAsync(arguments.JobId, payload, cancellationToken)
                 : arguments.Message is not null ? client.TriggerAgentJobAsync(arguments.JobId, arguments.Message, cancellationToken)
                 : client.TriggerAgentJobAsync(arguments.JobId, cancellationToken);
@@ -200,6 +236,108 @@ public sealed class TriggerCommand
             }
 
             return ExitCodes.Success;
+        }
+    }
+
+    /// <summary><c>run</c>: inputs by label, resolved through the flow's schema; or the payload for its Webhook node; or neither.</summary>
+    private async Task<int> RunFlowAsync(RunchatClient client, TriggerArguments arguments, JobPayload? payload, CancellationToken cancellationToken)
+    {
+        FlowRunResponse run;
+        if (payload is not null)
+        {
+            run = await WithProgressAsync(client.RunFlowAsync(arguments.JobId, payload, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        else
+        {
+            var inputs = FlowInputs.Create();
+            if (arguments.Inputs.Count > 0)
+            {
+                // Labels are what a person sees in the editor; the API wants ids: the schema maps one to the other.
+                inputs = FlowInputs.From(await client.GetFlowSchemaAsync(arguments.JobId, cancellationToken).ConfigureAwait(false));
+                foreach (var input in arguments.Inputs)
+                {
+                    var equals = input.IndexOf('=');
+                    if (equals <= 0)
+                    {
+                        throw new UsageException($"--input takes LABEL=VALUE (or LABEL=@file); got '{input}'.");
+                    }
+
+                    var raw = input.Substring(equals + 1);
+                    var text = raw.StartsWith('@') ? await File.ReadAllTextAsync(raw.Substring(1), cancellationToken).ConfigureAwait(false) : raw;
+                    inputs.Set(input.Substring(0, equals), InputValue(text));
+                }
+            }
+
+            run = await WithProgressAsync(client.RunFlowAsync(arguments.JobId, inputs, arguments.Instance, cancellationToken)).ConfigureAwait(false);
+        }
+
+        await WriteOutputsAsync(arguments.Json ? JsonConvert.SerializeObject(run, Formatting.Indented) : null, run.Outputs.Select(o => (o.Label ?? o.Id, o.Data))).ConfigureAwait(false);
+        if (!arguments.Json && run.InstanceId is { } instance)
+        {
+            await _console.Error.WriteLineAsync($"instance {instance} (continue it with --instance {instance})").ConfigureAwait(false);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>A value as JSON when it is JSON (3, true, [1,2], {"a":1}, "quoted"), else the text itself.</summary>
+    private static object InputValue(string text)
+    {
+        try
+        {
+            return Newtonsoft.Json.Linq.JToken.Parse(text);
+        }
+        catch (JsonReaderException)
+        {
+            return text;
+        }
+    }
+
+    /// <summary><c>schema</c>: the flow's inputs and outputs, as a table or as JSON.</summary>
+    private async Task<int> ShowSchemaAsync(RunchatClient client, TriggerArguments arguments, CancellationToken cancellationToken)
+    {
+        var schema = await client.GetFlowSchemaAsync(arguments.JobId, cancellationToken).ConfigureAwait(false);
+        if (arguments.Json)
+        {
+            await _console.Out.WriteLineAsync(JsonConvert.SerializeObject(schema, Formatting.Indented)).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+
+        var table = new System.Text.StringBuilder();
+        table.AppendLine($"{schema.Name} ({arguments.JobId})");
+        foreach (var (title, parameters) in new[] { ("inputs", schema.Inputs), ("outputs", schema.Outputs) })
+        {
+            table.AppendLine(title + ":");
+            if (parameters.Count == 0)
+            {
+                table.AppendLine("  (none)");
+            }
+
+            var labelWidth = parameters.Select(p => (p.Label ?? string.Empty).Length).DefaultIfEmpty(0).Max();
+            var typeWidth = parameters.Select(p => (p.Type ?? string.Empty).Length).DefaultIfEmpty(0).Max();
+            foreach (var parameter in parameters)
+            {
+                table.AppendLine($"  {(parameter.Label ?? string.Empty).PadRight(labelWidth)}  {(parameter.Type ?? string.Empty).PadRight(typeWidth)}  {parameter.Id}{(string.IsNullOrWhiteSpace(parameter.Description) ? string.Empty : "  " + parameter.Description)}");
+            }
+        }
+
+        await _console.Out.WriteAsync(table.ToString()).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Each output as "Label: value" (one line per value), or the whole answer as JSON.</summary>
+    private async Task WriteOutputsAsync(string? json, System.Collections.Generic.IEnumerable<(string? Label, Newtonsoft.Json.Linq.JArray Data)> outputs)
+    {
+        if (json is not null)
+        {
+            await _console.Out.WriteLineAsync(json).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var (label, data) in outputs)
+        {
+            var values = data.Select(v => v.Type == Newtonsoft.Json.Linq.JTokenType.String ? (string?)v : v.ToString(Formatting.None));
+            await _console.Out.WriteLineAsync($"{label}: {string.Join(", ", values)}").ConfigureAwait(false);
         }
     }
 

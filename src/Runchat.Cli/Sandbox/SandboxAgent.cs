@@ -27,7 +27,7 @@ public static class SandboxAgent
             return Error(401, "Unauthorized: send Authorization: Bearer <api key>. The sandbox accepts any non-empty key.");
         }
 
-        if (jobId.StartsWith("flow-", StringComparison.Ordinal))
+        if (SandboxFlows.IsFlowJob(jobId))
         {
             return Error(400, $"Job {jobId} is a flow job. This endpoint only supports agent jobs; use GET /job/{jobId}.");
         }

@@ -103,19 +103,21 @@ public sealed class SandboxServer : IAsyncDisposable
             rawPath = rawPath.Substring(0, query);
         }
 
-        if (!rawPath.StartsWith(ApiPrefix, StringComparison.Ordinal) || rawPath.Length == ApiPrefix.Length || rawPath.IndexOf('/', ApiPrefix.Length) >= 0)
+        // The flows: GET /job/{id}, POST /{runchat_id}, GET /{runchat_id}/schema.
+        var route = SandboxRoute.Of(rawPath, context.Request.Method);
+        if (route.Kind == SandboxRoute.Kinds.NotFound)
         {
-            await WriteAsync(context, 404, "{\"error\":\"Not found. The sandbox serves POST /api/v1/job/{runchat_job_id}.\"}"u8.ToArray()).ConfigureAwait(false);
+            await WriteAsync(context, 404, "{\"error\":\"Not found. The sandbox serves POST and GET /api/v1/job/{runchat_job_id}, POST /api/v1/{runchat_id} and GET /api/v1/{runchat_id}/schema.\"}"u8.ToArray()).ConfigureAwait(false);
             return;
         }
 
-        if (!HttpMethods.IsPost(context.Request.Method))
+        if (route.Kind == SandboxRoute.Kinds.WrongMethod)
         {
-            await WriteAsync(context, 405, "{\"error\":\"The sandbox serves POST only.\"}"u8.ToArray()).ConfigureAwait(false);
+            await WriteAsync(context, 405, "{\"error\":\"The sandbox does not serve this method on this path.\"}"u8.ToArray()).ConfigureAwait(false);
             return;
         }
 
-        var jobId = Uri.UnescapeDataString(rawPath.Substring(ApiPrefix.Length));
+        var jobId = route.Id;
         // The limit is the sandbox's own, enforced after reading the whole body: a server that answers
         // early and closes makes the client's upload fail with a broken pipe, which reads as a network
         // failure instead of "too large".
@@ -141,7 +143,17 @@ public sealed class SandboxServer : IAsyncDisposable
                 Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
             }
 
-            var reply = SandboxAgent.Handle(jobId, context.Request.Headers.Authorization.FirstOrDefault(), bytes);
+            var authorization = context.Request.Headers.Authorization.FirstOrDefault();
+            var reply = route.Kind switch
+            {
+                _ when authorization is null || !authorization.StartsWith("Bearer ", StringComparison.Ordinal) || authorization.Length <= "Bearer ".Length
+                    => SandboxAgent.Handle(jobId, authorization, bytes),
+                SandboxRoute.Kinds.TriggerJob when SandboxFlows.IsFlowJob(jobId) => SandboxFlows.TriggerJob(jobId),
+                SandboxRoute.Kinds.TriggerJob => SandboxAgent.Handle(jobId, authorization, ReadOnlySpan<byte>.Empty),
+                SandboxRoute.Kinds.RunFlow => SandboxFlows.Run(jobId, bytes),
+                SandboxRoute.Kinds.FlowSchema => SandboxFlows.Schema(jobId),
+                _ => SandboxAgent.Handle(jobId, authorization, bytes),
+            };
             if (reply.Delay > TimeSpan.Zero)
             {
                 try
@@ -198,4 +210,48 @@ internal sealed class EmbeddedLifetime : IHostLifetime
     public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Which sandbox endpoint a request is for.</summary>
+internal readonly record struct SandboxRoute(SandboxRoute.Kinds Kind, string Id)
+{
+    internal enum Kinds
+    {
+        NotFound,
+        WrongMethod,
+        AgentJob,
+        TriggerJob,
+        RunFlow,
+        FlowSchema,
+    }
+
+    /// <param name="rawPath">The path as sent (%2F inside an id kept).</param>
+    /// <param name="method">The request's method.</param>
+    public static SandboxRoute Of(string rawPath, string method)
+    {
+        const string Api = "/api/v1/";
+        if (!rawPath.StartsWith(Api, StringComparison.Ordinal))
+        {
+            return new(Kinds.NotFound, string.Empty);
+        }
+
+        var segments = rawPath.Substring(Api.Length).Split('/');
+        if (segments.Length == 2 && segments[0] == "job" && segments[1].Length > 0)
+        {
+            var jobId = Uri.UnescapeDataString(segments[1]);
+            return HttpMethods.IsPost(method) ? new(Kinds.AgentJob, jobId) : HttpMethods.IsGet(method) ? new(Kinds.TriggerJob, jobId) : new(Kinds.WrongMethod, jobId);
+        }
+
+        if (segments.Length == 1 && segments[0].Length > 0)
+        {
+            return HttpMethods.IsPost(method) ? new(Kinds.RunFlow, Uri.UnescapeDataString(segments[0])) : new(Kinds.WrongMethod, string.Empty);
+        }
+
+        if (segments.Length == 2 && segments[0].Length > 0 && segments[1] == "schema")
+        {
+            return HttpMethods.IsGet(method) ? new(Kinds.FlowSchema, Uri.UnescapeDataString(segments[0])) : new(Kinds.WrongMethod, string.Empty);
+        }
+
+        return new(Kinds.NotFound, string.Empty);
+    }
 }
