@@ -268,6 +268,26 @@ public class ReadMeSnippets : WireMockTest
     }
 
     [Test]
+    public async Task RunningAFlow()
+    {
+        await using var sandbox = await Runchat.Cli.Sandbox.SandboxServer.StartAsync();
+        using var client = new RunchatClient(new RunchatClientOptions { ApiKey = "sandbox-key-0123456789", BaseUrl = sandbox.BaseUrl });
+
+        #region Snippet:RunAFlow
+        FlowSchema schema = await client.GetFlowSchemaAsync("demo-flow");          // its inputs and outputs
+        FlowRunResponse run = await client.RunFlowAsync("demo-flow",
+            FlowInputs.From(schema).Set("Prompt", "Summarize today").Set("Count", 3));
+        string? summary = (string?)run.Outputs.First(o => o.Label == "Summary").Data[0];
+
+        FlowJobResponse job = await client.TriggerFlowJobAsync("demo-flow-job");  // a flow job, as scheduled
+        #endregion
+
+        Assert.That(summary, Is.EqualTo("Sandbox flow demo-flow ran with Prompt \"Summarize today\" and Count 3."));
+        Assert.That(job.Data.Single().Label, Is.EqualTo("Summary"));
+        Assert.That(sandbox.Requests.Select(r => r.Method), Is.EqualTo(new[] { "GET", "POST", "GET" }));
+    }
+
+    [Test]
     public async Task RelayInYourApp()
     {
         var store = Path.Combine(Path.GetTempPath(), $"snippet-relay-{Guid.NewGuid():N}.db");
@@ -469,6 +489,7 @@ public class ReadMeSnippets : WireMockTest
         ["ReadStatusAndHeaders"] = new[] { "Runchat" },
         ["HandleErrors"] = new[] { "Runchat" },
         ["RetryAcrossCalls"] = new[] { "Runchat" },
+        ["RunAFlow"] = new[] { "System.Linq", "Runchat" },
         ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
         ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
         ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },
