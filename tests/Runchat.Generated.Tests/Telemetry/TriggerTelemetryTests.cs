@@ -265,4 +265,29 @@ public class TriggerTelemetryTests : WireMockTest
 
         Assert.That(RunchatTelemetry.Start("quiet-job", "none", new Uri("https://runchat.com/api/v1/"), recordMetadata: false), Is.Null);
     }
+
+    [Test]
+    public async Task AFlowRunIsAnExecuteFlowSpanWithItsCreditsAndASchemaReadIsItsOwn()
+    {
+        Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/v1/demo-flow").UsingPost())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("{\"metadata\":\"{\\\"credits\\\":0.5}\",\"runchat_instance_id\":\"inst_1\",\"data\":[]}"));
+        Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/v1/demo-flow/schema").UsingGet())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{\"name\":\"x\",\"inputs\":[],\"outputs\":[]}"));
+        using var client = CreateClient();
+
+        var (runError, run, _) = await TraceAsync(() => client.RunFlowAsync("demo-flow", FlowInputs.Create().Set("p", Message)));
+        var (schemaError, schema, _) = await TraceAsync(() => client.GetFlowSchemaAsync("demo-flow"));
+
+        Assert.That(runError, Is.Null);
+        Assert.That(schemaError, Is.Null);
+        Assert.That(run.DisplayName, Is.EqualTo("execute_flow demo-flow"));
+        Assert.That(Tag(run, "gen_ai.operation.name"), Is.EqualTo("execute_flow"));
+        Assert.That(Tag(run, "runchat.flow.id"), Is.EqualTo("demo-flow"));
+        Assert.That(Tag(run, "runchat.credits"), Is.EqualTo(0.5));
+        Assert.That(Tag(run, "gen_ai.agent.id"), Is.Null, "a flow is not an agent");
+        Assert.That(schema.DisplayName, Is.EqualTo("get_flow_schema demo-flow"));
+        Assert.That(string.Join(" ", run.TagObjects.Select(t => t.Value?.ToString())), Does.Not.Contain("PURPLE-OTTER"), "no input text is recorded");
+        Assert.That(_capture.Measurements.Any(m => m.Instrument == "runchat.client.credits" && m.Tags.TryGetValue("gen_ai.operation.name", out var op) && (string?)op == "execute_flow"), Is.True);
+    }
 }
