@@ -60,6 +60,9 @@ public sealed class RelayDelivery
     /// </summary>
     public string? Event { get; init; }
 
+    /// <summary>The flow the delivery runs (a route with <c>FlowId</c>); then <see cref="JobId"/> is empty. Null for an agent job.</summary>
+    public string? FlowId { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Id} {Route} -> {JobId}: {DeliveryStates.Name(State)} (attempts {Attempts})";
 }

@@ -87,7 +87,7 @@ public static class RunchatRelayEndpointExtensions
     private static IEndpointConventionBuilder Map(IEndpointRouteBuilder endpoints, RelayRoute route, Ingest ingest)
     {
         ingest.Routes.Add(route);
-        return endpoints.Map(route.Path, context => HandleAsync(context, route, ingest)).WithDisplayName($"Runchat webhook {route.Path} -> {route.JobId}");
+        return endpoints.Map(route.Path, context => HandleAsync(context, route, ingest)).WithDisplayName($"Runchat webhook {route.Path} -> {route.Target}");
     }
 
     /// <summary>What every request of a route needs, resolved once when the routes are mapped rather than per request.</summary>
@@ -122,7 +122,7 @@ public static class RunchatRelayEndpointExtensions
         }
 
         var inboundTraceParent = context.Request.Headers["traceparent"].FirstOrDefault();
-        using var activity = RelayTelemetry.StartReceive(route.Path, route.JobId, inboundTraceParent);
+        using var activity = RelayTelemetry.StartReceive(route.Path, route.Target, inboundTraceParent);
         var body = await ReadBodyAsync(context.Request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
@@ -212,7 +212,7 @@ public static class RunchatRelayEndpointExtensions
         try
         {
             added = await store.AddAsync(
-                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(check.Label), eventName),
+                new NewDelivery(DeliveryIds.New(time), route.Path, route.JobId, dedupeKey, body, time.GetUtcNow(), RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(check.Label), eventName, route.FlowId),
                 CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception failure) when (failure is System.Data.Common.DbException or ObjectDisposedException or System.IO.IOException)

@@ -103,6 +103,13 @@ public sealed class RelayRouteOptions
     /// <summary>The Runchat job to trigger with each delivery's body.</summary>
     public string? JobId { get; set; }
 
+    /// <summary>
+    /// Instead of <see cref="JobId"/>: the Runchat flow each delivery runs. The body is posted to
+    /// <c>POST /{runchat_id}</c> byte for byte, as the input of the flow's Webhook node. Exactly one of
+    /// <see cref="JobId"/> and <see cref="FlowId"/> per route; a flow route takes no <see cref="Message"/>.
+    /// </summary>
+    public string? FlowId { get; set; }
+
     /// <summary><c>standard-webhooks</c>, <c>stripe</c>, <c>github</c>, <c>slack</c>, <c>hmac-sha256</c> or <c>none</c>.</summary>
     public string? Signature { get; set; }
 
@@ -154,9 +161,21 @@ public sealed class RelayRouteOptions
 
         try
         {
+            if ((JobId is null) == (FlowId is null))
+            {
+                error = "set exactly one of JobId (an agent job) and FlowId (a flow, run with the body as its Webhook node's input).";
+                return null;
+            }
+
+            if (FlowId is not null && Message is not null)
+            {
+                error = "a FlowId route posts the body whole to the flow's Webhook node; Message is for agent jobs.";
+                return null;
+            }
+
             var signature = WebhookSignature.FromConfiguration(Signature, Secret, Header);
             error = null;
-            return RelayRoute.Create(Path, JobId!, signature).WithRules(this);
+            return (FlowId is not null ? RelayRoute.CreateFlow(Path, FlowId, signature) : RelayRoute.Create(Path, JobId!, signature)).WithRules(this);
         }
         catch (ArgumentException exception)
         {
@@ -174,6 +193,28 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
 
     /// <summary>For Slack slash commands and interactions: the text answered at once.</summary>
     public string? Reply { get; init; }
+
+    /// <summary>The flow a FlowId route runs (then <see cref="JobId"/> is empty); null for an agent job.</summary>
+    public string? FlowId { get; init; }
+
+    /// <summary>What the route runs, for logs: the job, or <c>flow &lt;id&gt;</c>.</summary>
+    public string Target => FlowId is null ? JobId : "flow " + FlowId;
+
+    /// <exception cref="ArgumentException">The path or flow id is invalid; the message names the route.</exception>
+    public static RelayRoute CreateFlow(string path, string flowId, WebhookSignature signature)
+    {
+        try
+        {
+            RunchatClient.ValidateJobId(flowId);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new ArgumentException($"The webhook route {path} has an invalid FlowId: {Messages.WithoutParameter(exception)}", nameof(flowId), exception);
+        }
+
+        // The path rules are the job route's; the job id is empty.
+        return Create(path, "flow-route", signature) with { JobId = string.Empty, FlowId = flowId };
+    }
 
     /// <summary>Which verified deliveries run (Events, When).</summary>
     public RouteFilter Filter { get; init; } = RouteFilter.None;

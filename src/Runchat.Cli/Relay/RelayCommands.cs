@@ -325,7 +325,9 @@ public static class RelayCommands
 
             // The route's rules as the relay builds them (a template or JSONPath that does not parse is refused, exit 2);
             // its secret is not needed: nothing is verified.
-            var rules = RelayRoute.Create(configured.Path!, configured.JobId!, WebhookSignature.None).WithRules(configured);
+            var rules = (configured.FlowId is { } flowId
+                ? RelayRoute.CreateFlow(configured.Path!, flowId, WebhookSignature.None)
+                : RelayRoute.Create(configured.Path!, configured.JobId ?? throw new ConfigurationProblem($"the route {configured.Path} has neither JobId nor FlowId."), WebhookSignature.None)).WithRules(configured);
             var source = result.GetValue(payload)!;
             byte[] body = source == "@-"
                 ? await ReadAllAsync(console.OpenInput(), cancellationToken).ConfigureAwait(false)
@@ -335,7 +337,7 @@ public static class RelayCommands
 
             var name = result.GetValue(eventName) ?? RouteRules.EventOf(configured.Signature ?? "none", body);
             var verdict = await RouteRules.RunAsync(rules, name, body, TimeProvider.System.GetUtcNow()).ConfigureAwait(false);
-            await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.JobId}, event {name ?? "(none)"})").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.Target}, event {name ?? "(none)"})").ConfigureAwait(false);
             if (verdict.Message is { } message)
             {
                 await console.Out.WriteLineAsync($"--- the agent receives this message ({Encoding.UTF8.GetByteCount(message)} bytes) ---").ConfigureAwait(false);
@@ -343,7 +345,9 @@ public static class RelayCommands
             }
             else if (verdict.Runs)
             {
-                await console.Out.WriteLineAsync($"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);
+                await console.Out.WriteLineAsync(rules.FlowId is not null
+                    ? $"--- the flow's Webhook node receives the payload whole ({sent.Length} bytes) ---"
+                    : $"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);
                 await console.Out.WriteLineAsync(sent.ToString()).ConfigureAwait(false);
             }
 

@@ -41,6 +41,25 @@ internal sealed class DeliverySender : IDisposable
 
     public void Dispose() => _abandon.Dispose();
 
+    /// <summary>A FlowId route: the body, byte for byte, is the input of the flow's Webhook node.</summary>
+    private async Task<Outcome> RunFlowAsync(string flowId, ClaimedDelivery delivery) =>
+        OutcomeClassifier.Classify(await _client.RunFlowAsync(flowId, JobPayload.FromBytes(delivery.Body), cancellationToken: _abandon.Token).ConfigureAwait(false));
+
+    /// <summary>An agent job: the payload whole, or the route's Message rendered (a render that fails sends nothing).</summary>
+    private async Task<Outcome> TriggerJobAsync(ClaimedDelivery delivery)
+    {
+        var (message, renderError) = await RouteRules.RenderAsync(_routes.Find(delivery.Route), delivery.Body, delivery.Event, delivery.EventId, delivery.Id, delivery.ReceivedAt).ConfigureAwait(false);
+        if (renderError is not null)
+        {
+            return new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, renderError));
+        }
+
+        var response = message is null
+            ? await _client.TriggerAgentJobAsync(delivery.JobId, JobPayload.FromBytes(delivery.Body), _abandon.Token).ConfigureAwait(false)
+            : await _client.TriggerAgentJobAsync(delivery.JobId, message, _abandon.Token).ConfigureAwait(false);
+        return OutcomeClassifier.Classify(response);
+    }
+
     /// <summary>Sends one started delivery and records its outcome. Never throws: what cannot be recorded stays <c>sending</c>, and becomes <c>unknown</c>.</summary>
     public async Task SendAsync(ClaimedDelivery delivery)
     {
@@ -51,18 +70,9 @@ internal sealed class DeliverySender : IDisposable
         try
         {
             // With a Message template the agent gets the rendered text; a render that fails sends nothing.
-            var (message, renderError) = await RouteRules.RenderAsync(_routes.Find(delivery.Route), delivery.Body, delivery.Event, delivery.EventId, delivery.Id, delivery.ReceivedAt).ConfigureAwait(false);
-            if (renderError is not null)
-            {
-                outcome = new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, renderError));
-            }
-            else
-            {
-                var response = message is null
-                    ? await _client.TriggerAgentJobAsync(delivery.JobId, JobPayload.FromBytes(delivery.Body), _abandon.Token).ConfigureAwait(false)
-                    : await _client.TriggerAgentJobAsync(delivery.JobId, message, _abandon.Token).ConfigureAwait(false);
-                outcome = OutcomeClassifier.Classify(response);
-            }
+            outcome = delivery.FlowId is { } flowId
+                ? await RunFlowAsync(flowId, delivery).ConfigureAwait(false)
+                : await TriggerJobAsync(delivery).ConfigureAwait(false);
         }
         catch (Exception exception)
         {

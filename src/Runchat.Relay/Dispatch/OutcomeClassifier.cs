@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Net.Http;
 
 namespace Runchat.Relay;
@@ -42,6 +43,12 @@ internal static class OutcomeClassifier
             : new Outcome(RelayDeliveryState.Unknown, new RunResult(status, response.FinalReply, $"The run answered with status '{status ?? "(none)"}', which is neither success nor error."));
     }
 
+    /// <summary>A flow run that answered 200 ran: succeeded, with its outputs as the reply ("Label: value" per line).</summary>
+    public static Outcome Classify(FlowRunResponse run) =>
+        new(RelayDeliveryState.Succeeded, new RunResult("success",
+            string.Join("\n", run.Outputs.Select(o => $"{o.Label ?? o.Id}: {string.Join(", ", o.Data.Select(v => v.Type == Newtonsoft.Json.Linq.JTokenType.String ? (string?)v : v.ToString(Newtonsoft.Json.Formatting.None)))}")),
+            null));
+
     public static Outcome Classify(Exception exception, bool shuttingDown) => exception switch
     {
         _ when shuttingDown => Unknown("The relay shut down while the request to Runchat was in flight: the agent may or may not have run."),
@@ -52,6 +59,7 @@ internal static class OutcomeClassifier
         HttpRequestException dropped => Unknown("The connection failed after the request was sent: " + dropped.Message),
         TimeoutException timeout => Unknown(timeout.Message),
         // The client refuses an argument before anything is sent (a rendered message with a broken character).
+        NotSupportedException unsupported => new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, "Refused before sending: " + unsupported.Message)),
         ArgumentException refused => new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, "Refused before sending: " + refused.Message)),
         _ => Unknown($"The send ended unexpectedly ({exception.GetType().Name}): {exception.Message}"),
     };

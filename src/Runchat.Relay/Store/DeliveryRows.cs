@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
@@ -30,11 +30,12 @@ internal static class DeliveryRows
         SenderId = reader.IsDBNull(13) ? null : reader.GetString(13),
         ReplayedAt = reader.IsDBNull(14) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(14)),
         Event = reader.IsDBNull(15) ? null : reader.GetString(15),
+        FlowId = reader.IsDBNull(16) ? null : reader.GetString(16),
     };
 
     /// <summary>
     /// A claimed row, from both stores' claim: <c>id, route, job_id, body, attempts, trace_parent, sender_trace,
-    /// next_attempt_at, received_at, event_name, dedupe_key, sender_id</c>.
+    /// next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id</c>.
     /// </summary>
     public static ClaimedDelivery ReadClaimed(DbDataReader reader)
     {
@@ -45,6 +46,7 @@ internal static class DeliveryRows
         {
             ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
             Event = reader.IsDBNull(9) ? null : reader.GetString(9),
+            FlowId = reader.IsDBNull(12) ? null : reader.GetString(12),
             // A signed id ("id:evt_…", "id:msg_…") names the event; else the sender's unsigned label does.
             EventId = dedupeKey.StartsWith("id:", StringComparison.Ordinal) ? dedupeKey.Substring(3) : senderId,
         };

@@ -84,7 +84,7 @@ internal interface IDeliveryStore
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
 // A later dispatch, after a restart too, links to both.
 // SenderId: the sender's own, unsigned delivery id (X-GitHub-Delivery), a label for show and the logs.
-internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null);
+internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null, string? FlowId = null);
 
 /// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>
 internal readonly record struct AddResult(string Id, bool Duplicate, bool Conflict = false)
@@ -103,6 +103,9 @@ internal sealed record ClaimedDelivery(string Id, string Route, string JobId, by
     public string? EventId { get; init; }
 
     public DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>The flow a FlowId route's delivery runs; null for an agent job.</summary>
+    public string? FlowId { get; init; }
 }
 
 /// <param name="Owner">Who claims (one id per relay process).</param>

@@ -58,11 +58,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             sender_trace    text    NULL,
             sender_id       text    NULL,
             replayed_at     bigint  NULL,
-            event_name      text    NULL
+            event_name      text    NULL,
+            flow_id         text    NULL
         );
         ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS sender_id text NULL;
         ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS replayed_at bigint NULL;
         ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS event_name text NULL;
+        ALTER TABLE runchat_relay_deliveries ADD COLUMN IF NOT EXISTS flow_id text NULL;
         CREATE UNIQUE INDEX IF NOT EXISTS ux_runchat_relay_route_dedupe ON runchat_relay_deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_due ON runchat_relay_deliveries (next_attempt_at, received_at) WHERE state = 'pending';
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_sending ON runchat_relay_deliveries (lease_until) WHERE state = 'sending';
@@ -178,10 +180,10 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         var storedBodies = new Dictionary<(string Route, string Key), byte[]>();
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name)
-            SELECT id, route, job_id, dedupe_key, body, 'pending', 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name
-            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events) WITH ORDINALITY
-                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, n)
+            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id)
+            SELECT id, route, job_id, dedupe_key, body, 'pending', 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id
+            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows) WITH ORDINALITY
+                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, n)
             ORDER BY n
             ON CONFLICT (route, dedupe_key) DO NOTHING
             RETURNING route, dedupe_key, id;
@@ -197,6 +199,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             insert.Parameters.AddWithValue("senders", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderTraceParent ?? DBNull.Value));
             insert.Parameters.AddWithValue("senderIds", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderId ?? DBNull.Value));
             insert.Parameters.AddWithValue("events", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.Event ?? DBNull.Value));
+            insert.Parameters.AddWithValue("flows", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.FlowId ?? DBNull.Value));
             await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
@@ -268,8 +271,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
                 ORDER BY next_attempt_at, received_at LIMIT @max FOR UPDATE SKIP LOCKED),
             claimed AS (
                 {DeliveryTransitions.Claim.Update(Table, and: "id IN (SELECT id FROM due)")}
-                RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id)
-            SELECT id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id FROM claimed ORDER BY next_attempt_at, received_at;
+                RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id)
+            SELECT id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id FROM claimed ORDER BY next_attempt_at, received_at;
             """, connection);
         command.Parameters.AddWithValue("owner", request.Owner);
         command.Parameters.AddWithValue("lease", request.LeaseUntil.ToUnixTimeMilliseconds());

@@ -45,7 +45,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             sender_trace    TEXT    NULL,
             sender_id       TEXT    NULL,
             replayed_at     INTEGER NULL,
-            event_name      TEXT    NULL
+            event_name      TEXT    NULL,
+            flow_id         TEXT    NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
@@ -83,8 +84,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name)
-                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender, $senderId, $event)
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id)
+                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -98,6 +99,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var sender = insert.Parameters.Add("$sender", SqliteType.Text);
             var senderId = insert.Parameters.Add("$senderId", SqliteType.Text);
             var eventName = insert.Parameters.Add("$event", SqliteType.Text);
+            var flow = insert.Parameters.Add("$flow", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
             existing.CommandText = "SELECT id, body FROM deliveries WHERE route = $route AND dedupe_key = $key;";
@@ -118,6 +120,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 sender.Value = (object?)delivery.SenderTraceParent ?? DBNull.Value;
                 senderId.Value = (object?)delivery.SenderId ?? DBNull.Value;
                 eventName.Value = (object?)delivery.Event ?? DBNull.Value;
+                flow.Value = (object?)delivery.FlowId ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
                     results[i] = new AddResult(inserted, Duplicate: false);
@@ -172,7 +175,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         await using var command = connection.CreateCommand();
         var claim = DeliveryTransitions.Claim;
         command.CommandText = claim.Update("deliveries", '$', and: $"id IN (SELECT id FROM deliveries WHERE {claim.Where('$')} ORDER BY next_attempt_at, received_at LIMIT $max)") +
-            " RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id;";
+            " RETURNING id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id;";
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
@@ -389,7 +392,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
             // A store of an earlier version of this schema lacks the later nullable columns, which
             // earlier relays ignore, so the schema version stays.
-            foreach (var (column, type) in new[] { ("sender_id", "TEXT"), ("replayed_at", "INTEGER"), ("event_name", "TEXT") })
+            foreach (var (column, type) in new[] { ("sender_id", "TEXT"), ("replayed_at", "INTEGER"), ("event_name", "TEXT"), ("flow_id", "TEXT") })
             {
                 schema.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = '{column}';";
                 if (Convert.ToInt64(await schema.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)

@@ -210,4 +210,44 @@ public class RoutesTests : PerStoreFixture
         lock (ignored) Assert.That(ignored, Does.Contain("star.created"));
         Assert.That(_runchat.LogEntries, Is.Empty);
     }
+
+    [Test]
+    public async Task AFlowRoutePostsTheRawBodyToTheFlowOnce()
+    {
+        _runchat.ResetMappings();
+        _runchat.Given(Request.Create().WithPath("/api/v1/triage-flow").UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("{\"metadata\":\"{}\",\"runchat_instance_id\":\"inst_1\",\"data\":[{\"id\":\"s\",\"label\":\"Summary\",\"type\":\"string\",\"description\":\"\",\"data\":[\"triaged\"]}]}"));
+        await using var relay = await StartRelayAsync(new Uri(_runchat.Url! + "/api/v1/"), o =>
+        {
+            var route = RelayHost.Route("/hooks/github", "unused", "github", Secret);
+            route.JobId = null;
+            route.FlowId = "triage-flow";
+            route.Events.Add("issues.opened");
+            o.Routes.Add(route);
+        });
+        var body = File.ReadAllBytes(Path.Combine(Corpus, "issues", "opened.payload.json"));
+
+        var (status, answer) = await relay.PostAsync("/hooks/github", body, GitHubHeaders("issues", body));
+
+        Assert.That(status, Is.EqualTo(202), answer.ToString());
+        var delivery = (await relay.SettledAsync(1, TimeSpan.FromSeconds(10))).Single();
+        Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded), relay.Errors);
+        Assert.That(delivery.FlowId, Is.EqualTo("triage-flow"));
+        Assert.That(delivery.JobId, Is.Empty);
+        Assert.That(delivery.FinalReply, Is.EqualTo("Summary: triaged"));
+        var sent = _runchat.LogEntries.Single().RequestMessage!;
+        Assert.That(sent.Path, Is.EqualTo("/api/v1/triage-flow"));
+        Assert.That(sent.BodyAsBytes, Is.EqualTo(body), "byte for byte");
+    }
+
+    [TestCase(null, null, "exactly one of JobId")]
+    [TestCase("a-job", "a-flow", "exactly one of JobId")]
+    public void ARouteNamesAJobOrAFlow(string? jobId, string? flowId, string phrase)
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "flows.db") };
+        options.Routes.Add(new RelayRouteOptions { Path = "/hooks/x", JobId = jobId, FlowId = flowId, Signature = "none" });
+
+        Assert.That(options.Validate().Single(), Does.Contain(phrase));
+    }
 }
