@@ -4,6 +4,9 @@
 # `dotnet test Runchat.Generated.sln` with any extra arguments, then the server is stopped, even when
 # the tests fail. With RUNCHAT_TEST_POSTGRES already set, that server is used and left alone.
 #
+# The dashboard's browser tests drive Debian's chromium (/usr/bin/chromium, or RUNCHAT_TEST_CHROMIUM):
+# installed with apt-get where it is missing; without it they are skipped, except in CI, where they fail.
+#
 #   bash build/test.sh                                  # everything
 #   bash build/test.sh --filter "Category=Postgres"     # any dotnet test arguments
 set -euo pipefail
@@ -21,6 +24,14 @@ if [ -z "${RUNCHAT_TEST_POSTGRES:-}" ]; then
     # skipped, each saying why; everything else runs.
     echo "test: could not start PostgreSQL (see above); its tests will be skipped" >&2
   fi
+fi
+
+if [ -z "${RUNCHAT_TEST_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; fi
+  echo "test: installing chromium for the dashboard's browser tests (apt-get)" >&2
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } >&2 \
+    || echo "test: could not install chromium; the dashboard's browser tests will say so" >&2
 fi
 
 dotnet test Runchat.Generated.sln "$@"

@@ -46,6 +46,8 @@ public static class RunchatRelayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DispatchSignal>();
         services.TryAddSingleton<RelayRouteTable>();
+        // The dashboard's replay form (MapRunchatRelayDashboard).
+        services.AddAntiforgery();
         services.TryAddSingleton<IDeliveryStore>(static provider =>
         {
             var options = provider.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;

@@ -141,7 +141,7 @@ public static class Ingest
     /// One relay as AddRunchatRelay builds it (its own host, DI container and store), with the signed
     /// route <c>/hooks/forms</c>. For ingest alone, hold dispatch back with <paramref name="maxRunsPerMinute"/> = 1.
     /// </summary>
-    internal static Task<Server> StartRelayAsync(string store, Uri runchat, int maxRunsPerMinute, int maxConcurrentRuns = 4, bool rules = false)
+    internal static Task<Server> StartRelayAsync(string store, Uri runchat, int maxRunsPerMinute, int maxConcurrentRuns = 4, bool rules = false, bool dashboard = false)
     {
         var builder = Builder();
         builder.Services.AddRunchatClient(o => { o.ApiKey = "bench"; o.BaseUrl = runchat; o.MaxRetries = 0; });
@@ -163,6 +163,11 @@ public static class Ingest
         });
         var app = builder.Build();
         app.MapRunchatRelay();
+        if (dashboard)
+        {
+            app.MapRunchatRelayDashboard();
+        }
+
         return StartAsync(app);
     }
 

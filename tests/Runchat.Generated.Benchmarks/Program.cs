@@ -40,6 +40,11 @@ if (args.Length >= 1 && args[0] == "ingest")
     return await Ingest.RunAsync(args);
 }
 
+if (args.Length >= 1 && args[0] == "dashboard")
+{
+    return await Runchat.Benchmarks.DashboardTtfb.RunAsync(args);
+}
+
 if (args.Length >= 1 && args[0] == "scale")
 {
     return await Runchat.Benchmarks.ScaleOut.RunAsync(args);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,8 +49,9 @@ public static class RelayCommands
         var config = ConfigOption();
         var urls = new Option<string>("--urls") { Description = $"Where to listen (default: {DefaultUrls}).", DefaultValueFactory = _ => DefaultUrls };
         var sandbox = new Option<bool>("--sandbox") { Description = "Trigger jobs on an in-process sandbox of the Runchat API (offline, no key needed)." };
-        var command = new Command("serve", "Serve the configured webhook routes until Ctrl+C or SIGTERM.") { config, urls, sandbox };
-        command.SetAction((result, cancellationToken) => Guard(console, () => ServeAsync(console, result.GetValue(config)!, result.GetValue(urls)!, result.GetValue(sandbox), cancellationToken)));
+        var dashboard = new Option<bool>("--dashboard") { Description = "Serve the dashboard at /relay too (answers only requests from this machine)." };
+        var command = new Command("serve", "Serve the configured webhook routes until Ctrl+C or SIGTERM.") { config, urls, sandbox, dashboard };
+        command.SetAction((result, cancellationToken) => Guard(console, () => ServeAsync(console, result.GetValue(config)!, result.GetValue(urls)!, result.GetValue(sandbox), result.GetValue(dashboard), cancellationToken)));
         return command;
     }
 
@@ -162,7 +164,7 @@ public static class RelayCommands
         return command;
     }
 
-    private static async Task<int> ServeAsync(CliConsole console, string configPath, string urls, bool useSandbox, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(CliConsole console, string configPath, string urls, bool useSandbox, bool dashboard, CancellationToken cancellationToken)
     {
         var configuration = ReadConfiguration(configPath);
         await using var sandbox = useSandbox ? await SandboxServer.StartAsync(0, CancellationToken.None).ConfigureAwait(false) : null;
@@ -202,6 +204,11 @@ public static class RelayCommands
         }
 
         builder.Services.AddRunchatRelay(builder.Configuration.GetSection("Relay"));
+        if (dashboard)
+        {
+            // The replay form's antiforgery keys live as long as this process: nothing written to disk, no warning about it.
+            builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        }
 
         await using var app = builder.Build();
 
@@ -243,9 +250,17 @@ public static class RelayCommands
         using var fileSizeLimit = IgnoreFileSizeSignal();
 
         app.MapRunchatRelay();
+        if (dashboard)
+        {
+            app.MapRunchatRelayDashboard();
+        }
         await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
 
         await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {location!.Display}; runs go to {UrlDisplay.Safe(client.BaseUrl)}; Ctrl+C to stop).").ConfigureAwait(false);
+        if (dashboard)
+        {
+            await console.Out.WriteLineAsync($"Dashboard: {app.Urls.First().TrimEnd('/')}/relay (this machine only).").ConfigureAwait(false);
+        }
         if (sandbox is not null)
         {
             await console.Out.WriteLineAsync($"Triggering jobs on the sandbox at {sandbox.BaseUrl} (its received triggers: {sandbox.BaseUrl.GetLeftPart(UriPartial.Authority)}{SandboxServer.RequestsPath}).").ConfigureAwait(false);

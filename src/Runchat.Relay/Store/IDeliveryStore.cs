@@ -73,6 +73,16 @@ internal interface IDeliveryStore
     Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken);
 
     /// <summary>
+    /// One page of deliveries, newest first, filtered by state, route and event name, after a keyset
+    /// cursor (the last row of the previous page): on the (received_at, id) index, so a page costs
+    /// the same with a hundred deliveries or a hundred thousand.
+    /// </summary>
+    Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The stored body of a delivery, or null when there is none.</summary>
+    Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
     /// A finished delivery becomes <c>pending</c> again, only if it is still as the operator saw it
     /// (<paramref name="seen"/>: its state, attempts and last change), so two replays of one view run it
     /// once. The previous outcome is kept in <c>last_error</c>. Null when not found.
@@ -84,6 +94,45 @@ internal interface IDeliveryStore
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
 // A later dispatch, after a restart too, links to both.
 // SenderId: the sender's own, unsigned delivery id (X-GitHub-Delivery), a label for show and the logs.
+/// <summary>A page of the delivery list: filters, the cursor (received_at and id of the last row seen), and the page size.</summary>
+internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Route, string? Event, DateTimeOffset? BeforeReceivedAt, string? BeforeId, int Limit)
+{
+    /// <summary>The WHERE clause both stores use, with <c>@name</c> parameters (those set are added by <see cref="Bind"/>).</summary>
+    public string Where(char parameterPrefix = '@')
+    {
+        var conditions = new List<string>();
+        if (State is not null) conditions.Add("state = @state");
+        if (Route is not null) conditions.Add("route = @route");
+        if (Event is not null) conditions.Add("event_name = @event");
+        if (BeforeReceivedAt is not null && BeforeId is not null) conditions.Add("(received_at < @beforeReceived OR (received_at = @beforeReceived AND id < @beforeId))");
+        var where = conditions.Count == 0 ? "1 = 1" : string.Join(" AND ", conditions);
+        return parameterPrefix == '@' ? where : where.Replace('@', parameterPrefix);
+    }
+
+    /// <summary>Adds the parameters <see cref="Where"/> uses.</summary>
+    public void Bind(System.Data.Common.DbCommand command, char parameterPrefix = '@')
+    {
+        void Add(string name, object value)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = parameterPrefix + name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        if (State is { } state) Add("state", DeliveryStates.Name(state));
+        if (Route is not null) Add("route", Route);
+        if (Event is not null) Add("event", Event);
+        if (BeforeReceivedAt is { } before && BeforeId is not null)
+        {
+            Add("beforeReceived", before.ToUnixTimeMilliseconds());
+            Add("beforeId", BeforeId);
+        }
+
+        Add("limit", Limit);
+    }
+}
+
 internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null, string? FlowId = null);
 
 /// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>
@@ -156,6 +205,10 @@ internal static class DeliveryStates
     };
 
     public static RelayDeliveryState Parse(string text) => Enum.Parse<RelayDeliveryState>(text, ignoreCase: true);
+
+    /// <summary>A state's lower-case name, as the command line and the dashboard take it (no numbers).</summary>
+    public static bool TryParse(string text, out RelayDeliveryState state) =>
+        Enum.TryParse(text, ignoreCase: true, out state) && !char.IsDigit(text[0]) && !text.StartsWith("-", StringComparison.Ordinal);
 }
 
 /// <summary>The <c>Store</c> setting: <c>sqlite:&lt;path&gt;</c> or <c>postgres:&lt;Npgsql connection string&gt;</c>.</summary>

@@ -70,6 +70,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_sending ON runchat_relay_deliveries (lease_until) WHERE state = 'sending';
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_claimed ON runchat_relay_deliveries (claimed_by) WHERE claimed_by IS NOT NULL;
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_last_sent ON runchat_relay_deliveries (last_sent_at) WHERE last_sent_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_received ON runchat_relay_deliveries (received_at, id);
+        CREATE INDEX IF NOT EXISTS ix_runchat_relay_state_received ON runchat_relay_deliveries (state, received_at, id);
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_state ON runchat_relay_deliveries (state, received_at);
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
@@ -422,6 +424,27 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         }
 
         return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {DeliveryRows.Columns} FROM runchat_relay_deliveries WHERE {query.Where('@')} ORDER BY received_at DESC, id DESC LIMIT @limit;";
+        query.Bind(command, '@');
+        return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM runchat_relay_deliveries WHERE id = @id;";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@id";
+        parameter.Value = id;
+        command.Parameters.Add(parameter);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
     }
 
     public async Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken)

@@ -51,6 +51,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         CREATE UNIQUE INDEX IF NOT EXISTS ux_deliveries_route_dedupe ON deliveries (route, dedupe_key);
         CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, next_attempt_at);
         CREATE INDEX IF NOT EXISTS ix_deliveries_last_sent ON deliveries (last_sent_at);
+        CREATE INDEX IF NOT EXISTS ix_deliveries_received ON deliveries (received_at, id);
+        CREATE INDEX IF NOT EXISTS ix_deliveries_state_received ON deliveries (state, received_at, id);
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
 
@@ -317,6 +319,27 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         }
 
         return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {DeliveryRows.Columns} FROM deliveries WHERE {query.Where('$')} ORDER BY received_at DESC, id DESC LIMIT $limit;";
+        query.Bind(command, '$');
+        return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM deliveries WHERE id = $id;";
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "$id";
+        parameter.Value = id;
+        command.Parameters.Add(parameter);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
     }
 
     public async Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken)

@@ -1,0 +1,180 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Text;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using NUnit.Framework;
+using Runchat.Cli.Sandbox;
+using Runchat.Relay;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// The dashboard in a real browser (Debian's chromium, driven by Playwright): what an on-call engineer
+/// does when a webhook "didn't do anything". Also its refusals, over plain HTTP. Both stores.
+/// </summary>
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
+[Category("Relay")]
+[NonParallelizable]
+public class DashboardTests : PerStoreFixture
+{
+    private const string Payload = "{\"type\":\"form.submitted\",\"note\":\"<script>document.title='owned'</script>\",\"email\":\"ada@example.com\"}";
+
+    private SandboxServer _sandbox = null!;
+    private RelayHost _relay = null!;
+    private string _unknownId = null!;
+
+    public DashboardTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _sandbox = await SandboxServer.StartAsync();
+        _relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), map: m => m.App.MapRunchatRelayDashboard());
+
+        // A delivery whose run ended unknown (a relay that stopped mid-run), as the store records it.
+        var store = _relay.Services.GetRequiredService<IDeliveryStore>();
+        _unknownId = "dlv_dashboard_unknown";
+        var now = DateTimeOffset.UtcNow;
+        await store.AddAsync(new NewDelivery(_unknownId, "/hooks/open", "demo-agent", "sha256:dashboard", Encoding.UTF8.GetBytes(Payload), now.AddMinutes(-5), Event: "form.submitted"), default);
+        await store.ClaimAsync(new ClaimRequest("test-owner", now.AddYears(1), now.AddYears(1).AddMinutes(1), 100), default);
+        await store.StartSendAsync(new StartRequest(_unknownId, "test-owner", now, now.AddMinutes(1), 100, 100_000), default);
+        await store.CompleteAsync(_unknownId, "test-owner", RelayDeliveryState.Unknown, new RunResult(null, null, "The relay shut down while the request to Runchat was in flight: the agent may or may not have run."), now, default);
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _relay.DisposeAsync();
+        await _sandbox.DisposeAsync();
+    }
+
+    private static string Chromium()
+    {
+        var path = Environment.GetEnvironmentVariable("RUNCHAT_TEST_CHROMIUM") ?? "/usr/bin/chromium";
+        if (!File.Exists(path))
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+            {
+                Assert.Fail($"No chromium at {path}; in CI the dashboard's browser tests must run (build/test.sh installs Debian's chromium).");
+            }
+
+            Assert.Ignore($"No chromium at {path} (apt-get install chromium, or set RUNCHAT_TEST_CHROMIUM): the dashboard's browser test is skipped.");
+        }
+
+        return path;
+    }
+
+    [Test]
+    public async Task AnOperatorFindsTheUnknownDeliveryReadsItAndReplaysItOnce()
+    {
+        var chromium = Chromium();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = new[] { "--no-sandbox" } });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 800 } });
+        var dialogs = 0;
+        page.Dialog += (_, dialog) => { dialogs++; _ = dialog.DismissAsync(); };
+        var baseUrl = _relay.BaseUrl.ToString().TrimEnd('/');
+
+        // The overview: the unknown delivery is counted and flagged for a decision.
+        var overview = await page.GotoAsync(baseUrl + "/relay/");
+        Assert.That(overview!.Status, Is.EqualTo(200));
+        Assert.That(await overview.HeaderValueAsync("content-security-policy"), Does.Contain("script-src 'self'"));
+        Assert.That(await page.TextContentAsync("[data-count='unknown']"), Is.EqualTo("1"));
+        Assert.That(await page.TextContentAsync(".warning"), Does.Contain("need a decision"));
+        if (StoreKind == TestStore.Sqlite)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Repository.Path("docs", "images", "dashboard-overview.png"), FullPage = true });
+        }
+
+        // Filter to unknown, open the delivery.
+        await page.ClickAsync("a.card[href$='state=unknown']");
+        Assert.That(page.Url, Does.EndWith("/relay/deliveries?state=unknown"));
+        await page.ClickAsync($"a:text('{_unknownId}')");
+        Assert.That(await page.TextContentAsync("h2"), Does.Contain(_unknownId).And.Contain("unknown"));
+        Assert.That(await page.TextContentAsync("pre"), Does.Contain("<script>document.title='owned'</script>"), "the payload is shown as text");
+        Assert.That(await page.TitleAsync(), Does.Not.Contain("owned"), "and never run");
+        Assert.That(await page.TextContentAsync("p.warning"), Does.Contain("may or may not have happened"));
+        if (StoreKind == TestStore.Sqlite)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Repository.Path("docs", "images", "dashboard-detail.png"), FullPage = true });
+        }
+
+        // Replay: the form asks for the confirmation first.
+        var before = _sandbox.Requests.Count;
+        await page.ClickAsync("button.danger");
+        Assert.That(page.Url, Does.Not.Contain("replayed"), "not sent without the confirmation");
+        await page.CheckAsync("input[name=confirm]");
+        await page.ClickAsync("button.danger");
+        Assert.That(await page.TextContentAsync("p.notice"), Does.Contain("pending again"));
+
+        // The state changes (the relay sends it), and the agent ran exactly once more.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string? state;
+        do
+        {
+            await Task.Delay(200);
+            await page.ReloadAsync();
+            state = await page.TextContentAsync("[data-state]");
+        }
+        while (state != "succeeded" && DateTime.UtcNow < deadline);
+
+        Assert.That(state, Is.EqualTo("succeeded"), _relay.Errors);
+        await Task.Delay(300);
+        Assert.That(_sandbox.Requests.Count, Is.EqualTo(before + 1));
+        Assert.That(dialogs, Is.Zero, "no script from the payload ran");
+    }
+
+    [Test]
+    public async Task ARemoteLookingRequestIsRefusedAndAReplayWithoutTheTokenReplaysNothing()
+    {
+        using var http = new HttpClient { BaseAddress = _relay.BaseUrl };
+
+        using var forwarded = new HttpRequestMessage(HttpMethod.Get, "/relay/");
+        forwarded.Headers.Add("X-Forwarded-For", "203.0.113.9");
+        using var refused = await http.SendAsync(forwarded);
+        Assert.That((int)refused.StatusCode, Is.EqualTo(403));
+        Assert.That(await refused.Content.ReadAsStringAsync(), Does.Contain("only requests from this machine"));
+
+        var before = _sandbox.Requests.Count;
+        using var replay = await http.PostAsync($"/relay/deliveries/{_unknownId}/replay", new FormUrlEncodedContent(new[] { new System.Collections.Generic.KeyValuePair<string, string>("confirm", "yes") }));
+        Assert.That((int)replay.StatusCode, Is.EqualTo(400));
+        Assert.That(await replay.Content.ReadAsStringAsync(), Does.Contain("Nothing was replayed"));
+        await Task.Delay(500);
+        Assert.That(_sandbox.Requests.Count, Is.EqualTo(before));
+        Assert.That((await _relay.Relay.GetAsync(_unknownId))!.State, Is.EqualTo(RelayDeliveryState.Unknown));
+
+        using var list = await http.GetAsync("/relay/deliveries?state=unknown");
+        Assert.That(list.Headers.GetValues("X-Frame-Options").Single(), Is.EqualTo("DENY"));
+        Assert.That(list.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("default-src 'none'"));
+        Assert.That(await list.Content.ReadAsStringAsync(), Does.Contain(_unknownId).And.Not.Contain("<script>document"));
+    }
+
+    [Test]
+    public async Task TheListPagesByKeyset()
+    {
+        var store = _relay.Services.GetRequiredService<IDeliveryStore>();
+        var at = DateTimeOffset.UtcNow.AddDays(-1);
+        for (var i = 0; i < 120; i++)
+        {
+            await store.AddAsync(new NewDelivery($"dlv_page_{i:D3}", "/hooks/other", "demo-agent", $"sha256:page{i}", Encoding.UTF8.GetBytes("{\"i\":" + i + "}"), at.AddSeconds(i), Event: i % 2 == 0 ? "even" : "odd"), default);
+        }
+
+        var first = await store.ListPageAsync(new DeliveryPageQuery(null, "/hooks/other", "even", null, null, 50), default);
+        var second = await store.ListPageAsync(new DeliveryPageQuery(null, "/hooks/other", "even", first[^1].ReceivedAt, first[^1].Id, 50), default);
+
+        Assert.That(first.Select(d => d.Id).Take(2), Is.EqualTo(new[] { "dlv_page_118", "dlv_page_116" }), "newest first");
+        Assert.That(first.Count + second.Count, Is.EqualTo(60));
+        Assert.That(first.Concat(second).Select(d => d.Id).Distinct().Count(), Is.EqualTo(60), "no row twice across pages");
+        Assert.That(second[^1].Id, Is.EqualTo("dlv_page_000"));
+    }
+}
