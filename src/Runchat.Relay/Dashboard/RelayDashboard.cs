@@ -55,6 +55,7 @@ public static class RunchatRelayDashboardExtensions
         group.MapGet("/deliveries/{id}", context => Guarded(context, pages.DetailAsync));
         group.MapPost("/deliveries/{id}/replay", context => Guarded(context, pages.ReplayAsync));
         group.MapGet("/api/summary", context => Guarded(context, pages.SummaryAsync));
+        group.MapGet("/api/deliveries/{id}", context => Guarded(context, pages.StateAsync));
         group.MapGet("/assets/{name}", context => Guarded(context, DashboardPages.AssetAsync));
         return group;
     }
@@ -117,6 +118,7 @@ internal sealed class DashboardPages
         var unknown = await store.ListPageAsync(new DeliveryPageQuery(RelayDeliveryState.Unknown, null, null, null, null, 20), context.RequestAborted).ConfigureAwait(false);
         var latest = await store.ListPageAsync(new DeliveryPageQuery(null, null, null, null, null, 15), context.RequestAborted).ConfigureAwait(false);
         var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        var figures = await store.OverviewAsync(now, context.RequestAborted).ConfigureAwait(false);
 
         var body = new StringBuilder();
         body.Append($"<h2>Deliveries</h2><div class=\"cards\" data-summary=\"{Attr(_root + "/api/summary")}\">");
@@ -126,7 +128,20 @@ internal sealed class DashboardPages
             body.Append($"<a class=\"card\" href=\"{Attr(_root + "/deliveries?state=" + name)}\"><span class=\"state state-{name}\">{name}</span><b data-count=\"{name}\">{count}</b></a>");
         }
 
-        body.Append($"</div><p>Runs in the last hour: <b>{latest.Count(d => now - d.UpdatedAt < TimeSpan.FromHours(1) && d.Attempts > 0)}</b> of the latest {latest.Count} shown. Updated <span data-updated>{Text(now.ToString("HH:mm:ss", CultureInfo.InvariantCulture))}</span> UTC.</p>");
+        body.Append($"</div><p>Sends started in the last hour: <b>{figures.SentLastHour}</b>, in the last day: <b>{figures.SentLastDay}</b>. ");
+        body.Append(figures.OldestPending is { } oldest ? $"Oldest pending: received {Text(oldest.UtcDateTime.ToString("u", CultureInfo.InvariantCulture))} ({Text(Age(now - oldest))} ago). " : "Nothing pending. ");
+        body.Append($"Updated <span data-updated>{Text(now.ToString("HH:mm:ss", CultureInfo.InvariantCulture))}</span> UTC.</p>");
+        if (figures.ByRoute.Count > 0)
+        {
+            body.Append("<h3>By route</h3><table><thead><tr><th>Route</th><th>Deliveries</th></tr></thead><tbody>");
+            foreach (var (route, count) in figures.ByRoute)
+            {
+                body.Append($"<tr><td><a href=\"{Attr(_root + "/deliveries?route=" + Uri.EscapeDataString(route))}\">{Text(route)}</a></td><td>{count}</td></tr>");
+            }
+
+            body.Append("</tbody></table>");
+        }
+
         if (unknown.Count > 0)
         {
             body.Append("<div class=\"warning\"><b>Unknown deliveries need a decision.</b> Each may or may not have run the agent (a timeout, a dropped connection, a 5xx, or a relay that stopped mid-run). Check the job's history in Runchat before replaying one.</div>");
@@ -206,7 +221,7 @@ internal sealed class DashboardPages
             body.Append("<p class=\"notice\">Replayed: the delivery is pending again, and a running relay sends it within a second.</p>");
         }
 
-        body.Append($"<h2>{Text(delivery.Id)} <span class=\"state state-{name}\" data-state>{name}</span></h2><dl>");
+        body.Append($"<h2 data-delivery=\"{Attr(_root + "/api/deliveries/" + Uri.EscapeDataString(delivery.Id))}\">{Text(delivery.Id)} <span class=\"state state-{name}\" data-state>{name}</span></h2><dl>");
         void Row(string label, string? value) => body.Append($"<dt>{label}</dt><dd>{Text(value ?? "–")}</dd>");
         Row("Route", delivery.Route);
         Row(delivery.FlowId is null ? "Job" : "Flow", delivery.FlowId ?? delivery.JobId);
@@ -291,6 +306,21 @@ internal sealed class DashboardPages
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { states, at }));
     }
 
+    /// <summary>One delivery's state, for the detail page to follow without a reload.</summary>
+    public async Task StateAsync(HttpContext context)
+    {
+        var id = (string)context.Request.RouteValues["id"]!;
+        var delivery = await context.RequestServices.GetRequiredService<IDeliveryStore>().GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        if (delivery is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new { state = DeliveryStates.Name(delivery.State), attempts = delivery.Attempts })).ConfigureAwait(false);
+    }
+
     public static async Task AssetAsync(HttpContext context)
     {
         var name = (string)context.Request.RouteValues["name"]!;
@@ -356,6 +386,9 @@ internal sealed class DashboardPages
             return Encoding.UTF8.GetString(payload);
         }
     }
+
+    private static string Age(TimeSpan age) =>
+        age.TotalMinutes < 1 ? $"{Math.Max(age.TotalSeconds, 0):0} s" : age.TotalHours < 1 ? $"{age.TotalMinutes:0} min" : age.TotalDays < 1 ? $"{age.TotalHours:0.#} h" : $"{age.TotalDays:0.#} days";
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 

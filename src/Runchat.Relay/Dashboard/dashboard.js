@@ -1,6 +1,22 @@
 // The relay dashboard's only script (served from the assembly; the page's CSP allows no other):
-// it keeps the counts on the page current, without a reload, by polling the summary every 3 s.
+// it keeps the counts (overview) and a delivery's state (detail) current, without a reload, polling every 3 s.
 (function () {
+  var delivery = document.querySelector("[data-delivery]");
+  if (delivery) {
+    var stateUrl = delivery.getAttribute("data-delivery");
+    setInterval(function () {
+      fetch(stateUrl, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (current) {
+          var badge = document.querySelector("[data-state]");
+          if (!current || !badge || badge.textContent === current.state) { return; }
+          badge.textContent = current.state;
+          badge.className = "state state-" + current.state;
+        })
+        .catch(function () { });
+    }, 3000);
+  }
+
   var root = document.querySelector("[data-summary]");
   if (!root) { return; }
   var url = root.getAttribute("data-summary");

@@ -83,6 +83,12 @@ internal interface IDeliveryStore
     Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>
+    /// What the dashboard's overview shows besides the counts by state: deliveries by route, sends
+    /// started in the last hour and day, the oldest pending delivery, and a delivery's receive trace id.
+    /// </summary>
+    Task<DeliveryOverview> OverviewAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
     /// A finished delivery becomes <c>pending</c> again, only if it is still as the operator saw it
     /// (<paramref name="seen"/>: its state, attempts and last change), so two replays of one view run it
     /// once. The previous outcome is kept in <c>last_error</c>. Null when not found.
@@ -94,6 +100,9 @@ internal interface IDeliveryStore
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
 // A later dispatch, after a restart too, links to both.
 // SenderId: the sender's own, unsigned delivery id (X-GitHub-Delivery), a label for show and the logs.
+/// <summary>The dashboard's overview figures (see <see cref="IDeliveryStore.OverviewAsync"/>).</summary>
+internal sealed record DeliveryOverview(IReadOnlyList<(string Route, long Count)> ByRoute, long SentLastHour, long SentLastDay, DateTimeOffset? OldestPending);
+
 /// <summary>A page of the delivery list: filters, the cursor (received_at and id of the last row seen), and the page size.</summary>
 internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Route, string? Event, DateTimeOffset? BeforeReceivedAt, string? BeforeId, int Limit)
 {

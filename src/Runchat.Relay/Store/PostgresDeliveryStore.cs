@@ -435,6 +435,34 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<DeliveryOverview> OverviewAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT route, COUNT(*) FROM runchat_relay_deliveries GROUP BY route ORDER BY COUNT(*) DESC LIMIT 20;" +
+            "SELECT (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE last_sent_at > @hour), (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE last_sent_at > @day), " +
+            "(SELECT MIN(received_at) FROM runchat_relay_deliveries WHERE state = 'pending');";
+        foreach (var (name, value) in new[] { ("hour", now.AddHours(-1).ToUnixTimeMilliseconds()), ("day", now.AddDays(-1).ToUnixTimeMilliseconds()) })
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        var byRoute = new List<(string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            byRoute.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new DeliveryOverview(byRoute, reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+    }
+
     public async Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
