@@ -58,6 +58,7 @@ public static class RunchatRelayServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<RelayTelemetry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayScheduler>());
         return services;
     }
 

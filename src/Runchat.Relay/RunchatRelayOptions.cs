@@ -53,6 +53,9 @@ public sealed class RunchatRelayOptions
     /// <summary>The routes mapped by <c>MapRunchatRelay()</c>.</summary>
     public List<RelayRouteOptions> Routes { get; set; } = new();
 
+    /// <summary>Runs started on a cron, each tick a delivery (see <see cref="RelayScheduleOptions"/>).</summary>
+    public List<RelayScheduleOptions> Schedules { get; set; } = new();
+
     /// <summary>Every problem that would stop the relay working, each naming its route; empty when there is none.</summary>
     internal IReadOnlyList<string> Validate()
     {
@@ -81,6 +84,19 @@ public sealed class RunchatRelayOptions
             {
                 errors.Add($"{name}: {error}");
             }
+        }
+
+        for (var i = 0; i < Schedules.Count; i++)
+        {
+            if (Schedules[i].Create(out var scheduleError) is null)
+            {
+                errors.Add($"Relay:Schedules:{i} ({Schedules[i].Name ?? "no name"}): {scheduleError}");
+            }
+        }
+
+        foreach (var twice in Schedules.Where(s => s.Name is not null).GroupBy(s => s.Name!, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add($"Relay:Schedules: the name {twice.Key} is used {twice.Count()} times; each schedule's ticks are told apart by its name.");
         }
 
         // ASP.NET Core matches paths case-insensitively and with or without a trailing slash, so

@@ -35,6 +35,7 @@ public static class RelayCommands
         relay.Subcommands.Add(BuildReplay(console));
         relay.Subcommands.Add(BuildSign(console));
         relay.Subcommands.Add(BuildTest(console));
+        relay.Subcommands.Add(BuildSchedules(console));
         return relay;
     }
 
@@ -240,9 +241,9 @@ public static class RelayCommands
             throw new ConfigurationProblem("the configuration is invalid: " + string.Join(" ", failures));
         }
 
-        if (options.Routes.Count == 0)
+        if (options.Routes.Count == 0 && options.Schedules.Count == 0)
         {
-            throw new ConfigurationProblem($"{Path.GetFullPath(configPath)} has no routes (Relay:Routes): the relay would answer 404 to everything. Is the section named Relay?");
+            throw new ConfigurationProblem($"{Path.GetFullPath(configPath)} has no routes (Relay:Routes) and no schedules (Relay:Schedules): the relay would answer 404 to everything. Is the section named Relay?");
         }
 
         DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
@@ -367,6 +368,57 @@ public static class RelayCommands
             }
 
             return verdict.Failed ? ExitCodes.RunOrApiError : ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command BuildSchedules(CliConsole console)
+    {
+        var config = ConfigOption();
+        var command = new Command("schedules", "List the schedules: each one's next 3 fire times, in its time zone and in UTC, and how its last tick went.") { config };
+        command.SetAction((result, cancellationToken) => Guard(console, async () =>
+        {
+            var configPath = result.GetValue(config)!;
+            var options = new RunchatRelayOptions();
+            ReadConfiguration(configPath).GetSection("Relay").Bind(options);
+            if (options.Schedules.Count == 0)
+            {
+                await console.Out.WriteLineAsync("No schedules (Relay:Schedules).").ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            // The last tick needs the store; a configuration without one (or a store not created yet) lists the times only.
+            IRunchatRelay? relay = null;
+            try
+            {
+                relay = OpenRelay(configPath);
+            }
+            catch (ConfigurationProblem)
+            {
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            foreach (var (configured, i) in options.Schedules.Select((s, i) => (s, i)))
+            {
+                var schedule = configured.Create(out var error) ?? throw new ConfigurationProblem($"Relay:Schedules:{i} ({configured.Name ?? "no name"}): {error}");
+                await console.Out.WriteLineAsync($"{schedule.Name}  {configured.Cron}  {schedule.Zone.Id}  -> {schedule.Route.Target}").ConfigureAwait(false);
+                var fire = (DateTimeOffset?)now;
+                for (var n = 0; n < 3 && (fire = schedule.Next(fire!.Value)) is { } at; n++)
+                {
+                    var local = TimeZoneInfo.ConvertTime(at, schedule.Zone);
+                    await console.Out.WriteLineAsync($"  next  {local:yyyy-MM-dd HH:mm:ss zzz}  ({at.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)").ConfigureAwait(false);
+                }
+
+                if (relay is not null)
+                {
+                    var last = (await relay.ListAsync(null, cancellationToken).ConfigureAwait(false)).FirstOrDefault(d => d.Route == schedule.Route.Path);
+                    await console.Out.WriteLineAsync(last is null
+                        ? "  last  (no tick yet)"
+                        : $"  last  {schedule.FireTimeOf(last.DedupeKey)?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC: {DeliveryStates.Name(last.State)} ({last.Id}){(last.LastError is null ? string.Empty : " " + last.LastError)}").ConfigureAwait(false);
+                }
+            }
+
+            return ExitCodes.Success;
         }));
         return command;
     }

@@ -87,6 +87,14 @@ internal sealed class MessageTemplate
         context.SetValue("event", ModelObject.Of("event", ("name", model.EventName), ("id", model.EventId)));
         context.SetValue("delivery", ModelObject.Of("delivery", ("id", model.DeliveryId), ("received_at", model.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture))));
         context.SetValue("route", ModelObject.Of("route", ("path", model.RoutePath), ("job_id", model.JobId)));
+        if (model.Schedule is { } schedule)
+        {
+            context.SetValue("schedule", new ModelObject("schedule", new Dictionary<string, FluidValue>(StringComparer.Ordinal)
+            {
+                ["name"] = StringValue.Create(schedule.Name),
+                ["fire_time"] = new DateTimeValue(schedule.FireTime),
+            }));
+        }
 
         using var writer = new LimitedWriter(MaxLength);
         try
@@ -275,4 +283,8 @@ internal sealed class MessageTemplate
 }
 
 /// <summary>What a <see cref="MessageTemplate"/> renders with.</summary>
-internal sealed record MessageModel(JsonElement Payload, string? EventName, string? EventId, string DeliveryId, DateTimeOffset ReceivedAt, string RoutePath, string JobId);
+internal sealed record MessageModel(JsonElement Payload, string? EventName, string? EventId, string DeliveryId, DateTimeOffset ReceivedAt, string RoutePath, string JobId)
+{
+    /// <summary>For a schedule's tick: its name and fire time (in the schedule's time zone), as <c>schedule.name</c> and <c>schedule.fire_time</c>.</summary>
+    public (string Name, DateTimeOffset FireTime)? Schedule { get; init; }
+}

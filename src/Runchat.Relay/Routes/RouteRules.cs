@@ -20,7 +20,16 @@ internal static class RouteRules
         }
 
         using var payload = JsonDocument.Parse(body);
-        return await template.RenderAsync(new MessageModel(payload.RootElement, eventName, eventId, deliveryId, receivedAt, route.Path, route.JobId)).ConfigureAwait(false);
+        var model = new MessageModel(payload.RootElement, eventName, eventId, deliveryId, receivedAt, route.Path, route.JobId);
+        if (route.Path.StartsWith("schedule:", StringComparison.Ordinal)
+            && payload.RootElement.TryGetProperty("fire_time", out var fire) && fire.ValueKind == JsonValueKind.String
+            && DateTimeOffset.TryParse(fire.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var fireTime))
+        {
+            // A tick's body names the fire time in the schedule's zone: schedule.fire_time keeps that offset.
+            model = model with { Schedule = (route.Path.Substring("schedule:".Length), fireTime) };
+        }
+
+        return await template.RenderAsync(model).ConfigureAwait(false);
     }
 
     /// <summary><c>relay test</c>: whether a delivery would run, and the message the agent would receive.</summary>

@@ -67,6 +67,7 @@ internal sealed class DeliveryTransition
 ///                                                     sending ─recover→ unknown      (its relay died: lease expired)
 /// succeeded | failed | unknown ─replay→ pending       (an operator, as seen, once per window)
 /// unknown ─complete→ succeeded | failed | unknown     (a late known outcome beats the recovery's guess)
+/// (stored) → failed                                  (a schedule's tick skipped while the previous run goes on: never run)
 /// </code>
 /// </remarks>
 internal static class DeliveryTransitions

@@ -142,7 +142,11 @@ internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Rout
     }
 }
 
-internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null, string? FlowId = null);
+internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null, string? FlowId = null)
+{
+    /// <summary>A schedule's tick skipped because the previous run was still going: stored <c>failed</c> with this reason, never run.</summary>
+    public string? SkippedReason { get; init; }
+}
 
 /// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>
 internal readonly record struct AddResult(string Id, bool Duplicate, bool Conflict = false)

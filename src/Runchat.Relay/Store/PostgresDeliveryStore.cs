@@ -182,10 +182,10 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         var storedBodies = new Dictionary<(string Route, string Key), byte[]>();
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id)
-            SELECT id, route, job_id, dedupe_key, body, 'pending', 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id
-            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows) WITH ORDINALITY
-                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, n)
+            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error)
+            SELECT id, route, job_id, dedupe_key, body, CASE WHEN skipped IS NULL THEN 'pending' ELSE 'failed' END, 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, skipped
+            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows, @skipped) WITH ORDINALITY
+                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, skipped, n)
             ORDER BY n
             ON CONFLICT (route, dedupe_key) DO NOTHING
             RETURNING route, dedupe_key, id;
@@ -202,6 +202,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             insert.Parameters.AddWithValue("senderIds", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderId ?? DBNull.Value));
             insert.Parameters.AddWithValue("events", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.Event ?? DBNull.Value));
             insert.Parameters.AddWithValue("flows", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.FlowId ?? DBNull.Value));
+            insert.Parameters.AddWithValue("skipped", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SkippedReason ?? DBNull.Value));
             await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {

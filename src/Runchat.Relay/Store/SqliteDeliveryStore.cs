@@ -86,8 +86,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id)
-                VALUES ($id, $route, $job, $key, $body, 'pending', 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow)
+                INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error)
+                VALUES ($id, $route, $job, $key, $body, CASE WHEN $skipped IS NULL THEN 'pending' ELSE 'failed' END, 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow, $skipped)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -102,6 +102,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var senderId = insert.Parameters.Add("$senderId", SqliteType.Text);
             var eventName = insert.Parameters.Add("$event", SqliteType.Text);
             var flow = insert.Parameters.Add("$flow", SqliteType.Text);
+            var skipped = insert.Parameters.Add("$skipped", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
             existing.CommandText = "SELECT id, body FROM deliveries WHERE route = $route AND dedupe_key = $key;";
@@ -123,6 +124,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 senderId.Value = (object?)delivery.SenderId ?? DBNull.Value;
                 eventName.Value = (object?)delivery.Event ?? DBNull.Value;
                 flow.Value = (object?)delivery.FlowId ?? DBNull.Value;
+                skipped.Value = (object?)delivery.SkippedReason ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
                     results[i] = new AddResult(inserted, Duplicate: false);

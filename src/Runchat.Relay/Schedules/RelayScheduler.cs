@@ -1,0 +1,170 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// Enqueues each schedule's ticks as deliveries. Every relay sharing a store runs one: the tick's
+/// dedupe key is the same on all of them, so the store keeps one delivery per tick, with no leader
+/// election. The dispatcher sends it as it sends a webhook.
+/// </summary>
+internal sealed class RelayScheduler : BackgroundService
+{
+    private readonly IReadOnlyList<RelaySchedule> _schedules;
+    private readonly IDeliveryStore _store;
+    private readonly TimeProvider _time;
+    private readonly DispatchSignal _signal;
+    private readonly ILogger<RelayScheduler> _logger;
+    private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    public RelayScheduler(IOptions<RunchatRelayOptions> options, IDeliveryStore store, RelayRouteTable routes, TimeProvider time, DispatchSignal signal, ILogger<RelayScheduler> logger)
+    {
+        _schedules = options.Value.Schedules.Select(s => s.Create(out _)).Where(s => s is not null).ToList()!;
+        _store = store;
+        _time = time;
+        _signal = signal;
+        _logger = logger;
+        foreach (var schedule in _schedules)
+        {
+            routes.Add(schedule.Route);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_schedules.Count == 0)
+        {
+            return;
+        }
+
+        var next = new Dictionary<RelaySchedule, DateTimeOffset?>();
+        var started = _time.GetUtcNow();
+        foreach (var schedule in _schedules)
+        {
+            await CatchUpAsync(schedule, started, stoppingToken).ConfigureAwait(false);
+            next[schedule] = schedule.Next(started);
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var due = next.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+            if (due == DateTimeOffset.MaxValue)
+            {
+                return;
+            }
+
+            var wait = due - _time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            foreach (var schedule in _schedules)
+            {
+                if (next[schedule] is { } fire && fire <= _time.GetUtcNow())
+                {
+                    await EnqueueAsync(schedule, fire, stoppingToken).ConfigureAwait(false);
+                    next[schedule] = schedule.Next(fire);
+                }
+            }
+        }
+    }
+
+    /// <summary>Ticks missed while no relay ran: none (skip), or the latest one (run-once). Never a burst.</summary>
+    private async Task CatchUpAsync(RelaySchedule schedule, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!schedule.RunOnceOnMisfire)
+        {
+            return;
+        }
+
+        var last = await LastTickAsync(schedule, cancellationToken).ConfigureAwait(false);
+        if (last?.FireTime is not { } lastFire)
+        {
+            return; // never ticked: nothing was missed
+        }
+
+        DateTimeOffset? latestMissed = null;
+        for (var fire = schedule.Next(lastFire); fire is { } at && at <= now; fire = schedule.Next(at))
+        {
+            latestMissed = at;
+        }
+
+        if (latestMissed is { } missed)
+        {
+            _logger.LogInformation("Schedule {Schedule} missed ticks while no relay ran; running the latest ({FireTime:u}) once (Misfire: run-once).", schedule.Name, missed);
+            await EnqueueAsync(schedule, missed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task EnqueueAsync(RelaySchedule schedule, DateTimeOffset fire, CancellationToken cancellationToken)
+    {
+        try
+        {
+            string? skipped = null;
+            if (!schedule.AllowOverlap && await RunningTickAsync(schedule, cancellationToken).ConfigureAwait(false) is { } running
+                && schedule.FireTimeOf(running.DedupeKey) != fire)
+            {
+                skipped = $"Skipped (Overlap: skip): the tick of {schedule.FireTimeOf(running.DedupeKey):u} ({running.Id}) was still {DeliveryStates.Name(running.State)}.";
+            }
+
+            var route = schedule.Route;
+            var added = await _store.AddAsync(
+                new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId, schedule.DedupeKey(fire), schedule.Body(fire), _time.GetUtcNow(), SenderId: _instance, Event: "schedule", FlowId: route.FlowId) { SkippedReason = skipped },
+                CancellationToken.None).ConfigureAwait(false);
+            if (added.Duplicate)
+            {
+                _logger.LogDebug("Schedule {Schedule}: the tick of {FireTime:u} was already enqueued by another relay ({DeliveryId}).", schedule.Name, fire, added.Id);
+                return;
+            }
+
+            if (skipped is not null)
+            {
+                _logger.LogWarning("Schedule {Schedule}: {Reason}", schedule.Name, skipped);
+                return;
+            }
+
+            _logger.LogInformation("Schedule {Schedule}: the tick of {FireTime:u} is delivery {DeliveryId}.", schedule.Name, fire, added.Id);
+            _signal.Notify();
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException)
+        {
+            // The store is down: this tick is lost for this relay; another relay (or the next tick) goes on.
+            _logger.LogError("Schedule {Schedule}: the tick of {FireTime:u} could not be stored: {Error}", schedule.Name, fire, failure.Message);
+        }
+    }
+
+    /// <summary>A tick of this schedule still pending or sending, if any.</summary>
+    private async Task<RelayDelivery?> RunningTickAsync(RelaySchedule schedule, CancellationToken cancellationToken)
+    {
+        foreach (var state in new[] { RelayDeliveryState.Sending, RelayDeliveryState.Pending })
+        {
+            var running = await _store.ListPageAsync(new DeliveryPageQuery(state, schedule.Route.Path, null, null, null, 1), cancellationToken).ConfigureAwait(false);
+            if (running.Count > 0)
+            {
+                return running[0];
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<(RelayDelivery Delivery, DateTimeOffset? FireTime)?> LastTickAsync(RelaySchedule schedule, CancellationToken cancellationToken)
+    {
+        var latest = await _store.ListPageAsync(new DeliveryPageQuery(null, schedule.Route.Path, null, null, null, 1), cancellationToken).ConfigureAwait(false);
+        return latest.Count == 0 ? null : (latest[0], schedule.FireTimeOf(latest[0].DedupeKey));
+    }
+}
