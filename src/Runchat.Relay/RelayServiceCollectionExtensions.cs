@@ -77,6 +77,11 @@ public static class RunchatRelayServiceCollectionExtensions
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(route, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayRouteOptions>()));
             }
 
+            foreach (var schedule in _section.GetSection("Schedules").GetChildren())
+            {
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(schedule, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayScheduleOptions>()));
+            }
+
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

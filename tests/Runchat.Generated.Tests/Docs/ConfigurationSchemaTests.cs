@@ -30,9 +30,15 @@ public class ConfigurationSchemaTests
         yield return new TestCaseData("Runchat", typeof(RunchatClientOptions)).SetArgDisplayNames("Runchat");
         yield return new TestCaseData("Relay", typeof(RunchatRelayOptions)).SetArgDisplayNames("Relay");
         yield return new TestCaseData("Relay:Routes:n", typeof(RelayRouteOptions)).SetArgDisplayNames("route");
+        yield return new TestCaseData("Relay:Schedules:n", typeof(RelayScheduleOptions)).SetArgDisplayNames("schedule");
     }
 
-    private static JsonElement Of(string section) => section == "Relay:Routes:n" ? Route : Section(section);
+    private static JsonElement Of(string section) => section switch
+    {
+        "Relay:Routes:n" => Route,
+        "Relay:Schedules:n" => Schema.GetProperty("definitions").GetProperty("schedule"),
+        _ => Section(section),
+    };
 
     [TestCaseSource(nameof(Sections))]
     public void TheSchemaHasExactlyTheKeysTheOptionsRead(string section, Type options)
