@@ -22,7 +22,14 @@ namespace Runchat.Relay;
 /// </remarks>
 internal sealed class RelayDispatcher : BackgroundService
 {
-    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
+    // While a limit holds: how often to look for a slot another relay freed.
+    private static readonly TimeSpan LimitPoll = TimeSpan.FromMilliseconds(250);
+
+    // Idle: new work wakes the dispatcher (the in-process signal; on PostgreSQL also NOTIFY from any
+    // relay's ingest). The poll only bounds what nothing announces: a retry coming due, a dead relay's
+    // lease running out, a replay from another process on SQLite, a notification lost while the LISTEN
+    // connection was down. One indexed claim query a second: about 1 ms of CPU, against 4 before.
+    private static readonly TimeSpan SafetyPoll = TimeSpan.FromSeconds(1);
 
     private readonly IDeliveryStore _store;
     private readonly RunchatRelayOptions _options;
@@ -45,6 +52,7 @@ internal sealed class RelayDispatcher : BackgroundService
     private readonly Queue<ClaimedDelivery> _claimed = new();
     private readonly CancellationTokenSource _stopKeeping = new();
     private Task _keeping = Task.CompletedTask;
+    private Task _listening = Task.CompletedTask;
 
     public RelayDispatcher(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, IOptions<RunchatRelayOptions> options, TimeProvider time, DispatchSignal signal, ILogger<RelayDispatcher> logger)
     {
@@ -81,6 +89,7 @@ internal sealed class RelayDispatcher : BackgroundService
         await Task.WhenAll(Runs()).ConfigureAwait(false);
         _stopKeeping.Cancel();
         await _keeping.ConfigureAwait(false);
+        await _listening.ConfigureAwait(false);
     }
 
     public override void Dispose()
@@ -105,6 +114,10 @@ internal sealed class RelayDispatcher : BackgroundService
                     await _leases.RecoverAtStartAsync().ConfigureAwait(false);
                     recoveredAtStart = true;
                     _keeping = _leases.RunAsync(() => (IReadOnlyCollection<string>)_held.Keys, _stopKeeping.Token);
+                    if (_store is IDeliveryNotifications notifications)
+                    {
+                        _listening = notifications.ListenAsync(_signal.Notify, failure => _logger.LogWarning("The relay lost its LISTEN connection; new deliveries are found by the 1-second poll until it is back: {Error}", failure.Message), _stopKeeping.Token);
+                    }
                 }
 
                 step = await ClaimAndStartAsync(lease).ConfigureAwait(false);
@@ -135,10 +148,10 @@ internal sealed class RelayDispatcher : BackgroundService
             switch (step)
             {
                 case DispatchStep.LimitReached:
-                    await _runEnded.WaitAsync(IdlePoll, stoppingToken).ConfigureAwait(false);
+                    await _runEnded.WaitAsync(LimitPoll, stoppingToken).ConfigureAwait(false);
                     break;
                 case DispatchStep.NothingDue:
-                    await _signal.WaitAsync(IdlePoll, stoppingToken).ConfigureAwait(false);
+                    await _signal.WaitAsync(SafetyPoll, stoppingToken).ConfigureAwait(false);
                     break;
             }
         }

@@ -100,6 +100,13 @@ internal interface IDeliveryStore
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
 // A later dispatch, after a restart too, links to both.
 // SenderId: the sender's own, unsigned delivery id (X-GitHub-Delivery), a label for show and the logs.
+/// <summary>A store that announces new deliveries to every relay sharing it (PostgreSQL's LISTEN/NOTIFY).</summary>
+internal interface IDeliveryNotifications
+{
+    /// <summary>Calls <paramref name="onNotified"/> when any relay stores a delivery, until <paramref name="cancellationToken"/>.</summary>
+    Task ListenAsync(Action onNotified, Action<Exception> onFailure, CancellationToken cancellationToken);
+}
+
 /// <summary>The dashboard's overview figures (see <see cref="IDeliveryStore.OverviewAsync"/>).</summary>
 internal sealed record DeliveryOverview(IReadOnlyList<(string Route, long Count)> ByRoute, long SentLastHour, long SentLastDay, DateTimeOffset? OldestPending);
 

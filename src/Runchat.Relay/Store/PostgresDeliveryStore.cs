@@ -26,8 +26,11 @@ namespace Runchat.Relay;
 /// </list>
 /// Times are Unix milliseconds from the relays' clocks, as in the SQLite store.
 /// </remarks>
-internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyncDisposable
+internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotifications, IDisposable, IAsyncDisposable
 {
+    /// <summary>The channel new deliveries are announced on (NOTIFY at the ingest commit).</summary>
+    private const string Channel = "runchat_relay_deliveries";
+
     private const string Table = "runchat_relay_deliveries";
 
 
@@ -231,6 +234,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
             }
         }
 
+        if (ids.Count > 0)
+        {
+            // Delivered at commit, to every relay listening on this database (ListenAsync): new work wakes them.
+            await using var notify = new NpgsqlCommand($"SELECT pg_notify('{Channel}', '');", connection, transaction);
+            await notify.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
         // Durable (synchronous_commit) when this returns; only then is any sender answered.
         await transaction.CommitAsync().ConfigureAwait(false);
         var results = new AddResult[batch.Count];
@@ -427,6 +437,51 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// LISTENs on its own connection and calls <paramref name="onNotified"/> for every new delivery any
+    /// relay commits. When the connection drops it calls it too (a notification may have been missed),
+    /// then reconnects after a second; the dispatcher's safety poll covers the gap.
+    /// </summary>
+    public async Task ListenAsync(Action onNotified, Action<Exception> onFailure, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                connection.Notification += (_, _) => onNotified();
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel};", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                // Work committed while this connection was being opened was not announced to it.
+                onNotified();
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception failure)
+            {
+                onFailure(failure);
+                onNotified();
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     public async Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -488,6 +543,13 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDisposable, IAsyn
         command.Parameters.AddWithValue("seenUpdated", seen.UpdatedAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("window", (long)DeliveryRows.ReplayWindow.TotalMilliseconds);
         var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (changed > 0)
+        {
+            // A replay from another process (runchat-job relay replay) wakes the relays at once.
+            await using var notify = new NpgsqlCommand($"SELECT pg_notify('{Channel}', '');", connection);
+            await notify.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false), now);
     }
 

@@ -1,0 +1,78 @@
+using System;
+using System.Linq;
+using System.Text;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NUnit.Framework;
+using Runchat.Cli.Sandbox;
+using Runchat.Relay;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// An idle relay waits for work instead of polling hard: NOTIFY from any relay's ingest wakes it on
+/// PostgreSQL, and a 1-second safety poll finds what no notification announced.
+/// </summary>
+[TestFixture]
+[Category("Relay")]
+[Category("Postgres")]
+[NonParallelizable]
+public class WakeTests
+{
+    [Test]
+    public async Task ADeliveryStoredByAnotherRelayIsSentAtOnceAndOneWhoseNotificationWasLostWithinThePoll()
+    {
+        PostgresServer.Require();
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var testStore = TestStore.Create(TestStore.Postgres);
+        await using var relay = await RelayHost.StartAsync(sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), store: testStore, storeKind: TestStore.Postgres);
+        var other = testStore.Open(); // another relay's store on the same database
+        try
+        {
+            await Task.Delay(1500); // the dispatcher is idle, listening
+
+            // Stored by another relay: announced by NOTIFY at its commit.
+            var started = DateTime.UtcNow;
+            await other.AddAsync(new NewDelivery("dlv_wake_notified", "/hooks/open", "demo-agent", "sha256:wake1", Encoding.UTF8.GetBytes("{\"n\":1}"), DateTimeOffset.UtcNow), default);
+            await WaitForAsync(relay, "dlv_wake_notified", TimeSpan.FromSeconds(5));
+            var notified = DateTime.UtcNow - started;
+
+            // The LISTEN connection dies; the next notification is lost; the safety poll still finds the delivery.
+            await using (var admin = new NpgsqlConnection(PostgresServer.Require()))
+            {
+                await admin.OpenAsync();
+                await using var kill = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN runchat_relay_deliveries%';", admin);
+                Assert.That(await kill.ExecuteScalarAsync(), Is.EqualTo(true), "the relay's LISTEN connection was found and cut");
+            }
+
+            started = DateTime.UtcNow;
+            await other.AddAsync(new NewDelivery("dlv_wake_lost", "/hooks/open", "demo-agent", "sha256:wake2", Encoding.UTF8.GetBytes("{\"n\":2}"), DateTimeOffset.UtcNow), default);
+            await WaitForAsync(relay, "dlv_wake_lost", TimeSpan.FromSeconds(5));
+            var polled = DateTime.UtcNow - started;
+
+            TestContext.Out.WriteLine($"announced: sent after {notified.TotalMilliseconds:0} ms; notification lost: sent after {polled.TotalMilliseconds:0} ms");
+            Assert.That(notified, Is.LessThan(TimeSpan.FromMilliseconds(900)), "woken by NOTIFY, not by the 1-second poll");
+            Assert.That(polled, Is.LessThan(TimeSpan.FromSeconds(2.5)), "within the safety poll (and the reconnect)");
+            Assert.That(sandbox.Requests, Has.Count.EqualTo(2), "each run once");
+        }
+        finally
+        {
+            (other as IDisposable)?.Dispose();
+        }
+    }
+
+    private static async Task WaitForAsync(RelayHost relay, string id, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while ((await relay.Relay.GetAsync(id))?.State != RelayDeliveryState.Succeeded)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"{id} was not sent within {timeout}: {relay.Errors}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
