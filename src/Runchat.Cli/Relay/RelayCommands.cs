@@ -133,7 +133,7 @@ public static class RelayCommands
                 return ExitCodes.RunOrApiError;
             }
 
-            await console.Out.WriteLineAsync($"{delivery.Id} is pending again; a running relay sends it within a second.").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"{delivery.Id} is pending again; a running relay sends it within a few seconds.").ConfigureAwait(false);
             return ExitCodes.Success;
         }));
         return command;

@@ -218,7 +218,7 @@ internal sealed class DashboardPages
         var body = new StringBuilder();
         if (context.Request.Query.ContainsKey("replayed"))
         {
-            body.Append("<p class=\"notice\">Replayed: the delivery is pending again, and a running relay sends it within a second.</p>");
+            body.Append("<p class=\"notice\">Replayed: the delivery is pending again, and a running relay sends it within a few seconds.</p>");
         }
 
         body.Append($"<h2 data-delivery=\"{Attr(_root + "/api/deliveries/" + Uri.EscapeDataString(delivery.Id))}\">{Text(delivery.Id)} <span class=\"state state-{name}\" data-state>{name}</span></h2><dl>");

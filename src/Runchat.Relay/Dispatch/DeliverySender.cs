@@ -24,9 +24,11 @@ internal sealed class DeliverySender : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _abandon = new();
+    private readonly Action<DateTimeOffset> _wakeAt;
 
-    public DeliverySender(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, string owner, TimeSpan retryBaseDelay, TimeProvider time, ILogger logger)
+    public DeliverySender(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, string owner, TimeSpan retryBaseDelay, TimeProvider time, ILogger logger, Action<DateTimeOffset> wakeAt)
     {
+        _wakeAt = wakeAt;
         _store = store;
         _client = client;
         _routes = routes;
@@ -94,6 +96,7 @@ internal sealed class DeliverySender : IDisposable
                 // The client's formula: Retry-After when Runchat sent one, else exponential from the relay's base delay.
                 var wait = RunchatRetry.GetDelay(failure!, Math.Max(delivery.Attempts - 1, 0), _retryBaseDelay, MaxRetryDelay);
                 await _store.RescheduleAsync(delivery.Id, _owner, now + wait, outcome.Result.Error ?? "retry", now, CancellationToken.None).ConfigureAwait(false);
+                _wakeAt(now + wait);
                 _logger.LogInformation("Delivery {DeliveryId} to job {JobId} did not reach the agent (attempt {Attempts}); trying again in {Wait}: {Error}", delivery.Id, delivery.JobId, delivery.Attempts, wait, outcome.Result.Error);
             }
             else
