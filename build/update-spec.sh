@@ -28,6 +28,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 spectool() { dotnet run --project "$root/build/SpecTool" --verbosity quiet -- "$@"; }
 
+# A docs page wraps the spec in a ```yaml (or ````yaml) fence: prints the first such block.
+# (mawk, Debian's awk, has no {3,} intervals.)
+yaml_block() {
+  awk 'f == 0 && /^```+[ \t]*ya?ml/ { match($0, /^`+/); fence = substr($0, 1, RLENGTH); f = 1; next }
+       f == 1 && $0 == fence { exit }
+       f == 1 { print }' "$1"
+}
+
 if [ $# -gt 1 ]; then
   pages=()
   rows=""
@@ -35,9 +43,7 @@ if [ $# -gt 1 ]; then
   for page in "$@"; do
     [ -f "$page" ] || die "no such file: $page"
     i=$((i + 1))
-    awk 'f == 0 && /^```+[ \t]*ya?ml/ { match($0, /^`+/); fence = substr($0, 1, RLENGTH); f = 1; next }
-         f == 1 && $0 == fence { exit }
-         f == 1 { print }' "$page" > "$work/page$i.yaml"
+    yaml_block "$page" > "$work/page$i.yaml"
     [ -s "$work/page$i.yaml" ] || die "$page has no \`\`\`yaml block"
     pages+=("$work/page$i.yaml")
     rows="$rows| $(basename "$page") | $(sha256sum "$page" | cut -d' ' -f1) | $(head -n 3 "$page" | grep -q 'Reconstructed' && echo 'reconstructed from the rendered page' || echo 'the page as published') |
@@ -82,12 +88,8 @@ else
   cp "$source_arg" "$work/input"
 fi
 
-# A docs page wraps the spec in a ```yaml (or ````yaml) fence: take the first such block.
 if grep -qE '^`{3,}[[:space:]]*ya?ml' "$work/input"; then
-  # (mawk, Debian's awk, has no {3,} intervals.)
-  awk 'f == 0 && /^```+[ \t]*ya?ml/ { match($0, /^`+/); fence = substr($0, 1, RLENGTH); f = 1; next }
-       f == 1 && $0 == fence { exit }
-       f == 1 { print }' "$work/input" > "$work/candidate.yaml"
+  yaml_block "$work/input" > "$work/candidate.yaml"
   form="the yaml block of a markdown page"
 elif grep -qE '^[[:space:]]*\{' "$work/input" && grep -q '"openapi"' "$work/input"; then
   cp "$work/input" "$work/candidate.json"

@@ -138,6 +138,4 @@ public partial class RunchatClient : IRunchatFlowClient
             throw;
         }
     }
-
-    private static async Task<T> ValueOf<T>(Task<RunchatResponse<T>> call) => (await call.ConfigureAwait(false)).Value;
 }

@@ -124,7 +124,7 @@ public partial class RunchatClient
     private static double ElapsedMs(long started) =>
         (System.Diagnostics.Stopwatch.GetTimestamp() - started) * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
 
-    // Argument errors stay synchronous: the plain overloads only unwrap the finished call.
-    private static async Task<AgentJobResponse> ValueOf(Task<RunchatResponse<AgentJobResponse>> call) =>
+    // Argument errors stay synchronous: the plain overloads (and the flow operations) only unwrap the finished call.
+    private static async Task<T> ValueOf<T>(Task<RunchatResponse<T>> call) =>
         (await call.ConfigureAwait(false)).Value;
 }

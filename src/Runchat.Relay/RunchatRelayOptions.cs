@@ -219,17 +219,28 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
     /// <exception cref="ArgumentException">The path or flow id is invalid; the message names the route.</exception>
     public static RelayRoute CreateFlow(string path, string flowId, WebhookSignature signature)
     {
+        ValidatePath(path);
+        return ForTarget(path, jobId: null, flowId, signature);
+    }
+
+    /// <summary>
+    /// A route to a job or a flow (exactly one), its id checked as a trigger would check it. The path is
+    /// taken as given: a webhook path is checked by <see cref="Create"/>, a schedule's is its name.
+    /// </summary>
+    /// <exception cref="ArgumentException">The job or flow id is invalid; the message names the route.</exception>
+    public static RelayRoute ForTarget(string path, string? jobId, string? flowId, WebhookSignature signature)
+    {
+        var (key, id) = flowId is null ? ("JobId", jobId!) : ("FlowId", flowId);
         try
         {
-            RunchatClient.ValidateJobId(flowId);
+            RunchatClient.ValidateJobId(id);
         }
         catch (ArgumentException exception)
         {
-            throw new ArgumentException($"The webhook route {path} has an invalid FlowId: {Messages.WithoutParameter(exception)}", nameof(flowId), exception);
+            throw new ArgumentException($"The webhook route {path} has an invalid {key}: {Messages.WithoutParameter(exception)}", key == "JobId" ? "jobId" : "flowId", exception);
         }
 
-        // The path rules are the job route's; the job id is empty.
-        return Create(path, "flow-route", signature) with { JobId = string.Empty, FlowId = flowId };
+        return new RelayRoute(path, flowId is null ? id : string.Empty, signature ?? throw new ArgumentNullException(nameof(signature))) { FlowId = flowId };
     }
 
     /// <summary>Which verified deliveries run (Events, When).</summary>
@@ -260,6 +271,13 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
     /// <exception cref="ArgumentException">The path or job id is invalid; the message names the route.</exception>
     public static RelayRoute Create(string path, string jobId, WebhookSignature signature)
     {
+        ValidatePath(path);
+        return ForTarget(path, jobId, flowId: null, signature);
+    }
+
+    /// <exception cref="ArgumentException">The path cannot be a webhook route; the message says why.</exception>
+    private static void ValidatePath(string path)
+    {
         if (string.IsNullOrWhiteSpace(path) || !path.StartsWith("/", StringComparison.Ordinal))
         {
             throw new ArgumentException($"The webhook route '{path}' must start with '/'.", nameof(path));
@@ -279,16 +297,5 @@ internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Si
         {
             throw new ArgumentException($"The webhook route '{path}' has a '.' or '..' segment: clients resolve those before sending, so it can never be reached.", nameof(path));
         }
-
-        try
-        {
-            RunchatClient.ValidateJobId(jobId);
-        }
-        catch (ArgumentException exception)
-        {
-            throw new ArgumentException($"The webhook route {path} has an invalid JobId: {Messages.WithoutParameter(exception)}", nameof(jobId), exception);
-        }
-
-        return new RelayRoute(path, jobId, signature ?? throw new ArgumentNullException(nameof(signature)));
     }
 }

@@ -98,11 +98,8 @@ public sealed class RelayScheduleOptions
                 throw new ArgumentException("a FlowId schedule posts the tick to the flow; Message is for agent jobs.");
             }
 
-            var route = (FlowId is not null
-                ? RelayRoute.CreateFlow("/schedule/" + Name, FlowId, Signatures.WebhookSignature.None)
-                : RelayRoute.Create("/schedule/" + Name, JobId!, Signatures.WebhookSignature.None))
-                with { Path = RelaySchedule.RouteOf(Name) };
-            route = route with { Message = Message is null ? null : MessageTemplate.Parse(Message) };
+            var route = RelayRoute.ForTarget(RelaySchedule.RouteOf(Name), JobId, FlowId, Signatures.WebhookSignature.None)
+                with { Message = Message is null ? null : MessageTemplate.Parse(Message) };
             return new RelaySchedule(Name, cron, zone, route, misfire == "run-once", overlap == "allow");
         }
         catch (ArgumentException invalid)

@@ -133,4 +133,54 @@ internal static class DeliveryRows
 
         return list;
     }
+
+    // The dashboard's reads, the same SQL on both stores: each store opens the connection and names its
+    // table and parameter prefix ('@' for Npgsql, '$' for SQLite).
+
+    /// <summary>One page of the delivery list (<see cref="IDeliveryStore.ListPageAsync"/>).</summary>
+    public static Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DbCommand command, string table, char prefix, DeliveryPageQuery query, CancellationToken cancellationToken)
+    {
+        command.CommandText = $"SELECT {Columns} FROM {table} WHERE {query.Where(prefix)} ORDER BY received_at DESC, id DESC LIMIT {prefix}limit;";
+        query.Bind(command, prefix);
+        return ReadAllAsync(command, cancellationToken);
+    }
+
+    /// <summary>The overview's figures (<see cref="IDeliveryStore.OverviewAsync"/>).</summary>
+    public static async Task<DeliveryOverview> OverviewAsync(DbCommand command, string table, char prefix, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        command.CommandText =
+            $"SELECT route, COUNT(*) FROM {table} GROUP BY route ORDER BY COUNT(*) DESC LIMIT 20;" +
+            $"SELECT (SELECT COUNT(*) FROM {table} WHERE last_sent_at > {prefix}hour), (SELECT COUNT(*) FROM {table} WHERE last_sent_at > {prefix}day), " +
+            $"(SELECT MIN(received_at) FROM {table} WHERE state = 'pending');";
+        AddParameter(command, prefix + "hour", now.AddHours(-1).ToUnixTimeMilliseconds());
+        AddParameter(command, prefix + "day", now.AddDays(-1).ToUnixTimeMilliseconds());
+
+        var byRoute = new List<(string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            byRoute.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new DeliveryOverview(byRoute, reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+    }
+
+    /// <summary>A delivery's stored body (<see cref="IDeliveryStore.GetBodyAsync"/>).</summary>
+    public static async Task<byte[]?> GetBodyAsync(DbCommand command, string table, char prefix, string id, CancellationToken cancellationToken)
+    {
+        command.CommandText = $"SELECT body FROM {table} WHERE id = {prefix}id;";
+        AddParameter(command, prefix + "id", id);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
+    }
+
+    /// <summary>Adds a parameter through the provider-neutral API, as the shared queries need.</summary>
+    public static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
 }

@@ -128,13 +128,7 @@ internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Rout
     /// <summary>Adds the parameters <see cref="Where"/> uses.</summary>
     public void Bind(System.Data.Common.DbCommand command, char parameterPrefix = '@')
     {
-        void Add(string name, object value)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = parameterPrefix + name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
+        void Add(string name, object value) => DeliveryRows.AddParameter(command, parameterPrefix + name, value);
 
         if (State is { } state) Add("state", DeliveryStates.Name(state));
         if (Route is not null) Add("route", Route);

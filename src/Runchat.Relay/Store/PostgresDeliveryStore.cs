@@ -486,49 +486,21 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {DeliveryRows.Columns} FROM runchat_relay_deliveries WHERE {query.Where('@')} ORDER BY received_at DESC, id DESC LIMIT @limit;";
-        query.Bind(command, '@');
-        return await DeliveryRows.ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+        return await DeliveryRows.ListPageAsync(command, Table, '@', query, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<DeliveryOverview> OverviewAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT route, COUNT(*) FROM runchat_relay_deliveries GROUP BY route ORDER BY COUNT(*) DESC LIMIT 20;" +
-            "SELECT (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE last_sent_at > @hour), (SELECT COUNT(*) FROM runchat_relay_deliveries WHERE last_sent_at > @day), " +
-            "(SELECT MIN(received_at) FROM runchat_relay_deliveries WHERE state = 'pending');";
-        foreach (var (name, value) in new[] { ("hour", now.AddHours(-1).ToUnixTimeMilliseconds()), ("day", now.AddDays(-1).ToUnixTimeMilliseconds()) })
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
-        var byRoute = new List<(string, long)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            byRoute.Add((reader.GetString(0), reader.GetInt64(1)));
-        }
-
-        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new DeliveryOverview(byRoute, reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+        return await DeliveryRows.OverviewAsync(command, Table, '@', now, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT body FROM runchat_relay_deliveries WHERE id = @id;";
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "@id";
-        parameter.Value = id;
-        command.Parameters.Add(parameter);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
+        return await DeliveryRows.GetBodyAsync(command, Table, '@', id, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken)
