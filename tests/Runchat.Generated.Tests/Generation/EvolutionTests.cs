@@ -76,6 +76,9 @@ public class EvolutionTests
 
         Assert.That(Regex.Matches(evolved, @"internal System.Net.Http.HttpRequestMessage Create\w+Request\(").Count, Is.EqualTo(5), "the new operation arrives through the same template");
         Assert.That(evolved, Does.Contain("// Operation Path: \"job/{runchat_job_id}/history\""));
+        Assert.That(evolved, Does.Contain("public async System.Threading.Tasks.Task<AgentJobResponse> HistoryAsync(string runchat_job_id, System.Threading.CancellationToken cancellationToken = default)"),
+            "an operation upstream adds is public at once, through the same builder and sender (public-api.md)");
+        Assert.That(today, Does.Not.Contain("public async"), "the wrapped operations' public faces are handwritten");
         Assert.That(PublicProperties(evolved, "AgentJobResponse"), Is.SupersetOf(PublicProperties(today, "AgentJobResponse")));
         Assert.That(PublicProperties(evolved, "AgentJobResponse"), Does.Contain("DurationMs"));
         Assert.That(evolved, Does.Contain("Queued = 2"));
