@@ -4,6 +4,9 @@
 #   eval "$(bash build/postgres.sh start)"   # prints the exports: RUNCHAT_TEST_POSTGRES, RUNCHAT_TEST_POSTGRES_DIR
 #   bash build/postgres.sh stop "$RUNCHAT_TEST_POSTGRES_DIR"
 #
+# RUNCHAT_POSTGRES_OPTIONS adds server settings, e.g. '-c shared_preload_libraries=pg_stat_statements'
+# for the relay cost benchmark's statement counts.
+#
 # start: finds initdb (PATH, then /usr/lib/postgresql/*/bin); installs Debian's postgresql package
 # with apt-get only where it is missing; runs initdb into a new temporary folder (trust auth,
 # loopback only, no fsync shortcuts: commits are durable as in production) and pg_ctl start on a
@@ -72,7 +75,7 @@ start() {
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-instructions >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >&2 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 ${RUNCHAT_POSTGRES_OPTIONS:-}" start >&2 \
     || { cat "$dir/server.log" >&2; exit 1; }
   say "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') started on 127.0.0.1:$port (data $dir/data)"
   echo "export RUNCHAT_TEST_POSTGRES='Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres'"

@@ -141,9 +141,10 @@ public static class Ingest
     /// One relay as AddRunchatRelay builds it (its own host, DI container and store), with the signed
     /// route <c>/hooks/forms</c>. For ingest alone, hold dispatch back with <paramref name="maxRunsPerMinute"/> = 1.
     /// </summary>
-    internal static Task<Server> StartRelayAsync(string store, Uri runchat, int maxRunsPerMinute, int maxConcurrentRuns = 4, bool rules = false, bool dashboard = false)
+    internal static Task<Server> StartRelayAsync(string store, Uri runchat, int maxRunsPerMinute, int maxConcurrentRuns = 4, bool rules = false, bool dashboard = false, Action<IServiceCollection>? services = null)
     {
         var builder = Builder();
+        services?.Invoke(builder.Services);
         builder.Services.AddRunchatClient(o => { o.ApiKey = "bench"; o.BaseUrl = runchat; o.MaxRetries = 0; });
         builder.Services.AddRunchatRelay(o =>
         {

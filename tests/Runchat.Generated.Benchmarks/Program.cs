@@ -45,6 +45,16 @@ if (args.Length >= 1 && args[0] == "dashboard")
     return await Runchat.Benchmarks.DashboardTtfb.RunAsync(args);
 }
 
+if (args.Length >= 1 && args[0] == "cost")
+{
+    return await Runchat.Benchmarks.RelayCost.RunAsync(args);
+}
+
+if (args.Length == 3 && args[0] == "relay-host")
+{
+    return await Runchat.Benchmarks.RelayCost.HostAsync(args);
+}
+
 if (args.Length >= 1 && args[0] == "scale")
 {
     return await Runchat.Benchmarks.ScaleOut.RunAsync(args);

@@ -138,3 +138,44 @@ internal static class DeliveryTransitions
     /// <summary>Every transition, for the tests that check the machine.</summary>
     public static IReadOnlyList<DeliveryTransition> All { get; } = new[] { Claim, Start, Renew, Release, ReleaseAll, Complete, Reschedule, Recover, RecoverAll, Replay };
 }
+
+/// <summary>
+/// <c>MaxRunsPerMinute</c>, counted per whole second: each start adds one to its second's row of a
+/// small table, and the limit sums the 61 rows from 60 seconds before the current one to the current
+/// one. That window spans 60 to 61 seconds, never less than a minute, so the limit holds in every 60
+/// seconds, and a start waits at most a second longer than an exact count would make it wait.
+/// </summary>
+/// <remarks>
+/// The exact count (<c>last_sent_at</c> in the last minute) read every send of the last minute on each
+/// start: at 400 runs a second, 24,000 index entries and, on PostgreSQL, as many heap visits while
+/// autovacuum had not caught up, 1.5 to 2.5 ms of database CPU per delivery (the cost benchmark). This
+/// reads at most 61 rows, at 10 runs a minute or 100,000. Written with <c>@name</c> parameters, as the
+/// transitions; <c>@second</c> is the start's Unix second.
+/// </remarks>
+internal static class StartsPerSecond
+{
+    /// <summary>The Unix second a start at <paramref name="now"/> counts in.</summary>
+    public static long Second(DateTimeOffset now) => now.ToUnixTimeSeconds();
+
+    /// <summary>The starts in the window that ends in <c>@second</c>: an expression.</summary>
+    public static string InWindow(string table, char parameterPrefix = '@') =>
+        $"(SELECT COALESCE(SUM(starts), 0) FROM {table} WHERE second > {parameterPrefix}second - 61)";
+
+    /// <summary>Counts one start in <c>@second</c>; <paramref name="source"/> yields the row (<c>VALUES (@second, 1)</c>, or a <c>SELECT</c> that yields it only when the send started).</summary>
+    public static string Count(string table, string source) =>
+        $"INSERT INTO {table} (second, starts) {source} ON CONFLICT (second) DO UPDATE SET starts = {table}.starts + 1";
+
+    /// <summary>Deletes the rows no window reads any more (two minutes back: relays' clocks may differ by a little).</summary>
+    public static string Prune(string table, char parameterPrefix = '@') =>
+        $"DELETE FROM {table} WHERE second < {parameterPrefix}second - 120";
+
+    /// <summary>
+    /// At every relay start, under the schema's lock: the last two minutes' sends, as <c>last_sent_at</c>
+    /// records them, counted where the table has fewer. A store that relays of an earlier version (which
+    /// count <c>last_sent_at</c> only) used a moment ago keeps their sends in the window.
+    /// </summary>
+    public static string Reconcile(string table, string deliveries, string nowMilliseconds, string greatest) =>
+        $"INSERT INTO {table} (second, starts) " +
+        $"SELECT last_sent_at / 1000, COUNT(*) FROM {deliveries} WHERE last_sent_at > {nowMilliseconds} - 120000 GROUP BY last_sent_at / 1000 " +
+        $"ON CONFLICT (second) DO UPDATE SET starts = {greatest}({table}.starts, excluded.starts)";
+}

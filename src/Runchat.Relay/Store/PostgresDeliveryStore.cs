@@ -19,8 +19,8 @@ namespace Runchat.Relay;
 /// <item>Claims are leases (<c>claimed_by</c>, <c>lease_until</c>), handed out with <c>FOR UPDATE SKIP LOCKED</c>,
 /// so two instances never claim one delivery and never wait for each other's claims.</item>
 /// <item>The limits are global: a send starts in one transaction that takes an advisory lock and counts
-/// <c>sending</c> rows and the last minute's sends in the table itself, so all instances together stay
-/// within <c>MaxConcurrentRuns</c> and <c>MaxRunsPerMinute</c>.</item>
+/// <c>sending</c> rows in the table itself and the last minute's starts in <c>runchat_relay_starts</c> (per
+/// second), so all instances together stay within <c>MaxConcurrentRuns</c> and <c>MaxRunsPerMinute</c>.</item>
 /// <item>The schema is created on first use, in one transaction under an advisory lock, so instances that
 /// start together create it once. <c>runchat_relay_schema</c> keeps its version for later migrations.</item>
 /// </list>
@@ -33,6 +33,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
 
     private const string Table = "runchat_relay_deliveries";
 
+    /// <summary>Starts per second, for MaxRunsPerMinute (StartsPerSecond in DeliveryTransitions.cs).</summary>
+    private const string StartsTable = "runchat_relay_starts";
 
     // pg_advisory_xact_lock keys: one for creating the schema, one for starting a send (the limits).
     private const long SchemaLock = 0x52756e636861_01;
@@ -76,13 +78,18 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_received ON runchat_relay_deliveries (received_at, id);
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_state_received ON runchat_relay_deliveries (state, received_at, id);
         CREATE INDEX IF NOT EXISTS ix_runchat_relay_state ON runchat_relay_deliveries (state, received_at);
+        CREATE TABLE IF NOT EXISTS runchat_relay_starts (second bigint PRIMARY KEY, starts integer NOT NULL);
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
+
+    private static readonly string ReconcileStarts =
+        StartsPerSecond.Reconcile(StartsTable, Table, "(extract(epoch FROM now()) * 1000)::bigint", "GREATEST") + ";";
 
     /// <summary>How many deliveries one commit may carry (group commit: one statement and one commit for all of them).</summary>
     private const int MaxBatch = 256;
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _listenSource;
     private readonly SchemaOnce _schema = new();
     private readonly GroupCommit _adds;
 
@@ -94,6 +101,11 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
             builder.ApplicationName = "runchat-relay";
         }
 
+        // The relay sets no session state (no SET, no session locks, no temporary tables, no prepared
+        // statements), so a pooled connection needs no DISCARD ALL when it is returned: that was two
+        // statements per delivery (the cost benchmark). LISTEN holds a connection of its own, never pooled.
+        _listenSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false });
+        builder.NoResetOnClose = true;
         _dataSource = NpgsqlDataSource.Create(builder);
         _adds = new GroupCommit(InsertAsync, MaxBatch, nameof(PostgresDeliveryStore));
     }
@@ -156,12 +168,14 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
     {
         _adds.Complete();
         _dataSource.Dispose();
+        _listenSource.Dispose();
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _adds.Complete();
-        return _dataSource.DisposeAsync();
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        await _listenSource.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Group-committed (GroupCommit.cs): the task completes once the row is durable.</summary>
@@ -317,10 +331,14 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
             $"""
             WITH limits AS (
                 SELECT (SELECT COUNT(*) FROM {Table} WHERE state = 'sending') < @maxConcurrent
-                   AND (SELECT COUNT(*) FROM {Table} WHERE last_sent_at > @minuteAgo) < @maxPerMinute AS ok),
+                   AND {StartsPerSecond.InWindow(StartsTable)} < @maxPerMinute AS ok),
             started AS (
                 {DeliveryTransitions.Start.Update(Table, and: "(SELECT ok FROM limits)")}
-                RETURNING attempts)
+                RETURNING attempts),
+            counted AS (
+                {StartsPerSecond.Count(StartsTable, "SELECT @second, 1 FROM started")}),
+            pruned AS (
+                {StartsPerSecond.Prune(StartsTable)})
             SELECT (SELECT attempts FROM started),
                    EXISTS (SELECT 1 FROM {Table} WHERE {DeliveryTransitions.Start.Where()});
             """);
@@ -328,7 +346,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         start.Parameters.AddWithValue("owner", request.Owner);
         start.Parameters.AddWithValue("lease", request.LeaseUntil.ToUnixTimeMilliseconds());
         start.Parameters.AddWithValue("now", request.Now.ToUnixTimeMilliseconds());
-        start.Parameters.AddWithValue("minuteAgo", request.Now.AddMinutes(-1).ToUnixTimeMilliseconds());
+        start.Parameters.AddWithValue("second", StartsPerSecond.Second(request.Now));
         start.Parameters.AddWithValue("maxConcurrent", (long)request.MaxConcurrentRuns);
         start.Parameters.AddWithValue("maxPerMinute", (long)request.MaxRunsPerMinute);
         batch.BatchCommands.Add(start);
@@ -448,7 +466,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         {
             try
             {
-                await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using var connection = await _listenSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 connection.Notification += (_, _) => onNotified();
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel};", connection))
                 {
@@ -556,6 +574,11 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
             await using (var schema = new NpgsqlCommand(Schema, connection, transaction))
             {
                 await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using (var reconcile = new NpgsqlCommand(ReconcileStarts, connection, transaction))
+            {
+                await reconcile.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -53,8 +53,12 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         CREATE INDEX IF NOT EXISTS ix_deliveries_last_sent ON deliveries (last_sent_at);
         CREATE INDEX IF NOT EXISTS ix_deliveries_received ON deliveries (received_at, id);
         CREATE INDEX IF NOT EXISTS ix_deliveries_state_received ON deliveries (state, received_at, id);
+        CREATE TABLE IF NOT EXISTS starts (second INTEGER PRIMARY KEY, starts INTEGER NOT NULL);
         INSERT INTO runchat_relay_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM runchat_relay_schema);
         """;
+
+    private static readonly string ReconcileStarts =
+        StartsPerSecond.Reconcile("starts", "deliveries", "(CAST(strftime('%s', 'now') AS INTEGER) * 1000)", "MAX") + ";";
 
     private readonly string _connectionString;
     private readonly SchemaOnce _schema = new();
@@ -205,30 +209,44 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        // One statement: the limits are counted under the same write lock that starts the send.
+        // The limits are counted under the same write lock, and in the same transaction, that starts the send and counts it.
         command.CommandText = DeliveryTransitions.Start.Update("deliveries", '$',
-            and: "(SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent AND (SELECT COUNT(*) FROM deliveries WHERE last_sent_at > $minuteAgo) < $maxPerMinute") +
+            and: $"(SELECT COUNT(*) FROM deliveries WHERE state = 'sending') < $maxConcurrent AND {StartsPerSecond.InWindow("starts", '$')} < $maxPerMinute") +
             " RETURNING attempts;";
         command.Parameters.AddWithValue("$id", request.Id);
         command.Parameters.AddWithValue("$owner", request.Owner);
         command.Parameters.AddWithValue("$lease", request.LeaseUntil.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$now", request.Now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$minuteAgo", request.Now.AddMinutes(-1).ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$second", StartsPerSecond.Second(request.Now));
         command.Parameters.AddWithValue("$maxConcurrent", request.MaxConcurrentRuns);
         command.Parameters.AddWithValue("$maxPerMinute", request.MaxRunsPerMinute);
+        await using var counted = connection.CreateCommand();
+        counted.CommandText = StartsPerSecond.Count("starts", "VALUES ($second, 1)") + "; " + StartsPerSecond.Prune("starts", '$') + ";";
+        counted.Parameters.AddWithValue("$second", StartsPerSecond.Second(request.Now));
         await using var held = connection.CreateCommand();
         held.CommandText = $"SELECT COUNT(*) FROM deliveries WHERE {DeliveryTransitions.Start.Where('$')};";
         held.Parameters.AddWithValue("$id", request.Id);
         held.Parameters.AddWithValue("$owner", request.Owner);
         return await LockedAsync(async () =>
         {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            command.Transaction = transaction;
+            counted.Transaction = transaction;
+            held.Transaction = transaction;
+            SendStart result;
             if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long attempts)
             {
-                return new SendStart(SendStartOutcome.Started, (int)attempts);
+                await counted.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                result = new SendStart(SendStartOutcome.Started, (int)attempts);
+            }
+            else
+            {
+                var stillHeld = (long)(await held.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
+                result = new SendStart(stillHeld ? SendStartOutcome.LimitReached : SendStartOutcome.Lost, 0);
             }
 
-            var stillHeld = (long)(await held.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
-            return new SendStart(stillHeld ? SendStartOutcome.LimitReached : SendStartOutcome.Lost, 0);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
         }).ConfigureAwait(false);
     }
 
@@ -426,6 +444,9 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                     await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
+
+            schema.CommandText = ReconcileStarts;
+            await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -47,8 +47,10 @@ public class StoreContractTests : PerStoreFixture
     private async Task<string> AddAsync(string key) =>
         (await _store.AddAsync(new NewDelivery("dlv_" + key, "/hooks/open", "demo-agent", "id:" + key, "{\"a\":1}"u8.ToArray(), T0), default)).Id;
 
-    private Task<SendStart> StartAsync(string id, string owner, DateTimeOffset now, int maxConcurrent = 10) =>
-        _store.StartSendAsync(new StartRequest(id, owner, now, now + TimeSpan.FromSeconds(3), maxConcurrent, 1000), default);
+    private Task<SendStart> StartAsync(string id, string owner, DateTimeOffset now, int maxConcurrent = 10, int maxPerMinute = 1000) =>
+        _store.StartSendAsync(new StartRequest(id, owner, now, now + TimeSpan.FromSeconds(3), maxConcurrent, maxPerMinute), default);
+
+    private string DeliveriesTable => _testStore!.Kind == TestStore.Postgres ? "runchat_relay_deliveries" : "deliveries";
 
     [Test]
     public async Task ARowTheStoreRefusesDoesNotSinkTheRowsCommittedWithIt()
@@ -142,6 +144,49 @@ public class StoreContractTests : PerStoreFixture
         Assert.That(b.Outcome, Is.EqualTo(SendStartOutcome.LimitReached), "relay-b holds its claim but may not start: relay-a's run counts");
         await _store.CompleteAsync(first, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "ok", null), T0, default);
         Assert.That((await StartAsync(second, "relay-b", T0, maxConcurrent: 1)).Outcome, Is.EqualTo(SendStartOutcome.Started));
+    }
+
+    [Test]
+    public async Task MaxRunsPerMinuteCountsWholeSecondsSoAStartWaitsAtMostASecondLongerThanAnExactMinute()
+    {
+        var ids = new[] { await AddAsync("m1"), await AddAsync("m2"), await AddAsync("m3") };
+        await _store.ClaimAsync(new ClaimRequest("relay-a", T0, T0 + TimeSpan.FromMinutes(5), 3), default);
+        var first = T0 + TimeSpan.FromMilliseconds(500);
+
+        Assert.That((await StartAsync(ids[0], "relay-a", first, maxPerMinute: 2)).Outcome, Is.EqualTo(SendStartOutcome.Started));
+        Assert.That((await StartAsync(ids[1], "relay-a", T0 + TimeSpan.FromSeconds(10), maxPerMinute: 2)).Outcome, Is.EqualTo(SendStartOutcome.Started));
+        Assert.That((await StartAsync(ids[2], "relay-a", first + TimeSpan.FromSeconds(59.9), maxPerMinute: 2)).Outcome, Is.EqualTo(SendStartOutcome.LimitReached), "two starts in the last minute");
+
+        // 60.1 s after the first start an exact count would allow it; its second (12:00:00) is still in
+        // the 61-second window, so the start waits, never starting early.
+        Assert.That((await StartAsync(ids[2], "relay-a", first + TimeSpan.FromSeconds(60.1), maxPerMinute: 2)).Outcome, Is.EqualTo(SendStartOutcome.LimitReached));
+        Assert.That((await StartAsync(ids[2], "relay-a", T0 + TimeSpan.FromSeconds(61), maxPerMinute: 2)).Outcome, Is.EqualTo(SendStartOutcome.Started), "at 12:01:01 the second 12:00:00 has left the window");
+    }
+
+    [Test]
+    public async Task SendsThatAnEarlierRelayRecordedOnlyInLastSentAtStillCountAfterAnUpgrade()
+    {
+        // The relay's clock is real here: a relay starting on the store counts the last two minutes of the database's clock.
+        var now = DateTimeOffset.UtcNow;
+        var sent = new[] { await AddAsync("old1"), await AddAsync("old2") };
+        var next = await AddAsync("next");
+        _testStore!.Execute($"UPDATE {DeliveriesTable} SET state = 'succeeded', attempts = 1, last_sent_at = {now.AddSeconds(-20).ToUnixTimeMilliseconds()} WHERE id IN ('{sent[0]}', '{sent[1]}');");
+
+        // A relay starting now (a store opened in a new process) reconciles its per-second counts with them.
+        var upgraded = _testStore.Open();
+        try
+        {
+            await upgraded.ClaimAsync(new ClaimRequest("relay-new", now, now + TimeSpan.FromMinutes(5), 10), default);
+            var start = await upgraded.StartSendAsync(new StartRequest(next, "relay-new", now, now + TimeSpan.FromSeconds(30), 10, 2), default);
+
+            Assert.That(start.Outcome, Is.EqualTo(SendStartOutcome.LimitReached), "the two sends 20 s ago fill a limit of two a minute");
+            var later = now + TimeSpan.FromSeconds(62);
+            Assert.That((await upgraded.StartSendAsync(new StartRequest(next, "relay-new", later, later + TimeSpan.FromSeconds(30), 10, 2), default)).Outcome, Is.EqualTo(SendStartOutcome.Started));
+        }
+        finally
+        {
+            (upgraded as IDisposable)?.Dispose();
+        }
     }
 
     [Test]
