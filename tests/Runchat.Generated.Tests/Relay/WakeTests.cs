@@ -7,6 +7,7 @@ using Npgsql;
 using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
+using Runchat.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -42,7 +43,9 @@ public class WakeTests
             await using (var admin = new NpgsqlConnection(PostgresServer.Require()))
             {
                 await admin.OpenAsync();
-                await using var kill = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN runchat_relay_deliveries%';", admin);
+                // Only this test's database: other relays on the server (a benchmark, another test run) keep theirs.
+                await using var kill = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN runchat_relay_deliveries%' AND datname = @database;", admin);
+                kill.Parameters.AddWithValue("database", new NpgsqlConnectionStringBuilder(testStore.Setting["postgres:".Length..]).Database!);
                 Assert.That(await kill.ExecuteScalarAsync(), Is.EqualTo(true), "the relay's LISTEN connection was found and cut");
             }
 
@@ -60,6 +63,47 @@ public class WakeTests
         {
             (other as IDisposable)?.Dispose();
         }
+    }
+
+    [Test]
+    public async Task OneNotifyWakesBothIdleInstancesAndTheDeliveryRunsExactlyOnce()
+    {
+        PostgresServer.Require();
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var testStore = TestStore.Create(TestStore.Postgres);
+        var stores = new[] { CountingStore.Wrap(testStore.Open()), CountingStore.Wrap(testStore.Open()) };
+        await using var a = await RelayHost.StartAsync(sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), store: testStore, storeKind: TestStore.Postgres,
+            services: s => s.AddSingleton<IDeliveryStore>(_ => stores[0]));
+        await using var b = await RelayHost.StartAsync(sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), store: testStore, storeKind: TestStore.Postgres,
+            services: s => s.AddSingleton<IDeliveryStore>(_ => stores[1]));
+        var other = testStore.Open(); // a third relay's store: its ingest commit sends the one NOTIFY
+        try
+        {
+            await Task.Delay(1500); // both dispatchers idle, listening
+            foreach (var store in stores) store.TakeSnapshot();
+
+            var started = DateTime.UtcNow;
+            await other.AddAsync(new NewDelivery("dlv_wake_both", "/hooks/open", "demo-agent", "sha256:both", Encoding.UTF8.GetBytes("{\"n\":1}"), DateTimeOffset.UtcNow), default);
+            await WaitForAsync(a, "dlv_wake_both", TimeSpan.FromSeconds(5));
+            var sent = DateTime.UtcNow - started;
+            await Task.Delay(500); // the instance that lost the race has looked by now
+
+            var counters = stores.Select(store => Parse(store.TakeSnapshot())).ToArray();
+            TestContext.Out.WriteLine($"sent after {sent.TotalMilliseconds:0} ms; instance a: {string.Join(", ", counters[0])}; instance b: {string.Join(", ", counters[1])}");
+            Assert.That(counters.Select(c => c["notified"]), Is.All.GreaterThanOrEqualTo(1), "the one NOTIFY reached both instances");
+            Assert.That(counters.Select(c => c["claims"]), Is.All.GreaterThanOrEqualTo(1), "both woke and looked for work");
+            Assert.That(counters.Sum(c => c["claimed"]), Is.EqualTo(1), "one claim won");
+            Assert.That(counters.Sum(c => c["started"]), Is.EqualTo(1));
+            Assert.That(sandbox.Requests, Has.Count.EqualTo(1), "exactly one run");
+            Assert.That(sent, Is.LessThan(TimeSpan.FromMilliseconds(900)), "woken by NOTIFY, not by the 5-second poll");
+        }
+        finally
+        {
+            (other as IDisposable)?.Dispose();
+        }
+
+        static System.Collections.Generic.Dictionary<string, long> Parse(string snapshot) =>
+            snapshot.Split(' ').Select(pair => pair.Split('=')).ToDictionary(pair => pair[0], pair => long.Parse(pair[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static async Task WaitForAsync(RelayHost relay, string id, TimeSpan timeout)

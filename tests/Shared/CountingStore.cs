@@ -4,10 +4,10 @@ using System.Threading;
 using System.Threading.Tasks;
 using Runchat.Relay;
 
-namespace Runchat.Benchmarks;
+namespace Runchat.TestSupport;
 
 /// <summary>
-/// The relay's own counters for the cost benchmark (<see cref="RelayCost"/>): what the dispatcher asks of
+/// The relay's own counters, for the cost benchmark (RelayCost) and the wake tests: what the dispatcher asks of
 /// its store, per call and per outcome, so that extra work per delivery can be named (claims that find
 /// nothing or lose, starts that lose, renewals). Forwards every call unchanged.
 /// </summary>
