@@ -3,6 +3,7 @@
 #
 #   build/bench.sh            # short BenchmarkDotNet jobs + peak memory + no-op build timing
 #   build/bench.sh --dry      # compile-and-run smoke only (what CI does); no numbers
+#   build/bench.sh cost [deliveries] [rounds] [idle-seconds]   # the relay's CPU per delivery, 1 and 2 instances
 #
 # Results go to tests/Runchat.Generated.Benchmarks/results/ (the table: results.md).
 # Ratios compare medians measured in the same run; absolute times on shared machines are noise.
@@ -25,6 +26,26 @@ if [ "${1:-}" = "--dry" ]; then
     exit 1
   fi
   echo "bench: dry run OK ($executed benchmarks)"
+
+  # The relay cost load tool, once, small: relays as processes on a throwaway PostgreSQL with pg_stat_statements.
+  exports=$(RUNCHAT_POSTGRES_OPTIONS='-c shared_preload_libraries=pg_stat_statements' bash "$root/build/postgres.sh" start)
+  eval "$exports"
+  trap 'bash "$root/build/postgres.sh" stop "$RUNCHAT_TEST_POSTGRES_DIR"' EXIT
+  if ! dotnet "$dll" cost 300 1 1 > "$out/cost-dry.log" 2>&1 || ! grep -q "2 instances / 1 instance, above idle" "$out/cost-dry.log"; then
+    echo "bench: the relay cost dry run failed; see $out/cost-dry.log" >&2
+    tail -n 20 "$out/cost-dry.log" >&2
+    exit 1
+  fi
+  echo "bench: relay cost dry run OK"
+  exit 0
+fi
+
+if [ "${1:-}" = "cost" ]; then
+  # CPU per delivery, relays and PostgreSQL, 1 and 2 instances (RelayCost.cs); about 15 minutes.
+  exports=$(RUNCHAT_POSTGRES_OPTIONS='-c shared_preload_libraries=pg_stat_statements' bash "$root/build/postgres.sh" start)
+  eval "$exports"
+  trap 'bash "$root/build/postgres.sh" stop "$RUNCHAT_TEST_POSTGRES_DIR"' EXIT
+  dotnet "$dll" cost "${2:-3000}" "${3:-3}" "${4:-15}" | tee "$out/cost.log"
   exit 0
 fi
 

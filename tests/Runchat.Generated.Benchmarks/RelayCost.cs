@@ -211,11 +211,12 @@ public static class RelayCost
 
             var clients = relays.Select(r => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders }) { BaseAddress = r.Url }).ToArray();
             var sent = 0;
+            var warmUpBatch = Math.Min(WarmUpBatch, deliveries);
             for (var batch = 0; batch < WarmUpBatches; batch++)
             {
                 foreach (var relay in relays) await relay.AskAsync("threads");
-                await Ingest.LoadAsync(clients, signer, WarmUpBatch, $"warm{batch}-{tag}", Senders);
-                sent += WarmUpBatch;
+                await Ingest.LoadAsync(clients, signer, warmUpBatch, $"warm{batch}-{tag}", Senders);
+                sent += warmUpBatch;
                 await WaitForCompletedAsync(relays, sent);
                 var jit = 0L;
                 var all = 0L;
