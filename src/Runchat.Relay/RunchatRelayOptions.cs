@@ -30,6 +30,8 @@ public sealed class RunchatRelayOptions
     /// <summary>
     /// How many runs may start in any 60 seconds. Defaults to 10, the limit Runchat's docs state. With a
     /// shared store (PostgreSQL) this is a global limit: all instances together, counted in the database.
+    /// Starts are counted per whole second, so a start may wait up to a second longer than an exact
+    /// count would make it wait, never less.
     /// </summary>
     public int MaxRunsPerMinute { get; set; } = 10;
 
