@@ -27,6 +27,7 @@ public class DashboardTests : PerStoreFixture
     private const string Payload = "{\"type\":\"form.submitted\",\"note\":\"<script>document.title='owned'</script>\",\"email\":\"ada@example.com\"}";
 
     private SandboxServer _sandbox = null!;
+    private TestStore _testStore = null!;
     private RelayHost _relay = null!;
     private string _unknownId = null!;
 
@@ -39,16 +40,27 @@ public class DashboardTests : PerStoreFixture
     public async Task StartAsync()
     {
         _sandbox = await SandboxServer.StartAsync();
-        _relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), map: m => m.App.MapRunchatRelayDashboard());
 
-        // A delivery whose run ended unknown (a relay that stopped mid-run), as the store records it.
-        var store = _relay.Services.GetRequiredService<IDeliveryStore>();
-        _unknownId = "dlv_dashboard_unknown";
-        var now = DateTimeOffset.UtcNow;
-        await store.AddAsync(new NewDelivery(_unknownId, "/hooks/open", "demo-agent", "sha256:dashboard", Encoding.UTF8.GetBytes(Payload), now.AddMinutes(-5), Event: "form.submitted"), default);
-        await store.ClaimAsync(new ClaimRequest("test-owner", now.AddYears(1), now.AddYears(1).AddMinutes(1), 100), default);
-        await store.StartSendAsync(new StartRequest(_unknownId, "test-owner", now, now.AddMinutes(1), 100, 100_000), default);
-        await store.CompleteAsync(_unknownId, "test-owner", RelayDeliveryState.Unknown, new RunResult(null, null, "The relay shut down while the request to Runchat was in flight: the agent may or may not have run."), now, default);
+        // A delivery whose run ended unknown (a relay that stopped mid-run), as the store records it:
+        // written before the relay starts, so its dispatcher cannot claim and send it first.
+        _testStore = NewStore();
+        var store = _testStore.Open();
+        try
+        {
+            _unknownId = "dlv_dashboard_unknown";
+            var now = DateTimeOffset.UtcNow;
+            await store.AddAsync(new NewDelivery(_unknownId, "/hooks/open", "demo-agent", "sha256:dashboard", Encoding.UTF8.GetBytes(Payload), now.AddMinutes(-5), Event: "form.submitted"), default);
+            await store.ClaimAsync(new ClaimRequest("test-owner", now, now.AddMinutes(1), 100), default);
+            await store.StartSendAsync(new StartRequest(_unknownId, "test-owner", now, now.AddMinutes(1), 100, 100_000), default);
+            await store.CompleteAsync(_unknownId, "test-owner", RelayDeliveryState.Unknown, new RunResult(null, null, "The relay shut down while the request to Runchat was in flight: the agent may or may not have run."), now, default);
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+
+        _relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), map: m => m.App.MapRunchatRelayDashboard(), store: _testStore);
+        Assert.That((await _relay.Relay.GetAsync(_unknownId))!.State, Is.EqualTo(RelayDeliveryState.Unknown), "set up as unknown");
     }
 
     [TearDown]
@@ -56,6 +68,7 @@ public class DashboardTests : PerStoreFixture
     {
         await _relay.DisposeAsync();
         await _sandbox.DisposeAsync();
+        await _testStore.DisposeAsync();
     }
 
     private static string Chromium()
