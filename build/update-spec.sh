@@ -36,6 +36,27 @@ yaml_block() {
        f == 1 { print }' "$1"
 }
 
+# Makes $work/candidate.yaml the spec, unless it already is ($1 names the candidate in that message),
+# and starts openapi/PROVENANCE.md with its source ($2) and form ($3); the caller appends the rest.
+install_candidate() {
+  if cmp -s "$work/candidate.yaml" "$spec"; then
+    echo "update-spec: openapi/runchat.yaml is already $1; no change."
+    exit 0
+  fi
+  cp "$work/candidate.yaml" "$spec"
+  cat > "$provenance" <<NOTE
+# Where \`runchat.yaml\` comes from
+
+| | |
+|---|---|
+| Source | $2 |
+| Taken | $(date -u +%Y-%m-%d) |
+| Form | $3 |
+| sha256 | $(sha256sum "$spec" | cut -d' ' -f1) |
+
+NOTE
+}
+
 if [ $# -gt 1 ]; then
   pages=()
   rows=""
@@ -50,22 +71,10 @@ if [ $# -gt 1 ]; then
 "
   done
   spectool merge "$work/candidate.yaml" "${pages[@]}" || die "the pages do not merge, or the result dropped what the client wraps (see above); nothing was changed"
-  if cmp -s "$work/candidate.yaml" "$spec"; then
-    echo "update-spec: openapi/runchat.yaml is already the merge of these pages; no change."
-    exit 0
-  fi
-  cp "$work/candidate.yaml" "$spec"
-  sha=$(sha256sum "$spec" | cut -d' ' -f1)
-  cat > "$provenance" <<NOTE
-# Where \`runchat.yaml\` comes from
-
-| | |
-|---|---|
-| Source | the pages below, merged by \`build/update-spec.sh openapi/pages/*.md\` (\`SpecTool merge\`) |
-| Taken | $(date -u +%Y-%m-%d) |
-| Form | one OpenAPI document: the first page's, with the other pages' operations and components |
-| sha256 | $sha |
-
+  install_candidate "the merge of these pages" \
+    "the pages below, merged by \`build/update-spec.sh openapi/pages/*.md\` (\`SpecTool merge\`)" \
+    "one OpenAPI document: the first page's, with the other pages' operations and components"
+  cat >> "$provenance" <<NOTE
 | page | sha256 | form |
 |---|---|---|
 $rows
@@ -107,23 +116,8 @@ fi
 [ -s "$work/candidate.yaml" ] || die "the spec block in $source_arg is empty"
 spectool check "$work/candidate.yaml" || die "the spec is invalid or dropped what the client wraps (see above); nothing was changed"
 
-if cmp -s "$work/candidate.yaml" "$spec"; then
-  echo "update-spec: openapi/runchat.yaml is already this spec; no change."
-  exit 0
-fi
-
-cp "$work/candidate.yaml" "$spec"
-sha=$(sha256sum "$spec" | cut -d' ' -f1)
-cat > "$provenance" <<NOTE
-# Where \`runchat.yaml\` comes from
-
-| | |
-|---|---|
-| Source | $source_arg |
-| Taken | $(date -u +%Y-%m-%d) |
-| Form | $form |
-| sha256 | $sha |
-
+install_candidate "this spec" "$source_arg" "$form"
+cat >> "$provenance" <<NOTE
 The file is the upstream spec exactly as published. Nothing in this repository edits it: the
 build pins our operation names on a copy in \`obj/\` (see \`build/Runchat.Generation.targets\`).
 To take a new version, run \`build/update-spec.sh <page.md|spec.yaml|url>\`.

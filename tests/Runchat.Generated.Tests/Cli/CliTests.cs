@@ -42,14 +42,8 @@ public class CliTests : WireMockTest
     private static Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, params string[] args) =>
         RunAsync(stdin, isErrorTerminal: false, args);
 
-    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, bool isErrorTerminal, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var console = new CliConsole(output, error, () => new MemoryStream(stdin ?? Array.Empty<byte>()), isErrorTerminal);
-        var exitCode = await RunchatCli.InvokeAsync(args, console);
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<(int ExitCode, string Out, string Error)> RunAsync(byte[]? stdin, bool isErrorTerminal, params string[] args) =>
+        InProcessCli.RunAsync(stdin, isErrorTerminal, args);
 
     private static Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args) => RunAsync(null, args);
 

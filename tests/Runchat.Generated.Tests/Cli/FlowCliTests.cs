@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Cli;
+using Runchat.Tests.TestSupport;
 using Runchat.Cli.Sandbox;
 
 namespace Runchat.Tests.Cli;
@@ -15,13 +16,7 @@ namespace Runchat.Tests.Cli;
 [Category("Cli")]
 public class FlowCliTests
 {
-    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = await RunchatCli.InvokeAsync(args, new CliConsole(output, error, () => Stream.Null, false));
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args) => InProcessCli.RunAsync(args);
 
     [Test]
     public async Task SchemaPrintsTheInputsAndOutputsAsATable()

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Cli;
+using Runchat.Tests.TestSupport;
 using Runchat.Relay;
 
 namespace Runchat.Tests.Relay;
@@ -52,13 +53,7 @@ public class RelayCliTests : PerStoreFixture
         Directory.Delete(_directory, recursive: true);
     }
 
-    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = await RunchatCli.InvokeAsync(args, new CliConsole(output, error, () => Stream.Null, false));
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args) => InProcessCli.RunAsync(args);
 
     [Test]
     public async Task ShowJsonKeepsTheTextReadableAndValid()

@@ -42,13 +42,7 @@ public class RelayTestCommandTests
     [TearDown]
     public void Remove() => Directory.Delete(_directory, recursive: true);
 
-    private static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = await RunchatCli.InvokeAsync(args, new CliConsole(output, error, () => Stream.Null, false));
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args) => InProcessCli.RunAsync(args);
 
     [Test]
     public async Task AMatchingEventPrintsTheExactMessage()
