@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Cli;
-using Runchat.Tests.TestSupport;
 using Runchat.Cli.Sandbox;
 
 namespace Runchat.Tests.Cli;

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Cli;
-using Runchat.Tests.TestSupport;
+using Runchat.Tests.Cli;
 using Runchat.Relay;
 
 namespace Runchat.Tests.Relay;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Cli;
+using Runchat.Tests.Cli;
 using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;

@@ -3,9 +3,9 @@ using System.IO;
 using System.Threading.Tasks;
 using Runchat.Cli;
 
-namespace Runchat.Tests.TestSupport;
+namespace Runchat.Tests.Cli;
 
-/// <summary>Runs <c>runchat-job</c> in this process, with its output, errors and standard input in memory.</summary>
+/// <summary>Runs <c>runchat-job</c> in this process (in Cli/, which the netstandard test project does not compile), with its output, errors and standard input in memory.</summary>
 internal static class InProcessCli
 {
     /// <summary>The exit code and what the command wrote to standard output and standard error.</summary>
