@@ -1,0 +1,175 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+using NUnit.Framework;
+using Runchat.Relay;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// <c>When</c> is evaluated on the ingest's one parsed document by the relay's own JSONPath reader; the
+/// contract is Newtonsoft.Json's <c>SelectTokens</c>, so every expression here is asked of both, on real
+/// GitHub payloads and on documents built to reach the corners.
+/// </summary>
+[TestFixture]
+[Category("Relay")]
+public class JsonPathQueryTests
+{
+    private static readonly string[] Expressions =
+    {
+        "$", "$.action", "action", "$.issue", "$.issue.number", "$.issue.missing", "$.issue.labels", "$.issue.labels[0]",
+        "$.issue.labels[0].name", "$.issue.labels[1].name", "$.issue.labels[5]", "$.issue.labels[*]",
+        "$.issue.labels[*].name", "$.issue.labels[0,1].name", "$.issue.labels[0:1]", "$.issue.labels[1:]", "$.issue.labels[:1]",
+        "$.issue.labels[::2]", "$.issue.labels[::-1]", "$.issue.*", "$.*", "$['issue']['number']", "$['issue','sender']",
+        "$..login", "$..name", "$..*", "$..labels[0]", "$..[?(@.name == 'bug')]",
+        "$.issue.labels[?(@.name == 'agent')]", "$.issue.labels[?(@.name != 'agent')]",
+        "$.issue.labels[?(@.name)]", "$.issue.labels[?(@.missing)]", "$.issue.labels[?(@.name =~ /^ag/)]",
+        "$.issue.labels[?(@.name =~ /^AG/i)]", "$.issue.labels[?(@.name =~ /nothing/)]", "$.issue.labels[?(@.default == false)]",
+        "$.issue.labels[?(@.default == true)]", "$.issue.labels[?(@.default === false)]", "$.issue.labels[?(@.id > 100)]",
+        "$.issue.labels[?(@.id >= 208045946)]", "$.issue.labels[?(@.id < 1)]", "$.issue.labels[?(@.name == 'bug' || @.name == 'agent')]",
+        "$.issue.labels[?(@.name == 'bug' && @.default == false)]", "$.issue.labels[?(@.name == 'bug' && @.default == true)]",
+        "$.issue.labels[?(@.color == $.issue.labels[0].color)]", "$.issue[?(@.login)]", "$.issue.labels[?(@.name != null)]",
+        "$.issue.labels[?(@.id == 208045946.0)]", "$.issue.labels[?(@.id == '208045946')]", "$.issue.body", "$.issue.locked",
+        "$.issue.number[0]", "$.action.length", "$.issue.assignees[*]", "$.repository.owner.login", "$.n", "$.n[?(@ > 1)]",
+        "$.list[?(@ > 1)]", "$.s[?(@ > 'a')]", "$.s[?(@ >= '10')]", "$.l[?(@ > null)]", "$.l[?(@ < null)]", "$.l[?(@ > 1)]", "$.s[?(@ > true)]", "$.list[?(@ == 2)]", "$.list[?(@ == 'b')]", "$.list[?(@ != 2)]", "$.list[?(@.x)]", "$.nested..x",
+        "$.nested..[?(@.x == 1)]", "$.nested.a[?(@.x < 2.5)]", "$.nested.a[?(@.x > 'a')]", "$.e[?(@ == null)]", "$.e[?(@ != null)]",
+        "$.list[1:3]", "$.list[-2:]", "$.list[:-1]", "$.list[3:1:-1]", "$['odd']['key with space']",
+        "$['odd']['it\\'s']", "$.odd['dot.key']", "$.odd.dollar$", "$..x[?(@ > 0)]", "$.list[?(@ =~ /^b$/)]", "$.issue.title",
+    };
+
+    private static readonly string[] Documents = LoadDocuments();
+
+    private static string[] LoadDocuments()
+    {
+        var github = Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "webhooks", "github");
+        return new[]
+        {
+            File.ReadAllText(Path.Combine(github, "issues", "opened.payload.json")),
+            File.ReadAllText(Path.Combine(github, "issues", "labeled.payload.json")),
+            File.ReadAllText(Path.Combine(github, "pull_request", "opened.payload.json")),
+            "{\"action\":\"opened\",\"issue\":{\"number\":7,\"title\":\"Crash\",\"body\":null,\"labels\":[{\"id\":1,\"name\":\"bug\",\"default\":false,\"color\":\"f00\"},{\"id\":208045946,\"name\":\"agent\",\"default\":true,\"color\":\"f00\"}]}}",
+            "{\"n\":5,\"list\":[1,2,\"b\",{\"x\":1},[3]],\"e\":[null,1,\"\"],\"nested\":{\"a\":[{\"x\":1},{\"x\":2},{\"x\":\"z\"},{\"y\":{\"x\":3}}]},\"odd\":{\"key with space\":1,\"dot.key\":2,\"dollar$\":3,\"it's\":4}}",
+            "{\"issue\":null,\"action\":[1,2]}",
+            "{\"l\":[1,2,\"3\",true,null,1.5,10000000000000000000000000000000],\"s\":[\"a\",\"b\",\"10\",\"true\"]}",
+            "{}",
+        };
+    }
+
+    [Test]
+    public void EveryExpressionSelectsWhatNewtonsoftSelects()
+    {
+        var compared = 0;
+        foreach (var expression in Expressions)
+        {
+            var query = JsonPathQuery.Parse(expression);
+            foreach (var json in Documents)
+            {
+                string[] expected;
+                try
+                {
+                    expected = Read(json).SelectTokens(expression).Select(Normalize).OrderBy(t => t, StringComparer.Ordinal).ToArray();
+                }
+                catch (Exception newtonsoftFailed) when (newtonsoftFailed is Newtonsoft.Json.JsonException or ArgumentException or FormatException or InvalidCastException)
+                {
+                    // Newtonsoft refuses this one on this document; ours must refuse it too or select nothing.
+                    Assert.That(() => Select(query, json), Throws.TypeOf<JsonPathException>().Or.Matches<string[]>(r => r.Length == 0),
+                        $"{expression} on {Short(json)}: Newtonsoft threw {newtonsoftFailed.GetType().Name}: {newtonsoftFailed.Message}");
+                    continue;
+                }
+
+                Assert.That(Select(query, json), Is.EqualTo(expected), $"{expression} on {Short(json)}");
+                compared++;
+            }
+        }
+
+        Assert.That(compared, Is.GreaterThan(Expressions.Length * Documents.Length * 9 / 10), "most comparisons must be real ones");
+    }
+
+    [TestCase("$.issue.labels[?(@.name =~ /agent[/)]", "is not a regular expression")]
+    [TestCase("$.issue[", "an array index is expected")]
+    [TestCase("$.issue.labels[-1]", "an index cannot be negative")]
+    [TestCase("$[\"issue\"]", "names in brackets are quoted with '")]
+    [TestCase("$.issue.labels[?(@.name == \"agent\")]", "strings are quoted with '")]
+    [TestCase("$.issue.", "a name is expected")]
+    [TestCase("$.odd.key with space", "unexpected 'w'")]
+    [TestCase("$.issue.labels[?(@.name == )]", "a value is expected")]
+    [TestCase("$.issue.labels[?(@.name == agent)]", "'agent' is not a value")]
+    [TestCase("$.a[1:2:0]", "step cannot be 0")]
+    [TestCase("$.a[?(@.name =~ /x/q)]", "'q' is not a regular expression flag")]
+    [TestCase("$.a[?(@.name =~ 'x')]", "=~ takes a regular expression")]
+    [TestCase("$.a]", "unexpected ']'")]
+    public void AnExpressionThatDoesNotParseIsRefusedSayingWhere(string expression, string phrase)
+    {
+        Assert.That(() => JsonPathQuery.Parse(expression), Throws.ArgumentException.With.Message.Contains(phrase).And.Message.Contains("(at character"));
+    }
+
+    [Test]
+    public void ACatastrophicRegularExpressionIsStoppedByItsMatchTimeout()
+    {
+        var query = JsonPathQuery.Parse(@"$.labels[?(@.name =~ /^(\w+\s?)*$/)]");
+        var json = "{\"labels\":[{\"name\":\"" + new string('a', 34) + "!\"}]}";
+        using var document = JsonDocument.Parse(json);
+
+        var clock = Stopwatch.StartNew();
+        Assert.That(() => query.Selects(document.RootElement), Throws.TypeOf<JsonPathException>().With.Message.Contains("took longer than 100 ms"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "the timeout bounds the match");
+    }
+
+    [Test]
+    public void ManyMatchesTogetherAreBoundedByTheEvaluationsTimeLimit()
+    {
+        // Each match stays under its own 100 ms; ten thousand of them would not. The whole evaluation stops at 1 s.
+        var query = JsonPathQuery.Parse(@"$.labels[?(@.name =~ /^(a|aa)+$/)]");
+        var labels = string.Join(",", Enumerable.Repeat("{\"name\":\"" + new string('a', 24) + "b\"}", 10_000));
+        using var document = JsonDocument.Parse("{\"labels\":[" + labels + "]}");
+
+        var clock = Stopwatch.StartNew();
+        Assert.That(() => query.Selects(document.RootElement), Throws.TypeOf<JsonPathException>());
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+    }
+
+    [Test]
+    public void NestedScansAreBoundedByTheNodesTheyVisit()
+    {
+        // Each '..' walks everything under each node the one before it selected: five of them over a chain 60 deep are millions of paths.
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 60)) + "1" + new string('}', 60);
+        using var document = JsonDocument.Parse(deep, new JsonDocumentOptions { MaxDepth = 64 });
+        var query = JsonPathQuery.Parse("$..*..*..*..*..[?(@.missing == 1)]");
+
+        var clock = Stopwatch.StartNew();
+        Assert.That(() => query.Selects(document.RootElement), Throws.TypeOf<JsonPathException>().With.Message.Contains("nodes").Or.Message.Contains("longer than"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+    }
+
+    [Test]
+    public void SelectingStopsAtTheFirstNode()
+    {
+        // A When needs one node: a match early in a large array is answered without walking the rest.
+        var items = string.Join(",", Enumerable.Repeat("{\"name\":\"x\"}", 1_000_000));
+        using var document = JsonDocument.Parse("{\"labels\":[{\"name\":\"agent\"}," + items + "]}");
+        var query = JsonPathQuery.Parse("$.labels[?(@.name == 'agent')]");
+
+        var clock = Stopwatch.StartNew();
+        Assert.That(query.Selects(document.RootElement), Is.True);
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(200)));
+    }
+
+    private static string[] Select(JsonPathQuery query, string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return query.Select(document.RootElement).Select(e => Normalize(Read(e.GetRawText()))).OrderBy(t => t, StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>As the relay read payloads with Newtonsoft before: dates stay strings, numbers exact.</summary>
+    private static JToken Read(string json) =>
+        JToken.ReadFrom(new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None, FloatParseHandling = FloatParseHandling.Decimal });
+
+    private static string Normalize(JToken token) => token.ToString(Formatting.None);
+
+    private static string Short(string json) => json.Length > 80 ? json.Substring(0, 80) + "…" : json;
+}
