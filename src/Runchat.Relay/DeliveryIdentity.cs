@@ -26,9 +26,14 @@ internal static class DeliveryIdentity
     public const int MaxIdLength = 200;
 
     /// <summary>The dedupe key of a verified delivery, or why its id cannot be used (a 400).</summary>
-    public static (string? Key, string? Error) KeyOf(WebhookSignature scheme, SignatureCheck check, string? idempotencyKey, ReadOnlySpan<byte> body)
+    /// <param name="scheme">The route's scheme.</param>
+    /// <param name="verification">What verification found: a signed id from the headers, if any.</param>
+    /// <param name="described">What the scheme found in the payload: a signed id from the body, if any.</param>
+    /// <param name="idempotencyKey">The request's Idempotency-Key header: used on a <c>none</c> route only.</param>
+    /// <param name="body">The stored payload, hashed when there is no signed id.</param>
+    public static (string? Key, string? Error) KeyOf(WebhookScheme scheme, WebhookVerification verification, WebhookEvent described, string? idempotencyKey, ReadOnlySpan<byte> body)
     {
-        if (check.SignedId is { Length: > 0 } signed)
+        if ((verification.SignedId ?? described.SignedId) is { Length: > 0 } signed)
         {
             return Key("id:", signed, $"signed {scheme.Name} delivery id");
         }
@@ -40,6 +45,24 @@ internal static class DeliveryIdentity
 
         return ("sha256:" + Hex(body), null);
     }
+
+    /// <summary>
+    /// The event name fit to store: at most <see cref="MaxEventLength"/> characters (a sender's longer text is cut),
+    /// or why it cannot be stored (a NUL, which no PostgreSQL text keeps; an unpaired surrogate).
+    /// </summary>
+    public static (string? Name, string? Error) EventName(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return (null, null);
+        }
+
+        var kept = name.Length > MaxEventLength ? name.Substring(0, char.IsHighSurrogate(name[MaxEventLength - 1]) ? MaxEventLength - 1 : MaxEventLength) : name;
+        return TextError(kept, "event name") is { } error ? (null, error) : (kept, null);
+    }
+
+    /// <summary>The longest event name kept; a sender's longer text is cut.</summary>
+    public const int MaxEventLength = 200;
 
     /// <summary>An unsigned label fit to store and show: control characters dropped, at most <see cref="MaxIdLength"/> characters.</summary>
     public static string? Label(string? label)
@@ -61,14 +84,20 @@ internal static class DeliveryIdentity
         return clean.Length == 0 ? null : clean.ToString();
     }
 
-    private static (string? Key, string? Error) Key(string prefix, string value, string what)
+    private static (string? Key, string? Error) Key(string prefix, string value, string what) =>
+        TextError(value, what) is { } error ? (null, error)
+        : value.Length <= MaxIdLength ? (prefix + value, null)
+        : (prefix + "sha256:" + Hex(Encoding.UTF8.GetBytes(value)), null);
+
+    /// <summary>Why <paramref name="value"/> cannot be kept as text in every store, or null.</summary>
+    private static string? TextError(string value, string what)
     {
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
             if (c == '\0')
             {
-                return (null, $"the {what} contains a NUL character");
+                return $"the {what} contains a NUL character";
             }
 
             if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
@@ -77,11 +106,11 @@ internal static class DeliveryIdentity
             }
             else if (char.IsSurrogate(c))
             {
-                return (null, $"the {what} is not valid text (it has an unpaired surrogate)");
+                return $"the {what} is not valid text (it has an unpaired surrogate)";
             }
         }
 
-        return value.Length <= MaxIdLength ? (prefix + value, null) : (prefix + "sha256:" + Hex(Encoding.UTF8.GetBytes(value)), null);
+        return null;
     }
 
     private static string Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();

@@ -11,8 +11,8 @@ public sealed class RelayDelivery
     /// <summary>The route's path, such as <c>/hooks/stripe</c>.</summary>
     public required string Route { get; init; }
 
-    /// <summary>The Runchat job the delivery triggers.</summary>
-    public required string JobId { get; init; }
+    /// <summary>The Runchat job the delivery triggers; null when it runs a flow (<see cref="FlowId"/>).</summary>
+    public string? JobId { get; init; }
 
     /// <summary>
     /// What makes a repeat of the delivery recognisable, from signed material only: <c>id:</c> and the
@@ -60,9 +60,15 @@ public sealed class RelayDelivery
     /// </summary>
     public string? Event { get; init; }
 
-    /// <summary>The flow the delivery runs (a route with <c>FlowId</c>); then <see cref="JobId"/> is empty. Null for an agent job.</summary>
+    /// <summary>The flow the delivery runs (a route with <c>FlowId</c>); null for an agent job (<see cref="JobId"/>).</summary>
     public string? FlowId { get; init; }
 
+    /// <summary>
+    /// The exact text sent to the agent: the route's <c>Message</c> as rendered when the send started. Null when the
+    /// payload was sent whole (no Message), or before a send started.
+    /// </summary>
+    public string? Message { get; init; }
+
     /// <inheritdoc />
-    public override string ToString() => $"{Id} {Route} -> {JobId}: {DeliveryStates.Name(State)} (attempts {Attempts})";
+    public override string ToString() => $"{Id} {Route} -> {(FlowId is null ? "job " + JobId : "flow " + FlowId)}: {DeliveryStates.Name(State)} (attempts {Attempts})";
 }

@@ -1,8 +1,8 @@
 namespace Runchat.Relay;
 
 /// <summary>
-/// Where a delivery stands: <c>pending</c> → <c>sending</c> → <c>succeeded</c> | <c>failed</c> | <c>unknown</c>.
-/// Lower case in JSON and on the command line.
+/// Where a delivery stands: <c>pending</c> → <c>sending</c> → <c>succeeded</c> | <c>failed</c> | <c>unknown</c>;
+/// or <c>ignored</c>, verified and kept but never run. Lower case in JSON and on the command line.
 /// </summary>
 public enum RelayDeliveryState
 {
@@ -23,4 +23,11 @@ public enum RelayDeliveryState
     /// relay stopping mid-run). Never retried automatically: check the job's history, then replay it or not.
     /// </summary>
     Unknown,
+
+    /// <summary>
+    /// Verified and stored, but not run: the route's <c>Events</c> or <c>When</c> did not select it (the reason is in
+    /// <see cref="RelayDelivery.LastError"/>). Kept so that the same signed bytes later under another event header
+    /// are a duplicate of it, and so an operator can see what was dropped.
+    /// </summary>
+    Ignored,
 }

@@ -34,12 +34,8 @@ internal sealed record AcceptedAnswer(string DeliveryId, bool Duplicate);
 
 internal sealed record ErrorAnswer(string Error);
 
-/// <summary>A verified delivery the route's Events or When does not run: <c>{"ignored": true, "reason": "…"}</c>.</summary>
-internal sealed record IgnoredAnswer(bool Ignored, string Reason);
-
-internal sealed record SlackChallenge(string Challenge);
-
-internal sealed record SlackReply(string Text);
+/// <summary>A verified delivery the route's Events or When does not run, stored ignored: <c>{"ignored": true, "reason": "…", "delivery_id": "…"}</c>.</summary>
+internal sealed record IgnoredAnswer(bool Ignored, string Reason, string DeliveryId);
 
 /// <summary>Delivery ids that sort by arrival: <c>dlv_</c>, 12 hex digits of milliseconds, 12 random.</summary>
 internal static class DeliveryIds

@@ -55,6 +55,7 @@ public static class RunchatRelayServiceCollectionExtensions
             return location!.Open();
         });
         services.TryAddSingleton<IRunchatRelay, RunchatRelay>();
+        services.TryAddSingleton<RelayIngest>();
         services.AddMetrics();
         services.TryAddSingleton<RelayTelemetry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());

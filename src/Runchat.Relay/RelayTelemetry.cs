@@ -83,7 +83,7 @@ internal sealed class RelayTelemetry : IDisposable
         var activity = Source.StartActivity("runchat.relay.dispatch", ActivityKind.Consumer, parentContext: default(ActivityContext), links: links);
         activity?.SetTag("runchat.relay.delivery_id", delivery.Id);
         activity?.SetTag("runchat.relay.route", delivery.Route);
-        activity?.SetTag("gen_ai.agent.id", delivery.JobId);
+        activity?.SetTag("gen_ai.agent.id", delivery.FlowId ?? delivery.JobId);
         activity?.SetTag("runchat.relay.attempt", delivery.Attempts);
         if (delivery.Event is not null)
         {

@@ -46,6 +46,12 @@ public sealed class RunchatRelayOptions
     /// <summary>The largest webhook body accepted; a larger one is answered 413. Defaults to 1 MiB.</summary>
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>The deepest a body's JSON may nest, the body itself being level 1: a deeper one is answered 400. Defaults to 64 (what System.Text.Json and Newtonsoft.Json read by default); at most 1000.</summary>
+    public int MaxBodyDepth { get; set; } = 64;
+
+    /// <summary>The largest <see cref="MaxBodyDepth"/> accepted.</summary>
+    internal const int MaxBodyDepthLimit = 1000;
+
     /// <summary>How far a signed timestamp may be from the relay's clock. Defaults to 5 minutes.</summary>
     public TimeSpan SignatureTolerance { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -74,6 +80,7 @@ public sealed class RunchatRelayOptions
         if (MaxConcurrentRuns is < 1 or > 1000) errors.Add($"Relay:MaxConcurrentRuns must be between 1 and 1000; got {MaxConcurrentRuns}.");
         if (MaxRunsPerMinute is < 1 or > 1_000_000) errors.Add($"Relay:MaxRunsPerMinute must be between 1 and 1000000; got {MaxRunsPerMinute}.");
         if (MaxBodyBytes is < 2 or > 100 * 1024 * 1024) errors.Add($"Relay:MaxBodyBytes must be between 2 and 104857600; got {MaxBodyBytes}.");
+        if (MaxBodyDepth is < 2 or > MaxBodyDepthLimit) errors.Add($"Relay:MaxBodyDepth must be between 2 and {MaxBodyDepthLimit}; got {MaxBodyDepth}.");
         if (SignatureTolerance <= TimeSpan.Zero) errors.Add($"Relay:SignatureTolerance must be positive; got {SignatureTolerance}.");
         if (ClaimLease < TimeSpan.FromSeconds(1) || ClaimLease > TimeSpan.FromHours(1)) errors.Add($"Relay:ClaimLease must be between 00:00:01 and 01:00:00; got {ClaimLease}.");
         if (RetryBaseDelay <= TimeSpan.Zero) errors.Add($"Relay:RetryBaseDelay must be positive; got {RetryBaseDelay}.");
@@ -179,125 +186,14 @@ public sealed class RelayRouteOptions
 
         try
         {
-            if ((JobId is null) == (FlowId is null))
-            {
-                error = "set exactly one of JobId (an agent job) and FlowId (a flow, run with the body as its Webhook node's input).";
-                return null;
-            }
-
-            if (FlowId is not null && Message is not null)
-            {
-                error = "a FlowId route posts the body whole to the flow's Webhook node; Message is for agent jobs.";
-                return null;
-            }
-
-            var signature = WebhookSignature.FromConfiguration(Signature, Secret, Header);
+            var scheme = WebhookSignature.FromConfiguration(Signature, Secret, Header);
             error = null;
-            return (FlowId is not null ? RelayRoute.CreateFlow(Path, FlowId, signature) : RelayRoute.Create(Path, JobId!, signature)).WithRules(this);
+            return RelayRoute.Create(Path, JobId, FlowId, scheme).WithRules(this);
         }
         catch (ArgumentException exception)
         {
-            error = exception.Message;
+            error = Messages.WithoutParameter(exception);
             return null;
-        }
-    }
-}
-
-/// <summary>A route ready to serve: its path, job and signature scheme, all validated.</summary>
-internal sealed record RelayRoute(string Path, string JobId, WebhookSignature Signature)
-{
-    /// <summary>The path as ASP.NET Core matches it: without a trailing slash (case is ignored by the comparer).</summary>
-    public static string Normalize(string path) => path.Length > 1 ? path.TrimEnd('/') : path;
-
-    /// <summary>For Slack slash commands and interactions: the text answered at once.</summary>
-    public string? Reply { get; init; }
-
-    /// <summary>The flow a FlowId route runs (then <see cref="JobId"/> is empty); null for an agent job.</summary>
-    public string? FlowId { get; init; }
-
-    /// <summary>What the route runs, for logs: the job, or <c>flow &lt;id&gt;</c>.</summary>
-    public string Target => FlowId is null ? JobId : "flow " + FlowId;
-
-    /// <exception cref="ArgumentException">The path or flow id is invalid; the message names the route.</exception>
-    public static RelayRoute CreateFlow(string path, string flowId, WebhookSignature signature)
-    {
-        ValidatePath(path);
-        return ForTarget(path, jobId: null, flowId, signature);
-    }
-
-    /// <summary>
-    /// A route to a job or a flow (exactly one), its id checked as a trigger would check it. The path is
-    /// taken as given: a webhook path is checked by <see cref="Create"/>, a schedule's is its name.
-    /// </summary>
-    /// <exception cref="ArgumentException">The job or flow id is invalid; the message names the route.</exception>
-    public static RelayRoute ForTarget(string path, string? jobId, string? flowId, WebhookSignature signature)
-    {
-        var (key, id) = flowId is null ? ("JobId", jobId!) : ("FlowId", flowId);
-        try
-        {
-            RunchatClient.ValidateJobId(id);
-        }
-        catch (ArgumentException exception)
-        {
-            throw new ArgumentException($"The webhook route {path} has an invalid {key}: {Messages.WithoutParameter(exception)}", key == "JobId" ? "jobId" : "flowId", exception);
-        }
-
-        return new RelayRoute(path, flowId is null ? id : string.Empty, signature ?? throw new ArgumentNullException(nameof(signature))) { FlowId = flowId };
-    }
-
-    /// <summary>Which verified deliveries run (Events, When).</summary>
-    public RouteFilter Filter { get; init; } = RouteFilter.None;
-
-    /// <summary>The text the agent receives instead of the payload, when the route has a Message.</summary>
-    public MessageTemplate? Message { get; init; }
-
-    /// <summary>This route with the rules of <paramref name="options"/>: Reply, Events, When, Message.</summary>
-    /// <exception cref="ArgumentException">Events, When or Message is invalid; the message names the route and the key.</exception>
-    public RelayRoute WithRules(RelayRouteOptions options)
-    {
-        try
-        {
-            return this with
-            {
-                Reply = options.Reply,
-                Filter = RouteFilter.Create(options.Events?.ToArray(), options.When),
-                Message = options.Message is null ? null : MessageTemplate.Parse(options.Message),
-            };
-        }
-        catch (ArgumentException invalid)
-        {
-            throw new ArgumentException($"The webhook route {Path}: {invalid.Message}", invalid);
-        }
-    }
-
-    /// <exception cref="ArgumentException">The path or job id is invalid; the message names the route.</exception>
-    public static RelayRoute Create(string path, string jobId, WebhookSignature signature)
-    {
-        ValidatePath(path);
-        return ForTarget(path, jobId, flowId: null, signature);
-    }
-
-    /// <exception cref="ArgumentException">The path cannot be a webhook route; the message says why.</exception>
-    private static void ValidatePath(string path)
-    {
-        if (string.IsNullOrWhiteSpace(path) || !path.StartsWith("/", StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"The webhook route '{path}' must start with '/'.", nameof(path));
-        }
-
-        if (path.IndexOfAny(new[] { '{', '}', '*' }) >= 0)
-        {
-            throw new ArgumentException($"The webhook route '{path}' has '{{', '}}' or '*': a path is literal, and these would make it a route template that matches other paths.", nameof(path));
-        }
-
-        if (path.IndexOfAny(new[] { '?', '#', '\\' }) >= 0 || path.Any(char.IsWhiteSpace) || path.Any(char.IsControl))
-        {
-            throw new ArgumentException($"The webhook route '{path}' has a character a request path cannot match ('?', '#', '\\', a space or a control character).", nameof(path));
-        }
-
-        if (path.Split('/').Any(segment => segment is "." or ".."))
-        {
-            throw new ArgumentException($"The webhook route '{path}' has a '.' or '..' segment: clients resolve those before sending, so it can never be reached.", nameof(path));
         }
     }
 }

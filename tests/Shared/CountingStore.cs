@@ -93,6 +93,9 @@ internal class CountingStore : IDeliveryStore, IDisposable, IAsyncDisposable
         Interlocked.Increment(ref _completedTotal);
     }
 
+    public Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _inner.RejectAsync(id, owner, error, now, cancellationToken);
+
     public Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reschedules);

@@ -269,7 +269,7 @@ public static class RelayCommands
 
         foreach (var route in options.Routes)
         {
-            await console.Out.WriteLineAsync($"  POST {route.Path} -> job {route.JobId} ({route.Signature})").ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"  POST {route.Path} -> {(route.FlowId is null ? "job " + route.JobId : "flow " + route.FlowId)} ({route.Signature})").ConfigureAwait(false);
         }
 
         try
@@ -339,20 +339,39 @@ public static class RelayCommands
             var configured = options.Routes.FirstOrDefault(r => r.Path is not null && string.Equals(RelayRoute.Normalize(r.Path), RelayRoute.Normalize(path), StringComparison.OrdinalIgnoreCase))
                 ?? throw new ConfigurationProblem($"there is no route {path} in Relay:Routes (there are: {string.Join(", ", options.Routes.Select(r => r.Path))}).");
 
-            // The route's rules as the relay builds them (a template or JSONPath that does not parse is refused, exit 2);
-            // its secret is not needed: nothing is verified.
-            var rules = (configured.FlowId is { } flowId
-                ? RelayRoute.CreateFlow(configured.Path!, flowId, WebhookSignature.None)
-                : RelayRoute.Create(configured.Path!, configured.JobId ?? throw new ConfigurationProblem($"the route {configured.Path} has neither JobId nor FlowId."), WebhookSignature.None)).WithRules(configured);
+            // The route as the relay builds it (a template or JSONPath that does not parse is refused, exit 2).
+            var rules = configured.CreateRoute(out var invalid) ?? throw new ConfigurationProblem($"the route {configured.Path}: {invalid}");
             var source = result.GetValue(payload)!;
             byte[] body = source == "@-"
                 ? await ReadAllAsync(console.OpenInput(), cancellationToken).ConfigureAwait(false)
                 : source.StartsWith('@') ? await File.ReadAllBytesAsync(source.Substring(1), cancellationToken).ConfigureAwait(false)
                 : Encoding.UTF8.GetBytes(source);
-            var sent = JobPayload.FromBytes(body);
 
-            var name = result.GetValue(eventName) ?? RouteRules.EventOf(configured.Signature ?? "none", body);
-            var verdict = await RouteRules.RunAsync(rules, name, body, TimeProvider.System.GetUtcNow()).ConfigureAwait(false);
+            // The event is named as serve names it: from the header the sender would send, or from the body.
+            var headers = new Microsoft.AspNetCore.Http.HeaderDictionary { ["Content-Type"] = "application/json" };
+            var given = result.GetValue(eventName);
+            if (given is not null && rules.Scheme.EventHeader is { } eventHeader)
+            {
+                headers[eventHeader] = given;
+            }
+
+            var request = new WebhookRequest(headers, body, new Uri("http://relay.test" + rules.Path), DateTimeOffset.UtcNow, options.SignatureTolerance);
+            if (!WebhookPayload.TryParse(rules.Scheme.ReadPayload(request), options.MaxBodyDepth, out var parsed, out var refusal))
+            {
+                await console.Out.WriteLineAsync($"would be refused (400): {refusal}").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            using var document = parsed!;
+            var described = rules.Scheme.Describe(request, document.Root);
+            if (described.Refusal is { } contradiction)
+            {
+                await console.Out.WriteLineAsync($"would be refused (400): {contradiction}").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            var name = given is not null && rules.Scheme.EventHeader is null ? given : described.Name;
+            var verdict = await RouteRules.RunAsync(rules, name, document.Root, TimeProvider.System.GetUtcNow()).ConfigureAwait(false);
             await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.Target}, event {name ?? "(none)"})").ConfigureAwait(false);
             if (verdict.Message is { } message)
             {
@@ -361,6 +380,7 @@ public static class RelayCommands
             }
             else if (verdict.Runs)
             {
+                var sent = JobPayload.FromBytes(document.Bytes.ToArray());
                 await console.Out.WriteLineAsync(rules.FlowId is not null
                     ? $"--- the flow's Webhook node receives the payload whole ({sent.Length} bytes) ---"
                     : $"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);

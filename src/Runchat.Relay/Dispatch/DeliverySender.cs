@@ -18,7 +18,6 @@ internal sealed class DeliverySender : IDisposable
 
     private readonly IDeliveryStore _store;
     private readonly IRunchatClient _client;
-    private readonly RelayRouteTable _routes;
     private readonly string _owner;
     private readonly TimeSpan _retryBaseDelay;
     private readonly TimeProvider _time;
@@ -26,12 +25,11 @@ internal sealed class DeliverySender : IDisposable
     private readonly CancellationTokenSource _abandon = new();
     private readonly Action<DateTimeOffset> _wakeAt;
 
-    public DeliverySender(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, string owner, TimeSpan retryBaseDelay, TimeProvider time, ILogger logger, Action<DateTimeOffset> wakeAt)
+    public DeliverySender(IDeliveryStore store, IRunchatClient client, string owner, TimeSpan retryBaseDelay, TimeProvider time, ILogger logger, Action<DateTimeOffset> wakeAt)
     {
         _wakeAt = wakeAt;
         _store = store;
         _client = client;
-        _routes = routes;
         _owner = owner;
         _retryBaseDelay = retryBaseDelay;
         _time = time;
@@ -47,16 +45,10 @@ internal sealed class DeliverySender : IDisposable
     private async Task<Outcome> RunFlowAsync(string flowId, ClaimedDelivery delivery) =>
         OutcomeClassifier.Classify(await _client.RunFlowAsync(flowId, JobPayload.FromBytes(delivery.Body), cancellationToken: _abandon.Token).ConfigureAwait(false));
 
-    /// <summary>An agent job: the payload whole, or the route's Message rendered (a render that fails sends nothing).</summary>
+    /// <summary>An agent job: the payload whole, or the message rendered from the route's Message when it was claimed.</summary>
     private async Task<Outcome> TriggerJobAsync(ClaimedDelivery delivery)
     {
-        var (message, renderError) = await RouteRules.RenderAsync(_routes.Find(delivery.Route), delivery.Body, delivery.Event, delivery.EventId, delivery.Id, delivery.ReceivedAt).ConfigureAwait(false);
-        if (renderError is not null)
-        {
-            return new Outcome(RelayDeliveryState.Failed, new RunResult(null, null, renderError));
-        }
-
-        var response = message is null
+        var response = delivery.Message is not { } message
             ? await _client.TriggerAgentJobAsync(delivery.JobId, JobPayload.FromBytes(delivery.Body), _abandon.Token).ConfigureAwait(false)
             : await _client.TriggerAgentJobAsync(delivery.JobId, message, _abandon.Token).ConfigureAwait(false);
         return OutcomeClassifier.Classify(response);
@@ -71,7 +63,6 @@ internal sealed class DeliverySender : IDisposable
         Exception? failure = null;
         try
         {
-            // With a Message template the agent gets the rendered text; a render that fails sends nothing.
             outcome = delivery.FlowId is { } flowId
                 ? await RunFlowAsync(flowId, delivery).ConfigureAwait(false)
                 : await TriggerJobAsync(delivery).ConfigureAwait(false);

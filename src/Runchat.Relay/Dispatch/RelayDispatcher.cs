@@ -41,6 +41,7 @@ internal sealed class RelayDispatcher : BackgroundService
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private readonly LeaseKeeper _leases;
     private readonly DeliverySender _sender;
+    private readonly RelayRouteTable _routes;
 
     // Set when one of this relay's runs ends. While a limit holds, only that (or time, or another
     // relay's run ending, seen at the next poll) can free a slot; a new delivery cannot.
@@ -64,7 +65,8 @@ internal sealed class RelayDispatcher : BackgroundService
         _signal = signal;
         _logger = logger;
         _leases = new LeaseKeeper(store, _owner, _options.ClaimLease, time, logger);
-        _sender = new DeliverySender(store, client, routes, _owner, _options.RetryBaseDelay, time, logger, WakeAt);
+        _routes = routes;
+        _sender = new DeliverySender(store, client, _owner, _options.RetryBaseDelay, time, logger, WakeAt);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -183,7 +185,10 @@ internal sealed class RelayDispatcher : BackgroundService
             foreach (var claim in await _store.ClaimAsync(new ClaimRequest(_owner, now, now + lease, want), CancellationToken.None).ConfigureAwait(false))
             {
                 _held[claim.Id] = null;
-                _claimed.Enqueue(claim);
+                if (await PrepareAsync(claim).ConfigureAwait(false) is { } prepared)
+                {
+                    _claimed.Enqueue(prepared);
+                }
             }
         }
 
@@ -193,7 +198,7 @@ internal sealed class RelayDispatcher : BackgroundService
             var now = _time.GetUtcNow();
             // Not cancellable: a start committed but never read would turn 'unknown' though it never left.
             var start = await _store.StartSendAsync(
-                new StartRequest(next.Id, _owner, now, now + lease, _options.MaxConcurrentRuns, _options.MaxRunsPerMinute), CancellationToken.None).ConfigureAwait(false);
+                new StartRequest(next.Id, _owner, now, now + lease, _options.MaxConcurrentRuns, _options.MaxRunsPerMinute, next.Message), CancellationToken.None).ConfigureAwait(false);
             if (start.Outcome == SendStartOutcome.LimitReached)
             {
                 return DispatchStep.LimitReached;
@@ -216,6 +221,38 @@ internal sealed class RelayDispatcher : BackgroundService
         }
 
         return step;
+    }
+
+    /// <summary>
+    /// The claim with the text its agent receives, rendered once from its route's Message; or, when that fails,
+    /// null: the delivery is recorded <c>failed</c> with the reason, never started and never sent.
+    /// </summary>
+    private async Task<ClaimedDelivery?> PrepareAsync(ClaimedDelivery claim)
+    {
+        if (claim.FlowId is not null)
+        {
+            return claim;
+        }
+
+        var (message, error) = await RouteRules.RenderAsync(_routes.Find(claim.Route), claim).ConfigureAwait(false);
+        if (error is null)
+        {
+            return claim with { Message = message };
+        }
+
+        try
+        {
+            // Not cancellable: a reject committed but never read is harmless; one cut off halfway is not.
+            await _store.RejectAsync(claim.Id, _owner, error, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Let go of it either way: if the store refused the reject, the lease runs out and a claim tries again.
+            _held.TryRemove(claim.Id, out _);
+        }
+
+        _logger.LogWarning("Delivery {DeliveryId} to {Route}: failed, nothing sent: {Error}", claim.Id, claim.Route, error);
+        return null;
     }
 
     /// <summary>Wakes the dispatch loop when a retry this relay scheduled comes due, rather than at the next safety poll.</summary>

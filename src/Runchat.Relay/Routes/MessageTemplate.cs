@@ -16,49 +16,28 @@ namespace Runchat.Relay;
 /// no file system for <c>include</c> or <c>render</c>, and a render is bounded in steps and in length.
 /// </summary>
 /// <remarks>
-/// The model: <c>payload</c> (the body), <c>event.name</c>, <c>event.id</c>, <c>delivery.id</c>,
-/// <c>delivery.received_at</c> (ISO 8601, UTC), <c>route.path</c>, <c>route.job_id</c>. A variable the
-/// model does not have is an error (strict variables), as is an unknown filter, so a typo fails the
-/// delivery instead of sending a message with a hole in it.
+/// The model: <c>payload</c> (the body, read lazily from the ingest's parsed document: <see cref="JsonModelValue"/>),
+/// <c>event.name</c>, <c>event.id</c>, <c>delivery.id</c>, <c>delivery.received_at</c> (ISO 8601, UTC), <c>route.path</c>,
+/// <c>route.job_id</c>. A variable or member the model does not have is an error (strict), as is an unknown
+/// filter, so a typo fails the delivery instead of sending a message with a hole in it.
+/// Bounded while it grows, not after: the output, every <c>capture</c> and every filter's result stop at
+/// <see cref="MaxLength"/> characters; <c>replace</c> and <c>join</c> are refused before they build more.
 /// </remarks>
 internal sealed class MessageTemplate
 {
-    /// <summary>The longest message a render may produce, in characters.</summary>
+    /// <summary>The longest message a render may produce, in characters; also the longest value a capture, assign or filter may build.</summary>
     public const int MaxLength = 100_000;
 
     /// <summary>The most statements a render may run: enough for any message, not for a runaway loop.</summary>
     public const int MaxSteps = 100_000;
 
-    private static readonly FluidParser Parser = new(new FluidParserOptions { AllowFunctions = false });
+    private static readonly FluidParser Parser = CreateParser();
 
-    private static readonly TemplateOptions Options = new()
-    {
-        MaxSteps = MaxSteps,
-        MaxRecursion = 20,
-        CultureInfo = CultureInfo.InvariantCulture,
-        TimeZone = TimeZoneInfo.Utc,
-        // Strictness is the model's own (ModelObject below): a name the payload does not have is an error,
-        // a JSON null is nil. Fluid's StrictVariables cannot tell the two apart.
-        Undefined = static name => throw new InvalidOperationException($"'{name}' is not in the model (payload, event, delivery, route)"),
-        // The step limit counts statements, not the size of what one statement builds: a value doubled
-        // by append in a loop would reach gigabytes in 30 steps. Every assigned or captured value is bounded.
-        Assigned = static (name, value, context) => Bounded(name, value),
-        Captured = static (name, value, context) => Bounded(name, value),
-        StrictFilters = true,
-        // No file provider: include and render find nothing.
-        FileProvider = new Microsoft.Extensions.FileProviders.NullFileProvider(),
-    };
+    private static readonly TemplateOptions Options = CreateOptions();
 
     private readonly IFluidTemplate _template;
 
-    private MessageTemplate(string source, IFluidTemplate template)
-    {
-        Source = source;
-        _template = template;
-    }
-
-    /// <summary>The template as configured.</summary>
-    public string Source { get; }
+    private MessageTemplate(IFluidTemplate template) => _template = template;
 
     /// <exception cref="ArgumentException">The template does not parse; the message says where.</exception>
     public static MessageTemplate Parse(string source)
@@ -76,14 +55,14 @@ internal sealed class MessageTemplate
         // A range is built whole before its loop's first step: (1..100000000) would allocate and spend
         // seconds before the step limit could stop it. Only literal ranges of a bounded size are allowed.
         new RangeCheck().VisitTemplate(template);
-        return new MessageTemplate(source, template);
+        return new MessageTemplate(template);
     }
 
     /// <summary>The text for one delivery, or why there is none (a render error, an empty or too long result).</summary>
     public async Task<(string? Text, string? Error)> RenderAsync(MessageModel model)
     {
         var context = new TemplateContext(Options);
-        context.SetValue("payload", ToValue(model.Payload, "payload"));
+        context.SetValue("payload", JsonModelValue.Root(model.Payload));
         context.SetValue("event", ModelObject.Of("event", ("name", model.EventName), ("id", model.EventId)));
         context.SetValue("delivery", ModelObject.Of("delivery", ("id", model.DeliveryId), ("received_at", model.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture))));
         context.SetValue("route", ModelObject.Of("route", ("path", model.RoutePath), ("job_id", model.JobId)));
@@ -107,51 +86,138 @@ internal sealed class MessageTemplate
         }
         catch (Exception failure)
         {
-            // Whatever a render throws (a strict-variables miss, the step limit, a filter's error) fails this delivery only.
+            // Whatever a render throws (a strict miss, the step limit, a filter's error) fails this delivery only.
             return (null, $"The Message template could not be rendered: {failure.Message}. Nothing was sent.");
         }
 
         var text = writer.ToString();
-        return string.IsNullOrWhiteSpace(text)
-            ? (null, "The Message template rendered an empty message; nothing was sent (a blank message is never sent).")
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return (null, "The Message template rendered an empty message; nothing was sent (a blank message is never sent).");
+        }
+
+        return text.Contains('\0', StringComparison.Ordinal)
+            ? (null, "The Message template rendered a NUL character, which no store keeps and no agent reads as text; nothing was sent.")
             : (text, null);
     }
 
-    /// <summary>JSON as Fluid values: objects that refuse a name they do not have, arrays, strings, numbers, booleans, nil.</summary>
-    private static FluidValue ToValue(JsonElement element, string path) => element.ValueKind switch
+    /// <summary>
+    /// Fluid's parser without functions, without the tags that read files (<c>include</c>, <c>render</c>) or keep
+    /// output of their own (<c>ifchanged</c>, <c>tablerow</c>), and with a <c>capture</c> bounded as it writes.
+    /// </summary>
+    private static FluidParser CreateParser()
     {
-        JsonValueKind.Object => new ModelObject(path, ObjectOf(element, path)),
-        JsonValueKind.Array => new ArrayValue(ArrayOf(element, path)),
-        JsonValueKind.String => StringValue.Create(element.GetString()!),
-        JsonValueKind.Number => NumberValue.Create(element.TryGetDecimal(out var number) ? number : (decimal)element.GetDouble()),
-        JsonValueKind.True => BooleanValue.True,
-        JsonValueKind.False => BooleanValue.False,
-        // A JSON null is a value the payload has: nil, not a missing name.
-        _ => NilValue.Instance,
-    };
-
-    private static Dictionary<string, FluidValue> ObjectOf(JsonElement element, string path)
-    {
-        var result = new Dictionary<string, FluidValue>(StringComparer.Ordinal);
-        foreach (var property in element.EnumerateObject())
+        var parser = new FluidParser(new FluidParserOptions { AllowFunctions = false });
+        foreach (var tag in new[] { "include", "render", "ifchanged", "tablerow" })
         {
-            result[property.Name] = ToValue(property.Value, path + "." + property.Name);
+            parser.RegisteredTags.Remove(tag);
         }
 
-        return result;
+        // Fluid's own capture writes its whole body before anything can look at its size: a loop inside it
+        // could build gigabytes. This one writes into a writer that stops at MaxLength.
+        parser.RegisterIdentifierBlock("capture", static async (name, statements, writer, encoder, context) =>
+        {
+            using var captured = new LimitedWriter(MaxLength, name);
+            foreach (var statement in statements)
+            {
+                var completion = await statement.WriteToAsync(captured, encoder, context).ConfigureAwait(false);
+                if (completion != Fluid.Ast.Completion.Normal)
+                {
+                    return completion;
+                }
+            }
+
+            context.SetValue(name, StringValue.Create(captured.ToString()));
+            return Fluid.Ast.Completion.Normal;
+        });
+        return parser;
     }
 
-    private static FluidValue[] ArrayOf(JsonElement element, string path)
+    private static TemplateOptions CreateOptions()
     {
-        var result = new FluidValue[element.GetArrayLength()];
-        var i = 0;
-        foreach (var item in element.EnumerateArray())
+        var options = new TemplateOptions
         {
-            result[i] = ToValue(item, $"{path}[{i}]");
-            i++;
+            MaxSteps = MaxSteps,
+            MaxRecursion = 20,
+            CultureInfo = CultureInfo.InvariantCulture,
+            TimeZone = TimeZoneInfo.Utc,
+            // Strictness is the model's own (JsonModelValue, ModelObject): a name the payload does not have is an
+            // error, a JSON null is nil. Fluid's StrictVariables cannot tell the two apart.
+            Undefined = static name => throw new InvalidOperationException($"'{name}' is not in the model (payload, event, delivery, route)"),
+            // The step limit counts statements, not the size of what one statement builds: a value doubled by
+            // append in a loop would reach gigabytes in 30 steps. Every assigned value is bounded.
+            Assigned = static (name, value, context) => Bounded(name, value),
+            StrictFilters = true,
+            // No file provider: include and render find nothing (and are not tags here at all).
+            FileProvider = new Microsoft.Extensions.FileProviders.NullFileProvider(),
+        };
+        BoundFilters(options.Filters);
+        return options;
+    }
+
+    /// <summary>
+    /// Every filter's result is bounded as an assigned value is; <c>replace</c> and <c>join</c>, whose results can
+    /// be the product of their inputs' sizes, are refused before they are built; <c>json</c> writes the payload's
+    /// objects as compact JSON.
+    /// </summary>
+    private static void BoundFilters(FilterCollection filters)
+    {
+        foreach (var (name, filter) in filters.ToList())
+        {
+            filters.AddFilter(name, async (input, arguments, context) => await Bounded(name, await filter(input, arguments, context).ConfigureAwait(false)).ConfigureAwait(false));
         }
 
-        return result;
+        if (filters.TryGetValue("replace", out var replace))
+        {
+            filters.AddFilter("replace", (input, arguments, context) =>
+            {
+                var text = input.ToStringValue();
+                var (find, with) = (arguments.At(0).ToStringValue(), arguments.At(1).ToStringValue());
+                if (find.Length > 0 && with.Length > find.Length)
+                {
+                    var count = 0L;
+                    for (var at = text.IndexOf(find, StringComparison.Ordinal); at >= 0; at = text.IndexOf(find, at + find.Length, StringComparison.Ordinal))
+                    {
+                        count++;
+                    }
+
+                    Refuse("replace", text.Length + (count * (with.Length - find.Length)));
+                }
+
+                return replace(input, arguments, context);
+            });
+        }
+
+        if (filters.TryGetValue("join", out var join))
+        {
+            filters.AddFilter("join", (input, arguments, context) =>
+            {
+                var length = 0L;
+                var count = 0L;
+                foreach (var item in input.Enumerate(context))
+                {
+                    length += item.ToStringValue().Length;
+                    count++;
+                    Refuse("join", length);
+                }
+
+                Refuse("join", length + (Math.Max(count - 1, 0) * (arguments.Count > 0 ? arguments.At(0).ToStringValue().Length : 1)));
+                return join(input, arguments, context);
+            });
+        }
+
+        filters.AddFilter("json", (input, arguments, context) =>
+            new ValueTask<FluidValue>(StringValue.Create(input is JsonModelValue json && json.Type is FluidValues.Dictionary or FluidValues.Array
+                ? json.ToStringValue()
+                : System.Text.Json.JsonSerializer.Serialize(input.ToObjectValue(), new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))));
+    }
+
+    private static void Refuse(string filter, long length)
+    {
+        if (length > MaxLength)
+        {
+            throw new InvalidOperationException($"the {filter} filter would build more than {MaxLength} characters");
+        }
     }
 
     /// <summary>The most items a range may have, and a literal one only.</summary>
@@ -185,46 +251,20 @@ internal sealed class MessageTemplate
         }
     }
 
-    /// <summary>A JSON object of the model: a name it does not have is an error that names the path, never a silent blank.</summary>
-    private sealed class ModelObject : ObjectValueBase
-    {
-        private readonly string _path;
-        private readonly Dictionary<string, FluidValue> _properties;
-
-        public ModelObject(string path, Dictionary<string, FluidValue> properties)
-            : base(properties)
-        {
-            _path = path;
-            _properties = properties;
-        }
-
-        public static ModelObject Of(string path, params (string Name, string? Value)[] properties)
-        {
-            var values = new Dictionary<string, FluidValue>(StringComparer.Ordinal);
-            foreach (var (name, value) in properties)
-            {
-                values[name] = value is null ? NilValue.Instance : StringValue.Create(value);
-            }
-
-            return new ModelObject(path, values);
-        }
-
-        public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context) =>
-            _properties.TryGetValue(name, out var value)
-                ? new ValueTask<FluidValue>(value)
-                : name is "size" ? new ValueTask<FluidValue>(NumberValue.Create(_properties.Count))
-                : throw new InvalidOperationException($"{_path} has no '{name}'" + (_properties.Count == 0 ? string.Empty : $" (it has: {string.Join(", ", _properties.Keys.Take(12))}{(_properties.Count > 12 ? ", …" : string.Empty)})"));
-
-        public override ValueTask<FluidValue> GetIndexAsync(FluidValue index, TemplateContext context) => GetValueAsync(index.ToStringValue(), context);
-    }
-
     /// <summary>A StringWriter that stops a render once it has written more than a limit.</summary>
     private sealed class LimitedWriter : StringWriter
     {
         private readonly int _limit;
+        private readonly string? _capture;
 
-        public LimitedWriter(int limit)
-            : base(CultureInfo.InvariantCulture) => _limit = limit;
+        /// <param name="limit">The most characters it takes.</param>
+        /// <param name="capture">The variable a capture writes into, named in the error; null for the message itself.</param>
+        public LimitedWriter(int limit, string? capture = null)
+            : base(CultureInfo.InvariantCulture)
+        {
+            _limit = limit;
+            _capture = capture;
+        }
 
         public override void Write(char value)
         {
@@ -272,7 +312,7 @@ internal sealed class MessageTemplate
         {
             if (GetStringBuilder().Length + adding > _limit)
             {
-                throw new TooLongException();
+                throw _capture is null ? new TooLongException() : new InvalidOperationException($"'{_capture}' grew past {_limit} characters or items");
             }
         }
 

@@ -1,32 +1,36 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Newtonsoft.Json;
-using Newtonsoft.Json.Linq;
+using System.Text.Json;
 
 namespace Runchat.Relay;
 
 /// <summary>
 /// Which verified deliveries of a route run: <c>Events</c> (event-name patterns, <c>*</c> as a suffix
 /// wildcard) and <c>When</c> (a JSONPath, as Newtonsoft.Json's <c>SelectTokens</c> reads it, that must
-/// select at least one node). A delivery that does not pass is answered <c>ignored</c>, not stored.
+/// select at least one node), both read from the ingest's one parsed document.
 /// </summary>
+/// <remarks>
+/// A delivery that does not pass is stored <c>ignored</c> with the reason and never run. A <c>When</c> that
+/// cannot be evaluated on a payload (its regular expression timed out, a comparison of a string with a number)
+/// is never taken for "ignored": the delivery is stored <c>failed</c> with the reason, for an operator to see.
+/// </remarks>
 internal sealed class RouteFilter
 {
+    // A When is tried on these at start-up as well as parsed: an expression that fails on them is not one the relay can run.
+    private static readonly string[] Samples =
+    {
+        "{}",
+        "{\"action\":\"opened\",\"type\":\"x\",\"n\":1,\"flag\":true,\"none\":null,\"issue\":{\"number\":7,\"labels\":[{\"name\":\"agent\"},{\"name\":\"bug\"}]},\"items\":[1,2,3]}",
+    };
+
     private readonly string[] _events;
-    private readonly string? _when;
+    private readonly JsonPathQuery? _when;
 
-    // "$.a.b.c": property names only, answered on the JsonDocument the ingest already parsed; any other
-    // JSONPath goes through Newtonsoft.Json's SelectTokens, which reads the body again.
-    private readonly string[]? _simplePath;
-
-    private RouteFilter(string[] events, string? when)
+    private RouteFilter(string[] events, JsonPathQuery? when)
     {
         _events = events;
         _when = when;
-        _simplePath = when is not null && System.Text.RegularExpressions.Regex.IsMatch(when, @"^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-            ? when.Substring(2).Split('.')
-            : null;
     }
 
     /// <summary>A filter that lets every delivery through.</summary>
@@ -34,8 +38,8 @@ internal sealed class RouteFilter
 
     public bool IsEmpty => _events.Length == 0 && _when is null;
 
-    /// <summary>Checks the patterns and compiles nothing at run time that could fail: a bad JSONPath is refused here.</summary>
-    /// <exception cref="ArgumentException">A pattern is empty or has <c>*</c> elsewhere than at its end, or <paramref name="when"/> is not a JSONPath.</exception>
+    /// <summary>Checks the patterns, and parses and tries <paramref name="when"/>: whatever is wrong is refused here, at start-up.</summary>
+    /// <exception cref="ArgumentException">A pattern is empty or has <c>*</c> elsewhere than at its end, or <paramref name="when"/> is not a JSONPath this relay can run.</exception>
     public static RouteFilter Create(IReadOnlyCollection<string>? events, string? when)
     {
         var patterns = (events ?? Array.Empty<string>()).ToArray();
@@ -52,95 +56,75 @@ internal sealed class RouteFilter
             }
         }
 
-        if (when is not null)
+        if (when is not null && string.IsNullOrWhiteSpace(when))
         {
-            if (string.IsNullOrWhiteSpace(when))
-            {
-                throw new ArgumentException("When is empty; leave it out to run every delivery.");
-            }
+            throw new ArgumentException("When is empty; leave it out to run every delivery.");
+        }
 
-            try
+        var query = when is null ? null : JsonPathQuery.Parse(when);
+        if (query is not null)
+        {
+            foreach (var sample in Samples)
             {
-                // Newtonsoft parses the path when the query runs: run it once on an empty object.
-                _ = new JObject().SelectTokens(when).ToList();
-            }
-            catch (Exception invalid) when (invalid is JsonException or IndexOutOfRangeException or ArgumentException or FormatException or InvalidOperationException)
-            {
-                // Newtonsoft's path parser throws more than JsonException on some malformed paths.
-                throw new ArgumentException($"When is not a JSONPath Newtonsoft.Json can read ('{when}'): {invalid.Message}");
+                using var document = JsonDocument.Parse(sample);
+                try
+                {
+                    query.Selects(document.RootElement);
+                }
+                catch (JsonPathException failed)
+                {
+                    throw new ArgumentException($"When ('{when}') fails on a sample payload: {failed.Message}.");
+                }
             }
         }
 
-        return patterns.Length == 0 && when is null ? None : new RouteFilter(patterns, when);
+        return patterns.Length == 0 && query is null ? None : new RouteFilter(patterns, query);
     }
 
-    /// <summary>Null when the delivery runs; else why it is ignored, for the sender's answer and the log.</summary>
+    /// <summary>Whether the delivery runs, is ignored (and why), or fails because <c>When</c> could not be evaluated (and why).</summary>
     /// <param name="eventName">The delivery's event name, if it has one.</param>
-    /// <param name="body">The body: one JSON object.</param>
-    public string? WhyIgnored(string? eventName, byte[] body)
-    {
-        using var document = System.Text.Json.JsonDocument.Parse(body);
-        return WhyIgnored(eventName, document.RootElement, body);
-    }
-
-    /// <inheritdoc cref="WhyIgnored(string?, byte[])"/>
-    /// <param name="eventName">The delivery's event name, if it has one.</param>
-    /// <param name="root">The body, parsed once by the caller.</param>
-    /// <param name="body">The body's bytes, for a JSONPath Newtonsoft.Json evaluates.</param>
-    public string? WhyIgnored(string? eventName, System.Text.Json.JsonElement root, byte[] body)
+    /// <param name="payload">The payload, parsed once.</param>
+    public RouteVerdict Decide(string? eventName, JsonElement payload)
     {
         if (_events.Length > 0 && (eventName is null || !_events.Any(pattern => Matches(pattern, eventName))))
         {
-            return eventName is null
+            return RouteVerdict.Ignore(eventName is null
                 ? $"The delivery names no event; this route runs only {string.Join(", ", _events)}."
-                : $"The event '{eventName}' is not one this route runs ({string.Join(", ", _events)}).";
+                : $"The event '{eventName}' is not one this route runs ({string.Join(", ", _events)}).");
         }
 
         if (_when is not null)
         {
             try
             {
-                if (!(_simplePath is { } path ? SelectsSimple(path, root) : Selects(_when, body)))
+                if (!_when.Selects(payload))
                 {
-                    return $"The payload does not match the route's When ({_when}).";
+                    return RouteVerdict.Ignore($"The payload does not match the route's When ({_when.Text}).");
                 }
             }
-            catch (Exception failed) when (failed is JsonException or InvalidOperationException or ArgumentException or FormatException)
+            catch (JsonPathException failed)
             {
-                return $"The route's When ({_when}) could not be evaluated on this payload: {failed.Message}";
+                return RouteVerdict.Fail($"The route's When ({_when.Text}) could not be evaluated on this payload: {failed.Message}. Nothing was run.");
             }
         }
 
-        return null;
+        return RouteVerdict.Run;
     }
 
     private static bool Matches(string pattern, string eventName) =>
-        pattern.EndsWith("*", StringComparison.Ordinal)
+        pattern.EndsWith('*')
             ? eventName.StartsWith(pattern.Substring(0, pattern.Length - 1), StringComparison.Ordinal)
             : string.Equals(pattern, eventName, StringComparison.Ordinal);
+}
 
-    /// <summary>What SelectTokens answers for <c>$.a.b</c>: a node there, JSON null included.</summary>
-    private static bool SelectsSimple(string[] path, System.Text.Json.JsonElement element)
-    {
-        foreach (var name in path)
-        {
-            if (element.ValueKind != System.Text.Json.JsonValueKind.Object || !element.TryGetProperty(name, out element))
-            {
-                return false;
-            }
-        }
+/// <summary>What a route's filter decided for one delivery: run it, store it ignored, or store it failed; with the reason.</summary>
+internal readonly record struct RouteVerdict(RelayDeliveryState State, string? Reason)
+{
+    public static RouteVerdict Run => new(RelayDeliveryState.Pending, null);
 
-        return true;
-    }
+    public static RouteVerdict Ignore(string reason) => new(RelayDeliveryState.Ignored, reason);
 
-    private static bool Selects(string path, byte[] body)
-    {
-        using var reader = new JsonTextReader(new System.IO.StreamReader(new System.IO.MemoryStream(body, writable: false), System.Text.Encoding.UTF8))
-        {
-            DateParseHandling = DateParseHandling.None,
-            FloatParseHandling = FloatParseHandling.Decimal,
-            MaxDepth = 128,
-        };
-        return JToken.ReadFrom(reader).SelectTokens(path).Any();
-    }
+    public static RouteVerdict Fail(string reason) => new(RelayDeliveryState.Failed, reason);
+
+    public bool Runs => State == RelayDeliveryState.Pending;
 }

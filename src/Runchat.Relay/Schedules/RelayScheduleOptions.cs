@@ -71,12 +71,6 @@ public sealed class RelayScheduleOptions
             return null;
         }
 
-        if ((JobId is null) == (FlowId is null))
-        {
-            error = "set exactly one of JobId and FlowId.";
-            return null;
-        }
-
         var misfire = (Misfire ?? "skip").ToLowerInvariant();
         var overlap = (Overlap ?? "skip").ToLowerInvariant();
         if (misfire is not ("skip" or "run-once"))
@@ -93,6 +87,11 @@ public sealed class RelayScheduleOptions
 
         try
         {
+            if ((JobId is null) == (FlowId is null))
+            {
+                throw new ArgumentException("set exactly one of JobId and FlowId.");
+            }
+
             if (FlowId is not null && Message is not null)
             {
                 throw new ArgumentException("a FlowId schedule posts the tick to the flow; Message is for agent jobs.");

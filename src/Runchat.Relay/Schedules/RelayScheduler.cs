@@ -23,17 +23,13 @@ internal sealed class RelayScheduler : BackgroundService
     private readonly ILogger<RelayScheduler> _logger;
     private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}";
 
-    public RelayScheduler(IOptions<RunchatRelayOptions> options, IDeliveryStore store, RelayRouteTable routes, TimeProvider time, DispatchSignal signal, ILogger<RelayScheduler> logger)
+    public RelayScheduler(RelayRouteTable routes, IDeliveryStore store, TimeProvider time, DispatchSignal signal, ILogger<RelayScheduler> logger)
     {
-        _schedules = options.Value.Schedules.Select(s => s.Create(out _)).Where(s => s is not null).ToList()!;
+        _schedules = routes.Schedules;
         _store = store;
         _time = time;
         _signal = signal;
         _logger = logger;
-        foreach (var schedule in _schedules)
-        {
-            routes.Add(schedule.Route);
-        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -123,7 +119,11 @@ internal sealed class RelayScheduler : BackgroundService
 
             var route = schedule.Route;
             var added = await _store.AddAsync(
-                new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId, schedule.DedupeKey(fire), schedule.Body(fire), _time.GetUtcNow(), SenderId: _instance, Event: "schedule", FlowId: route.FlowId) { SkippedReason = skipped },
+                new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, schedule.DedupeKey(fire), schedule.Body(fire), _time.GetUtcNow(), SenderId: _instance, Event: "schedule", FlowId: route.FlowId)
+                {
+                    State = skipped is null ? RelayDeliveryState.Pending : RelayDeliveryState.Failed,
+                    Reason = skipped,
+                },
                 CancellationToken.None).ConfigureAwait(false);
             if (added.Duplicate)
             {

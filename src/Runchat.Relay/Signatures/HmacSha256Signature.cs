@@ -1,5 +1,5 @@
 using System;
-using Microsoft.AspNetCore.Http;
+using System.Collections.Generic;
 
 namespace Runchat.Relay.Signatures;
 
@@ -22,20 +22,20 @@ internal sealed class HmacSha256Signature : WebhookSignature
 
     public override string Name => "hmac-sha256";
 
-    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId) =>
-        new[] { (_header, "sha256=" + Convert.ToHexString(Hmac(_key, default, body)).ToLowerInvariant()) };
+    public override IReadOnlyList<KeyValuePair<string, string>> Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId) =>
+        new[] { Header(_header, "sha256=" + Convert.ToHexString(HmacSha256(_key, default, body)).ToLowerInvariant()) };
 
-    internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
+    public override WebhookVerification Verify(WebhookRequest request)
     {
-        var value = Header(headers, _header);
+        var value = request.Header(_header);
         if (string.IsNullOrEmpty(value))
         {
-            return SignatureCheck.Invalid($"the {_header} header is missing");
+            return WebhookVerification.Invalid($"the {_header} header is missing");
         }
 
-        var hex = value!.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase) ? value.AsSpan(7) : value.AsSpan();
-        return HexEquals(Hmac(_key, default, body), hex)
-            ? SignatureCheck.Valid()
-            : SignatureCheck.Invalid($"the {_header} header does not match the body");
+        var hex = value.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase) ? value.AsSpan(7) : value.AsSpan();
+        return HexEquals(HmacSha256(_key, default, request.Body.Span), hex)
+            ? WebhookVerification.Valid()
+            : WebhookVerification.Invalid($"the {_header} header does not match the body");
     }
 }

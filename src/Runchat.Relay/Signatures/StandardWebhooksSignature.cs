@@ -1,11 +1,13 @@
 using System;
-using System.Security.Cryptography;
+using System.Collections.Generic;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 
 namespace Runchat.Relay.Signatures;
 
-/// <summary>Standard Webhooks: <c>webhook-signature: v1,&lt;base64&gt; v1,&lt;base64&gt;</c> over <c>id.timestamp.body</c>.</summary>
+/// <summary>
+/// Standard Webhooks: <c>webhook-signature: v1,&lt;base64&gt; v1,&lt;base64&gt;</c> over <c>id.timestamp.body</c>.
+/// <c>webhook-id</c> is signed, so it tells deliveries apart; the event name is the body's <c>type</c>.
+/// </summary>
 internal sealed class StandardWebhooksSignature : WebhookSignature
 {
     private const string Prefix = "whsec_";
@@ -21,6 +23,7 @@ internal sealed class StandardWebhooksSignature : WebhookSignature
             throw new ArgumentException("The standard-webhooks scheme needs a Secret, such as whsec_... (set it from an environment variable or a secret store).");
         }
 
+        // The prefix is optional: a bare base64 key, as some senders show it, is the same key.
         var base64 = secret.StartsWith(Prefix, StringComparison.Ordinal) ? secret.Substring(Prefix.Length) : secret;
         try
         {
@@ -43,42 +46,38 @@ internal sealed class StandardWebhooksSignature : WebhookSignature
 
     public override string Name => "standard-webhooks";
 
-    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
+    public override IReadOnlyList<KeyValuePair<string, string>> Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
     {
         var timestamp = now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var mac = Hmac(_key, Encoding.UTF8.GetBytes($"{deliveryId}.{timestamp}."), body);
-        return new[] { ("webhook-id", deliveryId), ("webhook-timestamp", timestamp), ("webhook-signature", "v1," + Convert.ToBase64String(mac)) };
+        var mac = HmacSha256(_key, Encoding.UTF8.GetBytes($"{deliveryId}.{timestamp}."), body);
+        return new[] { Header("webhook-id", deliveryId), Header("webhook-timestamp", timestamp), Header("webhook-signature", "v1," + Convert.ToBase64String(mac)) };
     }
 
-    internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
+    public override WebhookVerification Verify(WebhookRequest request)
     {
-        var id = Header(headers, "webhook-id");
-        var signatures = Header(headers, "webhook-signature");
+        var id = request.Header("webhook-id");
+        var signatures = request.Header("webhook-signature");
         if (string.IsNullOrEmpty(id) || string.IsNullOrEmpty(signatures))
         {
-            return SignatureCheck.Invalid("the webhook-id or webhook-signature header is missing");
+            return WebhookVerification.Invalid("the webhook-id or webhook-signature header is missing");
         }
 
-        var timestampText = Header(headers, "webhook-timestamp");
-        if (CheckTimestamp(timestampText, now, tolerance, "webhook-timestamp", out _) is { } timestampError)
+        var timestamp = request.Header("webhook-timestamp");
+        if (CheckTimestamp(timestamp, request.Now, request.Tolerance, "webhook-timestamp header") is { } timestampError)
         {
-            return SignatureCheck.Invalid(timestampError);
+            return WebhookVerification.Invalid(timestampError);
         }
 
-        var expected = Hmac(_key, Encoding.UTF8.GetBytes($"{id}.{timestampText}."), body);
-        Span<byte> decoded = stackalloc byte[64];
-        foreach (var entry in signatures!.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        var expected = HmacSha256(_key, Encoding.UTF8.GetBytes($"{id}.{timestamp}."), request.Body.Span);
+        foreach (var entry in signatures.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             // Constant time per candidate; which candidate matched is not secret.
-            if (entry.StartsWith("v1,", StringComparison.Ordinal)
-                && Convert.TryFromBase64String(entry.Substring(3), decoded, out var written)
-                && written == expected.Length
-                && CryptographicOperations.FixedTimeEquals(expected, decoded[..written]))
+            if (entry.StartsWith("v1,", StringComparison.Ordinal) && Base64Equals(expected, entry.AsSpan(3)))
             {
-                return SignatureCheck.Valid(id);
+                return WebhookVerification.Valid(id);
             }
         }
 
-        return SignatureCheck.Invalid("no v1 signature in webhook-signature matches the body");
+        return WebhookVerification.Invalid("no v1 signature in webhook-signature matches the body");
     }
 }

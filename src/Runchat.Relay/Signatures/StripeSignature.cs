@@ -1,10 +1,14 @@
 using System;
+using System.Collections.Generic;
 using System.Text;
-using Microsoft.AspNetCore.Http;
+using System.Text.Json;
 
 namespace Runchat.Relay.Signatures;
 
-/// <summary>Stripe: <c>Stripe-Signature: t=&lt;unix&gt;,v1=&lt;hex&gt;[,v1=…]</c> over <c>t.body</c>; the secret's text is the key.</summary>
+/// <summary>
+/// Stripe: <c>Stripe-Signature: t=&lt;unix&gt;,v1=&lt;hex&gt;[,v1=…]</c> over <c>t.body</c>; the secret's text is the key.
+/// The event's top-level <c>id</c> (inside the signed body) tells deliveries apart; its <c>type</c> is the event name.
+/// </summary>
 internal sealed class StripeSignature : WebhookSignature
 {
     private readonly byte[] _key;
@@ -13,23 +17,23 @@ internal sealed class StripeSignature : WebhookSignature
 
     public override string Name => "stripe";
 
-    internal override (string Name, string Value)[] Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
+    public override IReadOnlyList<KeyValuePair<string, string>> Sign(ReadOnlySpan<byte> body, DateTimeOffset now, string deliveryId)
     {
         var timestamp = now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var mac = Hmac(_key, Encoding.UTF8.GetBytes(timestamp + "."), body);
-        return new[] { ("Stripe-Signature", $"t={timestamp},v1={Convert.ToHexString(mac).ToLowerInvariant()}") };
+        var mac = HmacSha256(_key, Encoding.UTF8.GetBytes(timestamp + "."), body);
+        return new[] { Header("Stripe-Signature", $"t={timestamp},v1={Convert.ToHexString(mac).ToLowerInvariant()}") };
     }
 
-    internal override SignatureCheck Verify(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
+    public override WebhookVerification Verify(WebhookRequest request)
     {
-        var header = Header(headers, "Stripe-Signature");
+        var header = request.Header("Stripe-Signature");
         if (string.IsNullOrEmpty(header))
         {
-            return SignatureCheck.Invalid("the Stripe-Signature header is missing");
+            return WebhookVerification.Invalid("the Stripe-Signature header is missing");
         }
 
         string? timestamp = null;
-        foreach (var part in header!.Split(','))
+        foreach (var part in header.Split(','))
         {
             if (part.StartsWith("t=", StringComparison.Ordinal))
             {
@@ -37,20 +41,23 @@ internal sealed class StripeSignature : WebhookSignature
             }
         }
 
-        if (CheckTimestamp(timestamp, now, tolerance, "Stripe-Signature t=", out _) is { } timestampError)
+        if (CheckTimestamp(timestamp, request.Now, request.Tolerance, "Stripe-Signature t= header") is { } timestampError)
         {
-            return SignatureCheck.Invalid(timestampError);
+            return WebhookVerification.Invalid(timestampError);
         }
 
-        var expected = Hmac(_key, Encoding.UTF8.GetBytes(timestamp + "."), body);
+        var expected = HmacSha256(_key, Encoding.UTF8.GetBytes(timestamp + "."), request.Body.Span);
         foreach (var part in header.Split(','))
         {
             if (part.StartsWith("v1=", StringComparison.Ordinal) && HexEquals(expected, part.AsSpan(3)))
             {
-                return WithBodyId(body, "id"u8, "event id");
+                return WebhookVerification.Valid();
             }
         }
 
-        return SignatureCheck.Invalid("no v1 signature in Stripe-Signature matches the body");
+        return WebhookVerification.Invalid("no v1 signature in Stripe-Signature matches the body");
     }
+
+    public override WebhookEvent Describe(WebhookRequest request, JsonElement payload) =>
+        WebhookEvent.Named(StringProperty(payload, "type"), signedId: StringProperty(payload, "id"));
 }

@@ -10,13 +10,13 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id, message";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
         Id = reader.GetString(0),
         Route = reader.GetString(1),
-        JobId = reader.GetString(2),
+        JobId = reader.IsDBNull(16) ? reader.GetString(2) : null,
         DedupeKey = reader.GetString(3),
         State = DeliveryStates.Parse(reader.GetString(4)),
         Attempts = reader.GetInt32(5),
@@ -31,6 +31,7 @@ internal static class DeliveryRows
         ReplayedAt = reader.IsDBNull(14) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(14)),
         Event = reader.IsDBNull(15) ? null : reader.GetString(15),
         FlowId = reader.IsDBNull(16) ? null : reader.GetString(16),
+        Message = reader.IsDBNull(17) ? null : reader.GetString(17),
     };
 
     /// <summary>
@@ -87,7 +88,7 @@ internal static class DeliveryRows
 
         if (delivery.State is RelayDeliveryState.Pending or RelayDeliveryState.Sending)
         {
-            throw new InvalidOperationException($"Delivery {seen.Id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed or unknown delivery can be replayed.");
+            throw new InvalidOperationException($"Delivery {seen.Id} is {DeliveryStates.Name(delivery.State)}: only a succeeded, failed, unknown or ignored delivery can be replayed.");
         }
 
         if (delivery.ReplayedAt is { } replayedAt && now - replayedAt < ReplayWindow)

@@ -63,11 +63,13 @@ internal sealed class DeliveryTransition
 /// <remarks>
 /// <code>
 /// (stored) → pending ─claim→ pending (leased) ─start→ sending ─complete→ succeeded | failed | unknown
+///                              pending (leased) ─reject→ failed   (its Message does not render: never sent)
 ///                                                     sending ─reschedule→ pending   (provably not run: 429, no connection)
 ///                                                     sending ─recover→ unknown      (its relay died: lease expired)
-/// succeeded | failed | unknown ─replay→ pending       (an operator, as seen, once per window)
+/// succeeded | failed | unknown | ignored ─replay→ pending   (an operator, as seen, once per window)
 /// unknown ─complete→ succeeded | failed | unknown     (a late known outcome beats the recovery's guess)
-/// (stored) → failed                                  (a schedule's tick skipped while the previous run goes on: never run)
+/// (stored) → ignored                                 (the route's Events or When did not select it: never run)
+/// (stored) → failed                                  (When could not be evaluated, or a schedule's tick skipped while the previous run goes on: never run)
 /// </code>
 /// </remarks>
 internal static class DeliveryTransitions
@@ -84,7 +86,13 @@ internal static class DeliveryTransitions
     public static readonly DeliveryTransition Start = new("StartSendAsync",
         from: [RelayDeliveryState.Pending], to: [RelayDeliveryState.Sending],
         guard: "id = @id AND claimed_by = @owner",
-        set: "state = 'sending', attempts = attempts + 1, lease_until = @lease, last_sent_at = @now, updated_at = @now");
+        set: "state = 'sending', attempts = attempts + 1, lease_until = @lease, last_sent_at = @now, updated_at = @now, message = @message");
+
+    /// <summary>A claimed row that cannot be sent (its Message does not render): failed, never started, nothing sent.</summary>
+    public static readonly DeliveryTransition Reject = new("RejectAsync",
+        from: [RelayDeliveryState.Pending], to: [RelayDeliveryState.Failed],
+        guard: "id = @id AND claimed_by = @owner",
+        set: "state = 'failed', last_error = @error, claimed_by = NULL, lease_until = NULL, updated_at = @now");
 
     /// <summary>Extends the leases <c>@owner</c> holds (the store adds which ids).</summary>
     public static readonly DeliveryTransition Renew = new("RenewAsync",
@@ -128,15 +136,15 @@ internal static class DeliveryTransitions
         guard: string.Empty,
         set: Recover.Set);
 
-    /// <summary>An operator runs a finished delivery again: only as they saw it, and once per replay window.</summary>
+    /// <summary>An operator runs a finished (or ignored) delivery again: only as they saw it, and once per replay window.</summary>
     public static readonly DeliveryTransition Replay = new("ReplayAsync",
-        from: [RelayDeliveryState.Succeeded, RelayDeliveryState.Failed, RelayDeliveryState.Unknown], to: [RelayDeliveryState.Pending],
+        from: [RelayDeliveryState.Succeeded, RelayDeliveryState.Failed, RelayDeliveryState.Unknown, RelayDeliveryState.Ignored], to: [RelayDeliveryState.Pending],
         guard: "id = @id AND state = @seenState AND attempts = @seenAttempts AND updated_at = @seenUpdated AND (replayed_at IS NULL OR replayed_at <= @now - @window)",
         set: "state = 'pending', next_attempt_at = @now, updated_at = @now, claimed_by = NULL, lease_until = NULL, replayed_at = @now, " +
              "last_error = 'Replayed by an operator after: ' || COALESCE(last_error, state)");
 
     /// <summary>Every transition, for the tests that check the machine.</summary>
-    public static IReadOnlyList<DeliveryTransition> All { get; } = new[] { Claim, Start, Renew, Release, ReleaseAll, Complete, Reschedule, Recover, RecoverAll, Replay };
+    public static IReadOnlyList<DeliveryTransition> All { get; } = new[] { Claim, Start, Reject, Renew, Release, ReleaseAll, Complete, Reschedule, Recover, RecoverAll, Replay };
 }
 
 /// <summary>

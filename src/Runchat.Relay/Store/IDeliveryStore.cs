@@ -62,6 +62,9 @@ internal interface IDeliveryStore
     /// </summary>
     Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>A claimed delivery that cannot be sent (its Message does not render): <c>failed</c> with the reason, never started.</summary>
+    Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>A send that provably did not happen: back to <c>pending</c>, unclaimed, due at <paramref name="nextAttemptAt"/>.</summary>
     Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -145,8 +148,14 @@ internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Rout
 
 internal sealed record NewDelivery(string Id, string Route, string JobId, string DedupeKey, byte[] Body, DateTimeOffset ReceivedAt, string? TraceParent = null, string? SenderTraceParent = null, string? SenderId = null, string? Event = null, string? FlowId = null)
 {
-    /// <summary>A schedule's tick skipped because the previous run was still going: stored <c>failed</c> with this reason, never run.</summary>
-    public string? SkippedReason { get; init; }
+    /// <summary>
+    /// <c>pending</c> (it runs); <c>ignored</c> (the route's Events or When did not select it); or <c>failed</c>, never
+    /// run (its When could not be evaluated, or a schedule's tick skipped while the previous run went on).
+    /// </summary>
+    public RelayDeliveryState State { get; init; } = RelayDeliveryState.Pending;
+
+    /// <summary>Why it is ignored or failed: kept as its <c>last_error</c>.</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>
@@ -169,6 +178,9 @@ internal sealed record ClaimedDelivery(string Id, string Route, string JobId, by
 
     /// <summary>The flow a FlowId route's delivery runs; null for an agent job.</summary>
     public string? FlowId { get; init; }
+
+    /// <summary>The text the agent receives, rendered from the route's Message when the delivery was claimed; null to send the payload whole.</summary>
+    public string? Message { get; init; }
 }
 
 /// <param name="Owner">Who claims (one id per relay process).</param>
@@ -183,7 +195,8 @@ internal sealed record ClaimRequest(string Owner, DateTimeOffset Now, DateTimeOf
 /// <param name="LeaseUntil">The lease while the run is in flight.</param>
 /// <param name="MaxConcurrentRuns">No send while this many deliveries are <c>sending</c> in the whole store.</param>
 /// <param name="MaxRunsPerMinute">No send while this many sends started in the last 60 seconds in the whole store.</param>
-internal sealed record StartRequest(string Id, string Owner, DateTimeOffset Now, DateTimeOffset LeaseUntil, int MaxConcurrentRuns, int MaxRunsPerMinute);
+/// <param name="Message">The exact text the agent receives (the route's Message rendered), recorded as the send starts; null when the payload goes whole.</param>
+internal sealed record StartRequest(string Id, string Owner, DateTimeOffset Now, DateTimeOffset LeaseUntil, int MaxConcurrentRuns, int MaxRunsPerMinute, string? Message = null);
 
 /// <summary>What <see cref="IDeliveryStore.StartSendAsync"/> did.</summary>
 /// <param name="Outcome">Started, held back by a limit, or no longer this owner's.</param>
@@ -215,6 +228,7 @@ internal static class DeliveryStates
         RelayDeliveryState.Succeeded => "succeeded",
         RelayDeliveryState.Failed => "failed",
         RelayDeliveryState.Unknown => "unknown",
+        RelayDeliveryState.Ignored => "ignored",
         _ => throw new ArgumentOutOfRangeException(nameof(state)),
     };
 

@@ -200,9 +200,9 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error)
-            SELECT id, route, job_id, dedupe_key, body, CASE WHEN skipped IS NULL THEN 'pending' ELSE 'failed' END, 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, skipped
-            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows, @skipped) WITH ORDINALITY
-                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, skipped, n)
+            SELECT id, route, job_id, dedupe_key, body, state, 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, reason
+            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows, @states, @reasons) WITH ORDINALITY
+                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, state, reason, n)
             ORDER BY n
             ON CONFLICT (route, dedupe_key) DO NOTHING
             RETURNING route, dedupe_key, id;
@@ -219,7 +219,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
             insert.Parameters.AddWithValue("senderIds", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SenderId ?? DBNull.Value));
             insert.Parameters.AddWithValue("events", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.Event ?? DBNull.Value));
             insert.Parameters.AddWithValue("flows", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.FlowId ?? DBNull.Value));
-            insert.Parameters.AddWithValue("skipped", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.SkippedReason ?? DBNull.Value));
+            insert.Parameters.AddWithValue("states", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => DeliveryStates.Name(r.State)));
+            insert.Parameters.AddWithValue("reasons", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.ConvertAll(r => (object?)r.Reason ?? DBNull.Value));
             await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
@@ -349,6 +350,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         start.Parameters.AddWithValue("second", StartsPerSecond.Second(request.Now));
         start.Parameters.AddWithValue("maxConcurrent", (long)request.MaxConcurrentRuns);
         start.Parameters.AddWithValue("maxPerMinute", (long)request.MaxRunsPerMinute);
+        start.Parameters.AddWithValue("message", NpgsqlDbType.Text, (object?)request.Message ?? DBNull.Value);
         batch.BatchCommands.Add(start);
 
         SendStart result;
@@ -401,6 +403,17 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         command.Parameters.AddWithValue("status", NpgsqlDbType.Text, (object?)result.Status ?? DBNull.Value);
         command.Parameters.AddWithValue("reply", NpgsqlDbType.Text, (object?)result.FinalReply ?? DBNull.Value);
         command.Parameters.AddWithValue("error", NpgsqlDbType.Text, (object?)result.Error ?? DBNull.Value);
+        command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(DeliveryTransitions.Reject.Update(Table) + ";", connection);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("error", error);
         command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -548,7 +561,7 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _schema.EnsureAsync(connection, ct => CreateSchemaAsync(connection, ct), cancellationToken).ConfigureAwait(false);
+            await _schema.EnsureAsync(ct => CreateSchemaAsync(connection, ct), cancellationToken).ConfigureAwait(false);
 
             return connection;
         }
@@ -575,6 +588,8 @@ internal sealed class PostgresDeliveryStore : IDeliveryStore, IDeliveryNotificat
             {
                 await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
+
+            await SchemaOnce.UpgradeAsync(connection, transaction, Table, cancellationToken).ConfigureAwait(false);
 
             await using (var reconcile = new NpgsqlCommand(ReconcileStarts, connection, transaction))
             {

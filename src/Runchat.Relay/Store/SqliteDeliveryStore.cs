@@ -91,7 +91,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error)
-                VALUES ($id, $route, $job, $key, $body, CASE WHEN $skipped IS NULL THEN 'pending' ELSE 'failed' END, 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow, $skipped)
+                VALUES ($id, $route, $job, $key, $body, $state, 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow, $reason)
                 ON CONFLICT (route, dedupe_key) DO NOTHING
                 RETURNING id;
                 """;
@@ -106,7 +106,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
             var senderId = insert.Parameters.Add("$senderId", SqliteType.Text);
             var eventName = insert.Parameters.Add("$event", SqliteType.Text);
             var flow = insert.Parameters.Add("$flow", SqliteType.Text);
-            var skipped = insert.Parameters.Add("$skipped", SqliteType.Text);
+            var state = insert.Parameters.Add("$state", SqliteType.Text);
+            var reason = insert.Parameters.Add("$reason", SqliteType.Text);
             await using var existing = connection.CreateCommand();
             existing.Transaction = transaction;
             existing.CommandText = "SELECT id, body FROM deliveries WHERE route = $route AND dedupe_key = $key;";
@@ -128,7 +129,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                 senderId.Value = (object?)delivery.SenderId ?? DBNull.Value;
                 eventName.Value = (object?)delivery.Event ?? DBNull.Value;
                 flow.Value = (object?)delivery.FlowId ?? DBNull.Value;
-                skipped.Value = (object?)delivery.SkippedReason ?? DBNull.Value;
+                state.Value = DeliveryStates.Name(delivery.State);
+                reason.Value = (object?)delivery.Reason ?? DBNull.Value;
                 if (await insert.ExecuteScalarAsync().ConfigureAwait(false) is string inserted)
                 {
                     results[i] = new AddResult(inserted, Duplicate: false);
@@ -220,6 +222,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         command.Parameters.AddWithValue("$second", StartsPerSecond.Second(request.Now));
         command.Parameters.AddWithValue("$maxConcurrent", request.MaxConcurrentRuns);
         command.Parameters.AddWithValue("$maxPerMinute", request.MaxRunsPerMinute);
+        command.Parameters.AddWithValue("$message", (object?)request.Message ?? DBNull.Value);
         await using var counted = connection.CreateCommand();
         counted.CommandText = StartsPerSecond.Count("starts", "VALUES ($second, 1)") + "; " + StartsPerSecond.Prune("starts", '$') + ";";
         counted.Parameters.AddWithValue("$second", StartsPerSecond.Second(request.Now));
@@ -286,6 +289,18 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
         command.Parameters.AddWithValue("$status", (object?)result.Status ?? DBNull.Value);
         command.Parameters.AddWithValue("$reply", (object?)result.FinalReply ?? DBNull.Value);
         command.Parameters.AddWithValue("$error", (object?)result.Error ?? DBNull.Value);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = DeliveryTransitions.Reject.Update("deliveries", '$') + ";";
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$owner", owner);
+        command.Parameters.AddWithValue("$error", error);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         await LockedAsync(() => command.ExecuteNonQueryAsync(cancellationToken)).ConfigureAwait(false);
     }
@@ -399,7 +414,7 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
 
             // Before any statement on this connection: a connection that read the schema while another
             // was creating it could keep a stale copy (a table without its unique index).
-            await _schema.EnsureAsync(connection, ct => CreateSchemaAsync(connection, ct), cancellationToken).ConfigureAwait(false);
+            await _schema.EnsureAsync(ct => CreateSchemaAsync(connection, ct), cancellationToken).ConfigureAwait(false);
 
             await using (var pragma = connection.CreateCommand())
             {
@@ -444,6 +459,8 @@ internal sealed class SqliteDeliveryStore : IDeliveryStore, IDisposable
                     await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
+
+            await SchemaOnce.UpgradeAsync(connection, transaction, "deliveries", cancellationToken).ConfigureAwait(false);
 
             schema.CommandText = ReconcileStarts;
             await schema.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -59,7 +59,7 @@ public class IdentityTests : PerStoreFixture
         await _sandbox.DisposeAsync();
     }
 
-    private static (string, string)[] Sign(WebhookSignature scheme, byte[] body, string id) => scheme.Sign(body, DateTimeOffset.UtcNow, id);
+    private static (string, string)[] Sign(WebhookSignature scheme, byte[] body, string id) => scheme.Sign(body, DateTimeOffset.UtcNow, id).Select(h => (h.Key, h.Value)).ToArray();
 
     [Test]
     public async Task ACopyOfOneSignedGitHubRequestWithFreshUnsignedHeadersRunsOnce()
@@ -119,7 +119,7 @@ public class IdentityTests : PerStoreFixture
         Assert.That(_relay.Errors.Split('\n').Count(l => l.Contains("different body")), Is.EqualTo(1), "logged once");
     }
 
-    [TestCase("{\"id\":\"evt_\\ud800\",\"type\":\"charge.succeeded\"}", "not valid text", TestName = "AStripeEventIdWithALoneSurrogateIsA400")]
+    [TestCase("{\"id\":\"evt_\\ud800\",\"type\":\"charge.succeeded\"}", "escaped lone surrogate", TestName = "AStripeEventIdWithALoneSurrogateIsA400")]
     [TestCase("{\"id\":\"evt_\\u0000x\",\"type\":\"charge.succeeded\"}", "NUL", TestName = "AStripeEventIdWithANulIsA400")]
     public async Task AValidlySignedEventWhoseIdNoStoreCanKeepIsA400(string json, string phrase)
     {

@@ -57,7 +57,7 @@ public class IngestTests : PerStoreFixture
     }
 
     private (string, string)[] Signed(string body, string id = "msg_1", DateTimeOffset? at = null) =>
-        WebhookSignature.StandardWebhooks(Secret).Sign(Encoding.UTF8.GetBytes(body), at ?? _clock.GetUtcNow(), id);
+        WebhookSignature.StandardWebhooks(Secret).Sign(Encoding.UTF8.GetBytes(body), at ?? _clock.GetUtcNow(), id).Select(h => (h.Key, h.Value)).ToArray();
 
     [Test]
     public async Task AValidDeliveryIsAcceptedStoredAndRunOnceWithItsExactBytes()

@@ -108,7 +108,7 @@ public class RelayCliTests : PerStoreFixture
 
         Assert.That((missing.ExitCode, missing.Error), Is.EqualTo((1, "error: there is no delivery dlv_nope." + Environment.NewLine)));
         Assert.That(pending.ExitCode, Is.EqualTo(1));
-        Assert.That(pending.Error, Does.Contain("is pending: only a succeeded, failed or unknown delivery can be replayed"));
+        Assert.That(pending.Error, Does.Contain("is pending: only a succeeded, failed, unknown or ignored delivery can be replayed"));
         Assert.That(shown.ExitCode, Is.EqualTo(0));
         Assert.That(shown.Out, Does.Contain("state:       pending").And.Contain("job_id:      demo-agent"));
     }

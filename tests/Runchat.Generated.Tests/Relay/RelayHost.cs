@@ -132,6 +132,14 @@ public sealed class RelayHost : IAsyncDisposable
     public Task<(int Status, JsonElement Body)> PostAsync(string path, string body, params (string Name, string Value)[] headers) =>
         PostAsync(path, Encoding.UTF8.GetBytes(body), headers);
 
+    /// <summary>With the headers a scheme's <c>Sign</c> makes.</summary>
+    public Task<(int Status, JsonElement Body)> PostAsync(string path, byte[] body, IEnumerable<KeyValuePair<string, string>> headers) =>
+        PostAsync(path, body, headers.Select(h => (h.Key, h.Value)).ToArray());
+
+    /// <summary>With the headers a scheme's <c>Sign</c> makes.</summary>
+    public Task<(int Status, JsonElement Body)> PostAsync(string path, string body, IEnumerable<KeyValuePair<string, string>> headers) =>
+        PostAsync(path, Encoding.UTF8.GetBytes(body), headers.Select(h => (h.Key, h.Value)).ToArray());
+
     /// <summary>Waits until every delivery has left pending/sending (or the timeout), and returns them all.</summary>
     public async Task<IReadOnlyList<RelayDelivery>> SettledAsync(int expected, TimeSpan timeout)
     {

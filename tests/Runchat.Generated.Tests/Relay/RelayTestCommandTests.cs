@@ -17,6 +17,7 @@ public class RelayTestCommandTests
     private string _directory = null!;
     private string _config = null!;
     private static readonly string Opened = Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "webhooks", "github", "issues", "opened.payload.json");
+    private static readonly string Starred = Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "webhooks", "github", "star", "created.payload.json");
 
     [SetUp]
     public void WriteConfig()
@@ -32,9 +33,9 @@ public class RelayTestCommandTests
                 Routes = new object[]
                 {
                     // The secret comes from the serving environment; a dry run does not need it.
-                    new { Path = "/hooks/github", JobId = "triage-agent", Signature = "github", Events = new[] { "issues.opened" }, Message = "New issue #{{ payload.issue.number }}: {{ payload.issue.title }}" },
+                    new { Path = "/hooks/github", JobId = "triage-agent", Signature = "github", Secret = "a-github-secret-0123456789", Events = new[] { "issues.opened" }, Message = "New issue #{{ payload.issue.number }}: {{ payload.issue.title }}" },
                     new { Path = "/hooks/broken", JobId = "triage-agent", Signature = "none", Message = "{{ payload.isue.title }}" },
-                    new { Path = "/hooks/whole", JobId = "triage-agent", Signature = "stripe" },
+                    new { Path = "/hooks/whole", JobId = "triage-agent", Signature = "stripe", Secret = "whsec_a-stripe-secret-0123456789" },
                 },
             },
         }));
@@ -48,10 +49,10 @@ public class RelayTestCommandTests
     [Test]
     public async Task AMatchingEventPrintsTheExactMessage()
     {
-        var (exitCode, output, error) = await RunAsync("relay", "test", "--config", _config, "--route", "/hooks/github", "--event", "issues.opened", "--payload", "@" + Opened);
+        var (exitCode, output, error) = await RunAsync("relay", "test", "--config", _config, "--route", "/hooks/github", "--event", "issues", "--payload", "@" + Opened);
 
         Assert.That(exitCode, Is.EqualTo(0), error);
-        Assert.That(output, Does.StartWith("would run (/hooks/github -> triage-agent, event issues.opened)"));
+        Assert.That(output, Does.StartWith("would run (/hooks/github -> job triage-agent, event issues.opened)"), "the header's event and the body's action, as serve names them");
         Assert.That(output, Does.Contain("--- the agent receives this message (").And.EndWith("New issue #1: Spelling error in the README file" + Environment.NewLine));
         Assert.That(File.Exists(Path.Combine(_directory, "never-created.db")), Is.False, "nothing stored");
     }
@@ -59,10 +60,10 @@ public class RelayTestCommandTests
     [Test]
     public async Task AnotherEventIsIgnoredWithTheReason()
     {
-        var (exitCode, output, error) = await RunAsync("relay", "test", "--config", _config, "--route", "/hooks/github", "--event", "issues.closed", "--payload", "@" + Opened);
+        var (exitCode, output, error) = await RunAsync("relay", "test", "--config", _config, "--route", "/hooks/github", "--event", "star", "--payload", "@" + Starred);
 
         Assert.That(exitCode, Is.EqualTo(0), error);
-        Assert.That(output, Does.StartWith("would be ignored: The event 'issues.closed' is not one this route runs (issues.opened)."));
+        Assert.That(output, Does.StartWith("would be ignored: The event 'star.created' is not one this route runs (issues.opened)."));
         Assert.That(output, Does.Not.Contain("the agent receives"));
     }
 
@@ -81,7 +82,7 @@ public class RelayTestCommandTests
         var (exitCode, output, error) = await RunAsync("relay", "test", "--config", _config, "--route", "/hooks/whole", "--payload", "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}");
 
         Assert.That(exitCode, Is.EqualTo(0), error);
-        Assert.That(output, Does.StartWith("would run (/hooks/whole -> triage-agent, event invoice.paid)"));
+        Assert.That(output, Does.StartWith("would run (/hooks/whole -> job triage-agent, event invoice.paid)"));
         Assert.That(output, Does.Contain("the agent receives the payload whole (36 bytes)").And.Contain("{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}"));
     }
 

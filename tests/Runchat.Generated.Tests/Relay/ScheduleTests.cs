@@ -71,7 +71,7 @@ public class ScheduleTests
             await before(store);
             var clock = new FakeTimeProvider(start);
             var options = Options.Create(new RunchatRelayOptions { Schedules = { schedule } });
-            using var scheduler = new RelayScheduler(options, store, new RelayRouteTable(), clock, new DispatchSignal(), NullLogger<RelayScheduler>.Instance);
+            using var scheduler = new RelayScheduler(new RelayRouteTable(options), store, clock, new DispatchSignal(), NullLogger<RelayScheduler>.Instance);
             await scheduler.StartAsync(default);
             await Task.Delay(300);
             for (var step = TimeSpan.Zero; step < advance; step += TimeSpan.FromMinutes(1))
