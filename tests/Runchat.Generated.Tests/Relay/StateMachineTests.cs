@@ -25,6 +25,8 @@ public class StateMachineTests
         Assert.That(edges, Is.EqualTo(new[]
         {
             "failed -> pending",
+            "ignored -> pending",
+            "pending -> failed",
             "pending -> sending",
             "sending -> failed",
             "sending -> pending",
