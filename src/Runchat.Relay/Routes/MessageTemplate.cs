@@ -209,7 +209,7 @@ internal sealed class MessageTemplate
         filters.AddFilter("json", (input, arguments, context) =>
             new ValueTask<FluidValue>(StringValue.Create(input is JsonModelValue json && json.Type is FluidValues.Dictionary or FluidValues.Array
                 ? json.ToStringValue()
-                : System.Text.Json.JsonSerializer.Serialize(input.ToObjectValue(), new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))));
+                : System.Text.Json.JsonSerializer.Serialize(input.ToObjectValue(), new System.Text.Json.JsonSerializerOptions { Encoder = ReadableJsonEncoder.Instance }))));
     }
 
     private static void Refuse(string filter, long length)

@@ -22,13 +22,13 @@ namespace Runchat.Relay;
 /// <item>Strict: a member a value does not have is an error naming its path (the path is put together only then).
 /// Objects have their members and <c>size</c>; arrays <c>size</c>, <c>first</c>, <c>last</c> and indexes; strings <c>size</c>.</item>
 /// <item>An object or array written out is compact JSON; a string is its text (not <c>\u</c>-escaped).</item>
-/// <item>A number is written as the payload wrote it; arithmetic and comparisons read it as a decimal, and one
-/// beyond a decimal's range fails the render (it is never guessed).</item>
+/// <item>A number a decimal holds is a Fluid number (so <c>&gt;</c> and <c>plus</c> work); one beyond a decimal's range is
+/// written as the payload wrote it, and arithmetic on it fails the render (it is never guessed; comparing it is false).</item>
 /// </list>
 /// </remarks>
 internal sealed class JsonModelValue : FluidValue
 {
-    private static readonly JsonWriterOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+    private static readonly JsonWriterOptions CompactJson = new() { Encoder = ReadableJsonEncoder.Instance, SkipValidation = true };
 
     private readonly JsonElement _element;
     private readonly JsonModelValue? _parent;
@@ -46,6 +46,15 @@ internal sealed class JsonModelValue : FluidValue
 
     /// <summary>The model's <c>payload</c>: the document's root.</summary>
     public static FluidValue Root(JsonElement root) => new JsonModelValue(root, null, "payload", -1);
+
+    /// <summary>
+    /// A payload value as the template reads it. A number a decimal holds is Fluid's own number, since Fluid's
+    /// comparisons (<c>&gt;</c>, <c>&lt;</c>) and arithmetic work on that type only; everything else is a view.
+    /// </summary>
+    private static FluidValue Of(JsonElement element, JsonModelValue parent, string? name, int index) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetDecimal(out var number)
+            ? NumberValue.Create(number)
+            : new JsonModelValue(element, parent, name, index);
 
     public override FluidValues Type => _element.ValueKind switch
     {
@@ -182,16 +191,16 @@ internal sealed class JsonModelValue : FluidValue
         return names.Count == 0 ? " (it is empty)" : $" (it has: {string.Join(", ", names.Take(12).Select(n => n.Length > 40 ? n.Substring(0, 40) + "…" : n))}{(names.Count > 12 ? ", …" : string.Empty)})";
     }
 
-    private JsonModelValue Member(JsonElement value, string name) => new(value, this, name, -1);
+    private FluidValue Member(JsonElement value, string name) => Of(value, this, name, -1);
 
-    private JsonModelValue Item(int index) => new(_element[index], this, null, index);
+    private FluidValue Item(int index) => Of(_element[index], this, null, index);
 
     private IEnumerable<FluidValue> Items()
     {
         var i = 0;
         foreach (var item in _element.EnumerateArray())
         {
-            yield return new JsonModelValue(item, this, null, i++);
+            yield return Of(item, this, null, i++);
         }
     }
 

@@ -22,6 +22,26 @@ internal sealed class RelayProcess : IDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The relay's own process id (the tool runs in the dotnet host itself).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>The most memory the relay has held so far (Linux's VmHWM: its peak resident set), in bytes.</summary>
+    public long PeakWorkingSet
+    {
+        get
+        {
+            foreach (var line in System.IO.File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Substring(6).Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+
+            throw new InvalidOperationException("no VmHWM in /proc/" + _process.Id + "/status");
+        }
+    }
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>What it printed so far (stdout and stderr), for assertions and failure messages.</summary>

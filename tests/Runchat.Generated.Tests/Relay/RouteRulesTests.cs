@@ -21,7 +21,7 @@ namespace Runchat.Tests.Relay;
 [Category("Relay")]
 public class RouteRulesTests
 {
-    private static readonly byte[] Labelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"issue\":{\"number\":7,\"title\":\"Crash on save\",\"body\":null,\"labels\":[{\"name\":\"bug\"},{\"name\":\"agent\"}]}}");
+    private static readonly byte[] Labelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"when\":\"2026-11-28T10:00:00Z\",\"issue\":{\"number\":7,\"title\":\"Crash on save\",\"body\":null,\"labels\":[{\"name\":\"bug\"},{\"name\":\"agent\"}]}}");
     private static readonly byte[] Unlabelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"issue\":{\"number\":8,\"title\":\"Typo\",\"body\":\"fix\",\"labels\":[{\"name\":\"docs\"}]}}");
 
     private static RelayRoute Route(Action<RelayRouteOptions> rules)
@@ -128,7 +128,41 @@ public class RouteRulesTests
         Assert.That(message, Is.EqualTo("#7 Crash on save [] 2 labels, first bug; issues.opened evt_1 dlv_1 2026-11-29T03:00:00.000Z /hooks/github triage-agent"));
     }
 
-    [TestCase("{{ payload.isue.title }}", "payload has no 'isue' (it has: action, issue)")]
+    [TestCase("{{ payload.issue.labels | map: 'name' | join: ', ' }}", "bug, agent")]
+    [TestCase("{% for l in payload.issue.labels %}{{ l.name }};{% endfor %}", "bug;agent;")]
+    [TestCase("{% for pair in payload.issue %}{{ pair[0] }},{% endfor %}", "number,title,body,labels,")]
+    [TestCase("{{ payload.issue.labels.first.name }} {{ payload.issue.labels.last.name }} {{ payload.issue.labels.size }} {{ payload.action.size }}", "bug agent 2 6")]
+    [TestCase("{% if payload.action == 'opened' and payload.issue.number > 5 %}yes{% endif %}", "yes")]
+    [TestCase("{% if 'opened' == payload.action and payload.action != 'closed' %}yes{% endif %}", "yes")]
+    [TestCase("{{ payload.when | date: '%Y-%m-%d' }} {{ payload.action | slice: 0, 4 }} {{ payload.action | remove: 'ed' }}", "2026-11-28 open open")]
+    [TestCase("{% if payload.issue.body == nil and payload.issue contains 'title' %}nil{% endif %}", "nil")]
+    [TestCase("{{ payload.issue.number | plus: 1 }} {{ payload.action | upcase }}", "8 OPENED")]
+    [TestCase("{{ payload.issue.labels[1] }}", "{\"name\":\"agent\"}")]
+    [TestCase("{{ payload.issue | json }}", "{\"number\":7,\"title\":\"Crash on save\",\"body\":null,\"labels\":[{\"name\":\"bug\"},{\"name\":\"agent\"}]}")]
+    public async Task TheModelReadsAsLiquidReads(string template, string expected)
+    {
+        var (message, error) = await Render(template, Labelled);
+
+        Assert.That(error, Is.Null);
+        Assert.That(message, Is.EqualTo(expected));
+    }
+
+    [TestCase("{{ payload.big | replace: 'x', 'yy' }}", "the replace filter would build more than 100000 characters")]
+    [TestCase("{{ payload.list | join: payload.big }}", "the join filter would build more than 100000 characters")]
+    [TestCase("{{ payload.big | append: payload.big }}", "'append' grew past 100000")]
+    [TestCase("{{ payload.list.nmae }}", "payload.list is an array; it has no 'nmae' (it has size, first, last and [index])")]
+    [TestCase("{{ payload.list[5] }}", "payload.list has 3 items; it has no [5]")]
+    public async Task WhatWouldGrowPastTheLimitOrReadWhatIsNotThereFailsBeforeItIsBuilt(string template, string phrase)
+    {
+        var body = Encoding.UTF8.GetBytes("{\"n\":1,\"list\":[\"a\",\"b\",\"c\"],\"big\":\"" + new string('x', 60_000) + "\"}");
+
+        var (message, error) = await Render(template, body);
+
+        Assert.That(message, Is.Null);
+        Assert.That(error, Does.Contain(phrase));
+    }
+
+    [TestCase("{{ payload.isue.title }}", "payload has no 'isue' (it has: action, when, issue)")]
     [TestCase("{{ paylod.issue }}", "'paylod' is not in the model")]
     [TestCase("{{ payload.issue.title | no_such_filter }}", "no_such_filter")]
     [TestCase("{% for i in (1..9999) %}{% for j in (1..9999) %}{% endfor %}{% endfor %}", "")]

@@ -1,0 +1,24 @@
+using System;
+using System.IO;
+
+namespace Runchat.Tests.TestSupport;
+
+/// <summary>A folder of its own for one test (a configuration, a SQLite file), deleted afterwards.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "runchat-test-" + Guid.NewGuid().ToString("N"));
+
+    public TempDirectory() => Directory.CreateDirectory(Path);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
