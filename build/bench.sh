@@ -4,6 +4,7 @@
 #   build/bench.sh            # short BenchmarkDotNet jobs + peak memory + no-op build timing
 #   build/bench.sh --dry      # compile-and-run smoke only (what CI does); no numbers
 #   build/bench.sh cost [deliveries] [rounds] [idle-seconds]   # the relay's CPU per delivery, 1 and 2 instances
+#   build/bench.sh shapes     # ingest + render per byte: flat, deep, wide bodies of 10 KB to 10 MB, with and without rules
 #
 # Results go to tests/Runchat.Generated.Benchmarks/results/ (the table: results.md).
 # Ratios compare medians measured in the same run; absolute times on shared machines are noise.
@@ -37,6 +38,39 @@ if [ "${1:-}" = "--dry" ]; then
     exit 1
   fi
   echo "bench: relay cost dry run OK"
+  exit 0
+fi
+
+if [ "${1:-}" = "shapes" ]; then
+  # IngestShapes.cs: the cost per byte must follow the size, not the shape (largest / smallest < 3).
+  dotnet "$dll" shape-tokens > "$out/shape-tokens.tsv"
+  dotnet "$dll" --filter '*IngestShapes*' --job short --exporters csv --artifacts "$out/shapes" | tee "$out/shapes.log" >/dev/null
+  python3 - "$out/shapes/results/Runchat.Benchmarks.IngestShapes-report.csv" "$out/shape-tokens.tsv" <<'PY' | tee "$out/shapes.md"
+import csv, sys
+def ns(text):
+    value, unit = text.replace(',', '').split()
+    return float(value) * {'ns': 1, 'μs': 1e3, 'us': 1e3, 'ms': 1e6, 's': 1e9}[unit]
+size = {}
+for line in open(sys.argv[2]):
+    shape, kb, length, tokens = line.split()
+    size[(shape, kb)] = (int(length), int(tokens))
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("| shape | size | tokens | rules | mean | ns per byte | ns per token | allocated |")
+print("|---|---|---|---|---|---|---|---|")
+per_byte, per_token, by_shape = {}, {}, {}
+for r in sorted(rows, key=lambda r: (r['WithRules'], r['Shape'], int(r['Kilobytes']))):
+    length, tokens = size[(r['Shape'], r['Kilobytes'])]
+    mean = ns(r['Mean'])
+    per_byte.setdefault(r['WithRules'], []).append(mean / length)
+    per_token.setdefault(r['WithRules'], []).append(mean / tokens)
+    by_shape.setdefault((r['WithRules'], r['Shape']), []).append(mean / length)
+    print(f"| {r['Shape']} | {length:,} B | {tokens:,} | {r['WithRules']} | {r['Mean']} | {mean / length:.2f} | {mean / tokens:.1f} | {r['Allocated']} |")
+print()
+for (rules, shape), values in sorted(by_shape.items()):
+    print(f"rules={rules} {shape}: per byte, 10 MB vs 10 KB = {values[-1] / values[0]:.2f}; largest / smallest over the sizes = {max(values) / min(values):.2f} (target < 3)")
+for rules in per_byte:
+    print(f"rules={rules}: per token, largest / smallest over every shape and size = {max(per_token[rules]) / min(per_token[rules]):.2f}; per byte = {max(per_byte[rules]) / min(per_byte[rules]):.2f} (shapes differ in tokens per byte)")
+PY
   exit 0
 fi
 

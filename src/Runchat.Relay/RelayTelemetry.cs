@@ -24,7 +24,7 @@ internal sealed class RelayTelemetry : IDisposable
     public RelayTelemetry(IMeterFactory meters, IDeliveryStore store)
     {
         _meter = meters.Create(Name);
-        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route, outcome (stored, duplicate, ignored, conflict, handshake, rejected_signature, rejected_body, store_failed) and event name.");
+        _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route, outcome (stored, duplicate, ignored, failed, conflict, handshake, rejected_signature, rejected_body, rejected_method, store_failed) and event name.");
         _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries in the store, by state: unknown ones need an operator.");
     }
 

@@ -45,6 +45,28 @@ if (args.Length >= 1 && args[0] == "dashboard")
     return await Runchat.Benchmarks.DashboardTtfb.RunAsync(args);
 }
 
+if (args.Length == 1 && args[0] == "shape-tokens")
+{
+    // For build/bench.sh shapes: the size and token count of each IngestShapes body, to report the cost per token too.
+    foreach (var shape in new[] { "flat", "deep", "wide" })
+    {
+        foreach (var kilobytes in new[] { 10, 100, 1_000, 10_000 })
+        {
+            var body = IngestShapes.Body(shape, kilobytes * 1024);
+            var reader = new System.Text.Json.Utf8JsonReader(body);
+            var tokens = 0;
+            while (reader.Read())
+            {
+                tokens++;
+            }
+
+            Console.WriteLine($"{shape}\t{kilobytes}\t{body.Length}\t{tokens}");
+        }
+    }
+
+    return 0;
+}
+
 if (args.Length >= 1 && args[0] == "cost")
 {
     return await Runchat.Benchmarks.RelayCost.RunAsync(args);

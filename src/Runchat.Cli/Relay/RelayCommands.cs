@@ -60,7 +60,7 @@ public static class RelayCommands
     {
         var config = ConfigOption();
         var state = new Option<string?>("--state") { Description = "Only deliveries in this state." };
-        state.AcceptOnlyFromAmong("pending", "sending", "succeeded", "failed", "unknown");
+        state.AcceptOnlyFromAmong("pending", "sending", "succeeded", "failed", "unknown", "ignored");
         var json = new Option<bool>("--json") { Description = "Print a JSON array (snake_case fields)." };
         var command = new Command("list", "List the stored deliveries, newest first.") { config, state, json };
         command.SetAction((result, cancellationToken) => Guard(console, async () =>
@@ -531,7 +531,9 @@ public static class RelayCommands
     {
         $"id:          {d.Id}",
         $"route:       {d.Route}",
-        $"job_id:      {d.JobId}",
+        d.FlowId is null ? $"job_id:      {d.JobId}" : $"flow_id:     {d.FlowId}",
+        $"event:       {d.Event ?? "-"}",
+        $"sender_id:   {d.SenderId ?? "-"}",
         $"dedupe_key:  {d.DedupeKey}",
         $"state:       {DeliveryStates.Name(d.State)}",
         $"attempts:    {d.Attempts}",
@@ -539,6 +541,7 @@ public static class RelayCommands
         $"updated_at:  {d.UpdatedAt:O}",
         $"body_bytes:  {d.BodyBytes}",
         $"status:      {d.Status ?? "-"}",
+        $"message:     {d.Message ?? (d.Attempts > 0 ? "(the payload, whole)" : "-")}",
         $"final_reply: {d.FinalReply ?? "-"}",
         $"last_error:  {d.LastError ?? "-"}",
     });

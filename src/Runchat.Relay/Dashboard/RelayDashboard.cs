@@ -232,6 +232,7 @@ internal sealed class DashboardPages
         Row("Received", delivery.ReceivedAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture));
         Row("Updated", delivery.UpdatedAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture));
         Row("Run status", delivery.Status);
+        Row("Message sent", delivery.Message ?? (delivery.Attempts > 0 ? "(the payload, whole)" : null));
         Row("Final reply", delivery.FinalReply);
         Row("Error", delivery.LastError);
         Row("Replayed", delivery.ReplayedAt?.UtcDateTime.ToString("u", CultureInfo.InvariantCulture));

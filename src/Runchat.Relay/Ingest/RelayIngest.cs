@@ -109,7 +109,7 @@ internal sealed class RelayIngest
 
         activity?.SetTag("runchat.relay.event", eventName);
         var verdict = route.Filter.Decide(eventName, payload.Root);
-        var delivery = new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, dedupeKey!, payload.Bytes.ToArray(), request.Now,
+        var delivery = new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, dedupeKey!, WholeArray(payload.Bytes), request.Now,
             RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(verification.Label), eventName, route.FlowId)
         {
             State = verdict.State,
@@ -163,6 +163,12 @@ internal sealed class RelayIngest
                 return Accepted(route, request, added.Id, duplicate: false);
         }
     }
+
+    /// <summary>The payload's bytes as an array: the body's own when the payload is the body (no copy), else a copy.</summary>
+    private static byte[] WholeArray(ReadOnlyMemory<byte> bytes) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(bytes, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToArray();
 
     private static IngestAnswer Accepted(RelayRoute route, WebhookRequest request, string deliveryId, bool duplicate)
     {

@@ -37,13 +37,36 @@ internal sealed class WebhookPayload : IDisposable
     public static bool TryParse(ReadOnlyMemory<byte> bytes, int maxDepth, out WebhookPayload? payload, out string? refusal)
     {
         payload = null;
-        refusal = Check(bytes.Span, maxDepth);
+        var span = bytes.Span;
+
+        // Only an escape can make a lone surrogate (raw bytes are checked as UTF-8 below), so a body without
+        // one needs no pass over its tokens before the parse: the parse checks the structure and the depth.
+        // Any failure goes through the token pass, which says precisely what is wrong.
+        refusal = span.IndexOf("\\u"u8) >= 0 || !Utf8.IsValid(span) ? Check(span, maxDepth) : null;
         if (refusal is not null)
         {
             return false;
         }
 
-        payload = new WebhookPayload(bytes, JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = maxDepth }));
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = maxDepth });
+        }
+        catch (JsonException)
+        {
+            refusal = Check(span, maxDepth) ?? "The body is not valid JSON.";
+            return false;
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.EnumerateObject().MoveNext())
+        {
+            document.Dispose();
+            refusal = Check(span, maxDepth) ?? "The body is not one JSON object with content.";
+            return false;
+        }
+
+        payload = new WebhookPayload(bytes, document);
         return true;
     }
 

@@ -73,6 +73,7 @@ public class HostileBodyTests : PerStoreFixture
                     new { Path = "/hooks/strict", JobId = "strict-agent", Signature = "none", Message = "{{ payload.type.nmae }}" },
                     new { Path = "/hooks/json", JobId = "json-agent", Signature = "none", Message = "data={{ payload.data }}" },
                     new { Path = "/hooks/regex", JobId = "regex-agent", Signature = "none", When = @"$.labels[?(@.name =~ /^(\w+\s?)*$/)]" },
+                    new { Path = "/hooks/scan", JobId = "scan-agent", Signature = "none", When = "$..[?(@.name == 'agent')]" },
                     new { Path = "/hooks/github", JobId = "triage-agent", Signature = "github", Secret = GitHubSecret, Events = new[] { "issues.opened" } },
                     new { Path = "/hooks/stripe", JobId = "billing-agent", Signature = "stripe", Secret = StripeSecret },
                 },
@@ -227,6 +228,25 @@ public class HostileBodyTests : PerStoreFixture
         Assert.That(delivery!.State, Is.EqualTo(RelayDeliveryState.Failed));
         Assert.That(delivery.LastError, Does.Contain("could not be evaluated").And.Contain("took longer than 100 ms"));
         Assert.That(_sandbox.Requests.Count(r => r.JobId == "regex-agent"), Is.EqualTo(0));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task AFiveMegabyteBodyThroughAWhenScanIsAnsweredWithinASecond(bool matches)
+    {
+        var items = string.Join(",", Enumerable.Range(0, 60_000).Select(i => $"{{\"name\":\"item-{i}\",\"tags\":[\"a\",\"b\"],\"n\":{i}}}"));
+        var body = "{\"type\":\"scan\",\"items\":[" + items + (matches ? ",{\"name\":\"agent\"}" : string.Empty) + "]}";
+        Assert.That(Encoding.UTF8.GetByteCount(body), Is.InRange(2_500_000, 6_000_000));
+        body = body.Replace("\"tags\":[\"a\",\"b\"]", "\"tags\":[\"a\",\"b\"],\"pad\":\"pppppppppppppppppppppppppppppp\"");
+        Assert.That(Encoding.UTF8.GetByteCount(body), Is.GreaterThan(5_000_000));
+
+        var clock = Stopwatch.StartNew();
+        var (status, answer) = await PostAsync("/hooks/scan", body);
+        TestContext.Out.WriteLine($"5 MB through When: {status} in {clock.ElapsedMilliseconds} ms");
+
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)));
+        Assert.That(status, Is.EqualTo(matches ? 202 : 200), answer);
+        AssertSmallPeak();
     }
 
     [Test]
