@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace Runchat.Tests.TestSupport;
+namespace Runchat.Tests.Relay;
 
 /// <summary>A folder of its own for one test (a configuration, a SQLite file), deleted afterwards.</summary>
 public sealed class TempDirectory : IDisposable
