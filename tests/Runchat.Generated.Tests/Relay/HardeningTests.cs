@@ -102,6 +102,17 @@ public class HardeningTests
         AssertOneLineRefusal(await ServeUntilExitAsync(config), "has no routes", "Relay");
     }
 
+    [TestCase(@"$.labels[?(@.name =~ /agent[/)]", "is not a regular expression")]
+    [TestCase(@"$.labels[?(@.name == agent)]", "'agent' is not a value")]
+    [TestCase(@"$.labels[-1]", "an index cannot be negative")]
+    public async Task AWhenThatCannotRunIsRefusedAtStartNamingTheRoute(string when, string phrase)
+    {
+        var config = WriteConfig(Temp(), "{\"Runchat\":{\"ApiKey\":\"rk_test_hardening_0123456789\"},\"Relay\":{\"Store\":\"sqlite:relay.db\",\"Routes\":[" +
+            $"{{\"Path\":\"/hooks/labelled\",\"JobId\":\"a\",\"Signature\":\"none\",\"When\":{JsonSerializer.Serialize(when)}}}]}}}}");
+
+        AssertOneLineRefusal(await ServeUntilExitAsync(config), "Relay:Routes:0 (/hooks/labelled)", phrase);
+    }
+
     [TestCase("\"/hooks/a\"", "\"/hooks/a/\"", "mapped 2 times")]
     [TestCase("\"/hooks/../a\"", "\"/hooks/b\"", "can never be reached")]
     [TestCase("\"/hooks/{x}\"", "\"/hooks/b\"", "route template")]
