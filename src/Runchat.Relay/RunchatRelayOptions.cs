@@ -103,9 +103,10 @@ public sealed class RunchatRelayOptions
             }
         }
 
-        foreach (var twice in Schedules.Where(s => s.Name is not null).GroupBy(s => s.Name!, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        // Ignoring case: a schedule's ticks are the route schedule:<Name>, and routes are matched ignoring case.
+        foreach (var twice in Schedules.Where(s => s.Name is not null).GroupBy(s => s.Name!, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
-            errors.Add($"Relay:Schedules: the name {twice.Key} is used {twice.Count()} times; each schedule's ticks are told apart by its name.");
+            errors.Add($"Relay:Schedules: the name {twice.Key} is used {twice.Count()} times ({string.Join(", ", twice.Select(s => s.Name))}; case does not make names different): each schedule's ticks are told apart by its name.");
         }
 
         // ASP.NET Core matches paths case-insensitively and with or without a trailing slash, so

@@ -36,6 +36,9 @@ public sealed class RelayScheduleOptions
     /// <summary>A tick while the previous run is still pending or sending: <c>skip</c> (the default) records it as a failed delivery saying so; <c>allow</c> runs it anyway.</summary>
     public string? Overlap { get; set; }
 
+    /// <summary>A cron with no fire time within this many years is refused: it would never run.</summary>
+    internal const int NeverFiresYears = 5;
+
     /// <inheritdoc />
     public override string ToString() => $"{Name}: {Cron} ({TimeZone ?? "UTC"}) -> {JobId ?? "flow " + FlowId}";
 
@@ -61,6 +64,7 @@ public sealed class RelayScheduleOptions
         }
 
         TimeZoneInfo zone;
+
         try
         {
             zone = string.IsNullOrWhiteSpace(TimeZone) ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(TimeZone!);
@@ -73,6 +77,14 @@ public sealed class RelayScheduleOptions
 
         var misfire = (Misfire ?? "skip").ToLowerInvariant();
         var overlap = (Overlap ?? "skip").ToLowerInvariant();
+        // 30 February, or a weekday that 29 February never falls on in the window: accepted, it would never fire.
+        var horizon = DateTime.UtcNow.AddYears(NeverFiresYears);
+        if (cron.GetNextOccurrence(DateTime.UtcNow, zone) is not { } first || first > horizon)
+        {
+            error = $"Cron '{Cron}' has no fire time in the next {NeverFiresYears} years (a date that does not exist, such as 30 February?).";
+            return null;
+        }
+
         if (misfire is not ("skip" or "run-once"))
         {
             error = $"Misfire is skip or run-once; got '{Misfire}'.";

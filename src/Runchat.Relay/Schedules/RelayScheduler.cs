@@ -32,6 +32,15 @@ internal sealed class RelayScheduler : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>The longest single wait: a tick months away is waited for in chunks, and the clock is read again after each.</summary>
+    internal static readonly TimeSpan MaxWait = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How late a tick may be and still run as on time. Woken later than this (the process was stopped, the
+    /// machine slept), the latest due tick is a misfire and follows the schedule's <c>Misfire</c>.
+    /// </summary>
+    internal static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_schedules.Count == 0)
@@ -60,22 +69,56 @@ internal sealed class RelayScheduler : BackgroundService
             {
                 try
                 {
-                    await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+                    // In chunks: Task.Delay cannot wait 49.7 days or more, and a clock that jumps is read again.
+                    await Task.Delay(wait < MaxWait ? wait : MaxWait, _time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
                     return;
                 }
+
+                continue;
             }
 
+            var now = _time.GetUtcNow();
             foreach (var schedule in _schedules)
             {
-                if (next[schedule] is { } fire && fire <= _time.GetUtcNow())
+                if (next[schedule] is { } fire && fire <= now)
                 {
-                    await EnqueueAsync(schedule, fire, stoppingToken).ConfigureAwait(false);
-                    next[schedule] = schedule.Next(fire);
+                    await FireAsync(schedule, fire, now, stoppingToken).ConfigureAwait(false);
+                    // From now, not from the tick: ticks missed while the process was stopped never come as a burst.
+                    next[schedule] = schedule.Next(now);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One wake-up of a schedule, at most one run: the latest tick due runs if it is on time (within
+    /// <see cref="Grace"/>), or, if it is late, only with <c>Misfire: run-once</c>. Earlier ticks due are missed.
+    /// </summary>
+    private async Task FireAsync(RelaySchedule schedule, DateTimeOffset firstDue, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var latest = firstDue;
+        var missed = 0;
+        for (var fire = schedule.Next(firstDue); fire is { } at && at <= now && missed < 100_000; fire = schedule.Next(at))
+        {
+            latest = at;
+            missed++;
+        }
+
+        var onTime = now - latest <= Grace;
+        if (missed > 0 || !onTime)
+        {
+            _logger.LogWarning(
+                "Schedule {Schedule} woke {Late:0} s late (the process was stopped or the machine slept): {Missed} tick(s) missed, the latest ({FireTime:u}) {What}.",
+                schedule.Name, (now - firstDue).TotalSeconds, missed + (onTime || schedule.RunOnceOnMisfire ? 0 : 1), latest,
+                onTime ? "runs" : schedule.RunOnceOnMisfire ? "runs once (Misfire: run-once)" : "is skipped too (Misfire: skip)");
+        }
+
+        if (onTime || schedule.RunOnceOnMisfire)
+        {
+            await EnqueueAsync(schedule, latest, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -87,22 +130,30 @@ internal sealed class RelayScheduler : BackgroundService
             return;
         }
 
-        var last = await LastTickAsync(schedule, cancellationToken).ConfigureAwait(false);
-        if (last?.FireTime is not { } lastFire)
+        try
         {
-            return; // never ticked: nothing was missed
-        }
+            var last = await LastTickAsync(schedule, cancellationToken).ConfigureAwait(false);
+            if (last?.FireTime is not { } lastFire)
+            {
+                return; // never ticked: nothing was missed
+            }
 
-        DateTimeOffset? latestMissed = null;
-        for (var fire = schedule.Next(lastFire); fire is { } at && at <= now; fire = schedule.Next(at))
-        {
-            latestMissed = at;
-        }
+            DateTimeOffset? latestMissed = null;
+            for (var fire = schedule.Next(lastFire); fire is { } at && at <= now; fire = schedule.Next(at))
+            {
+                latestMissed = at;
+            }
 
-        if (latestMissed is { } missed)
+            if (latestMissed is { } missed)
+            {
+                _logger.LogInformation("Schedule {Schedule} missed ticks while no relay ran; running the latest ({FireTime:u}) once (Misfire: run-once).", schedule.Name, missed);
+                await EnqueueAsync(schedule, missed, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException)
         {
-            _logger.LogInformation("Schedule {Schedule} missed ticks while no relay ran; running the latest ({FireTime:u}) once (Misfire: run-once).", schedule.Name, missed);
-            await EnqueueAsync(schedule, missed, cancellationToken).ConfigureAwait(false);
+            // The store is down at start: the missed tick is not caught up by this relay; the schedule goes on.
+            _logger.LogError("Schedule {Schedule}: could not read its last tick to catch up: {Error}", schedule.Name, failure.Message);
         }
     }
 

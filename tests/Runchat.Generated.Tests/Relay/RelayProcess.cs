@@ -120,6 +120,9 @@ internal sealed class RelayProcess : IDisposable
         return (_process.ExitCode, elapsed);
     }
 
+    /// <summary>Sends <paramref name="signal"/> (STOP, CONT) and returns at once.</summary>
+    public void Signal(string signal) => ToolProcess.Signal(_process, signal);
+
     public void Kill()
     {
         ToolProcess.Signal(_process, "KILL");

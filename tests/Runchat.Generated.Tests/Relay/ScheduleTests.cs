@@ -11,6 +11,7 @@ using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
+using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -60,7 +61,7 @@ public class ScheduleTests
         Assert.That(errors.Single(), Does.Contain("Relay:Schedules:0 (weekday-digest)").And.Contain(phrase));
     }
 
-    /// <summary>A scheduler on a fake clock and a real SQLite store.</summary>
+    /// <summary>A scheduler on a fake clock and a real SQLite store: it starts, the clock advances by <paramref name="advance"/> a minute at a time, and it stops.</summary>
     private static async Task<(IReadOnlyList<RelayDelivery> Deliveries, RelayDeliveryState? State)> RunSchedulerAsync(
         RelayScheduleOptions schedule, DateTimeOffset start, Func<IDeliveryStore, Task> before, TimeSpan advance)
     {
@@ -69,19 +70,13 @@ public class ScheduleTests
         try
         {
             await before(store);
-            var clock = new FakeTimeProvider(start);
-            var options = Options.Create(new RunchatRelayOptions { Schedules = { schedule } });
-            using var scheduler = new RelayScheduler(new RelayRouteTable(options), store, clock, new DispatchSignal(), NullLogger<RelayScheduler>.Instance);
-            await scheduler.StartAsync(default);
-            await Task.Delay(300);
+            await using var harness = await SchedulerHarness.StartAsync(store, start, schedule);
             for (var step = TimeSpan.Zero; step < advance; step += TimeSpan.FromMinutes(1))
             {
-                clock.Advance(TimeSpan.FromMinutes(1));
-                await Task.Delay(20);
+                await harness.AdvanceAsync(TimeSpan.FromMinutes(1));
             }
 
-            await Task.Delay(300);
-            await scheduler.StopAsync(default);
+            await harness.StopAsync();
             var all = (await store.ListAsync(null, default)).Where(d => d.Route == "schedule:" + schedule.Name).OrderBy(d => d.DedupeKey, StringComparer.Ordinal).ToList();
             return (all, all.LastOrDefault()?.State);
         }
@@ -89,6 +84,123 @@ public class ScheduleTests
         {
             (store as IDisposable)?.Dispose();
         }
+    }
+
+    [Test]
+    public async Task ATickMonthsAwayIsWaitedForAndFires()
+    {
+        // 1 June is 177 days from 6 December: past Task.Delay's 49.7-day limit, which used to end the scheduler.
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqliteDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 10, 0, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "yearly", Cron = "0 0 1 6 *", JobId = "digest-agent" });
+
+        await harness.AdvanceAsync(TimeSpan.FromDays(100));
+        Assert.That(harness.Added, Is.Empty);
+        Assert.That(harness.Faulted, Is.Null);
+        await harness.AdvanceAsync(TimeSpan.FromDays(80));
+
+        await Eventually.HoldsAsync(() => harness.Added.Count == 1, TimeSpan.FromSeconds(10), "the 1 June tick is enqueued");
+        Assert.That(harness.Added.Single().DedupeKey, Is.EqualTo("schedule:yearly:2027-06-01T00:00:00Z"));
+    }
+
+    [TestCase("skip", 1)]
+    [TestCase("run-once", 1)]
+    public async Task AfterAStallTheNextTickComesFromNowNeverABurst(string misfire, int ticks)
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqliteDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 0, 500, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "digest-agent", Misfire = misfire });
+
+        // The process is stopped for 30 s: 15 ticks fall due at once when it resumes.
+        await harness.StallAsync(TimeSpan.FromSeconds(30));
+        await Eventually.HoldsAsync(() => harness.Added.Count >= ticks, TimeSpan.FromSeconds(10), "the latest tick is enqueued");
+        await harness.SettleAsync();
+
+        Assert.That(harness.Added, Has.Count.EqualTo(ticks), "one tick, not 15");
+        Assert.That(harness.Added.Single().DedupeKey, Is.EqualTo("schedule:every-2s:2026-12-06T00:00:30Z"), "the latest, on time");
+
+        await harness.AdvanceAsync(TimeSpan.FromSeconds(2));
+        await Eventually.HoldsAsync(() => harness.Added.Count == ticks + 1, TimeSpan.FromSeconds(10), "the next tick, two seconds on");
+        Assert.That(harness.Added.Last().DedupeKey, Is.EqualTo("schedule:every-2s:2026-12-06T00:00:32Z"));
+    }
+
+    [Test]
+    public async Task AnHourlyScheduleStoppedForTwentyMinutesSkipsTheLateTickOrRunsItOnce([Values("skip", "run-once")] string misfire)
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqliteDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 9, 50, 0, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = misfire });
+
+        await harness.StallAsync(TimeSpan.FromMinutes(30)); // stopped at 09:50, woken at 10:20 for the 10:00 tick
+        await harness.SettleAsync();
+
+        Assert.That(harness.Added.Select(d => d.DedupeKey), Is.EqualTo(misfire == "skip" ? Array.Empty<string>() : new[] { "schedule:hourly:2026-12-06T10:00:00Z" }));
+    }
+
+    [Test]
+    public async Task OfTwoSchedulesTheEarlierFiresFirstAndEachTickCarriesItsOwnSchedule()
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqliteDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 8, 59, 0, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "late", Cron = "30 9 * * *", JobId = "late-agent", Message = "late {{ schedule.name }}" },
+            new RelayScheduleOptions { Name = "early", Cron = "0 9 * * *", JobId = "early-agent", Message = "early {{ schedule.name }} at {{ schedule.fire_time | date: '%H:%M' }}" });
+
+        await harness.AdvanceAsync(TimeSpan.FromMinutes(2));
+        await Eventually.HoldsAsync(() => harness.Added.Count == 1, TimeSpan.FromSeconds(10), "the 09:00 tick");
+        Assert.That(harness.Added.Single().Route, Is.EqualTo("schedule:early"), "the earlier schedule fires first, and alone");
+        await harness.AdvanceAsync(TimeSpan.FromMinutes(30));
+        await Eventually.HoldsAsync(() => harness.Added.Count == 2, TimeSpan.FromSeconds(10), "the 09:30 tick");
+
+        var routes = new RelayRouteTable(Options.Create(harness.Options));
+        foreach (var (tick, expected) in harness.Added.Zip(new[] { "early early at 09:00", "late late" }))
+        {
+            var claimed = new ClaimedDelivery(tick.Id, tick.Route, tick.JobId, tick.Body, 0) { Event = tick.Event, ReceivedAt = tick.ReceivedAt };
+            var (message, error) = await RouteRules.RenderAsync(routes.Find(tick.Route), claimed);
+            Assert.That(error, Is.Null);
+            Assert.That(message, Is.EqualTo(expected), "a tick carries its own schedule's Message and model");
+        }
+    }
+
+    [Test]
+    public async Task AStoreErrorInATickLeavesTheSchedulerRunning()
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqliteDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 0, 500, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "digest-agent" });
+        harness.FailNextAdd = true;
+
+        await harness.AdvanceAsync(TimeSpan.FromSeconds(2));
+        await Eventually.HoldsAsync(() => !harness.FailNextAdd, TimeSpan.FromSeconds(10), "the 00:00:02 tick met the store error");
+        await harness.AdvanceAsync(TimeSpan.FromSeconds(2));
+        await Eventually.HoldsAsync(() => harness.Added.Count == 1, TimeSpan.FromSeconds(10), "the next tick is enqueued");
+
+        Assert.That(harness.Faulted, Is.Null);
+        Assert.That(harness.Added.Single().DedupeKey, Is.EqualTo("schedule:every-2s:2026-12-06T00:00:04Z"));
+    }
+
+    [TestCase("0 0 30 2 *", "has no fire time in the next 5 years")]
+    [TestCase("0 0 31 4 *", "has no fire time in the next 5 years")]
+    public void ACronThatNeverFiresIsRefusedAtStartUp(string cron, string phrase)
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "schedules.db") };
+        options.Schedules.Add(new RelayScheduleOptions { Name = "never", Cron = cron, JobId = "digest-agent" });
+
+        Assert.That(options.Validate().Single(), Does.Contain("Relay:Schedules:0 (never)").And.Contain(phrase));
+    }
+
+    [Test]
+    public void TwoSchedulesWhoseNamesDifferOnlyByCaseAreRefused()
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "schedules.db") };
+        options.Schedules.Add(new RelayScheduleOptions { Name = "Digest", Cron = "0 9 * * *", JobId = "public-agent" });
+        options.Schedules.Add(new RelayScheduleOptions { Name = "digest", Cron = "0 9 * * *", JobId = "private-agent", Message = "PRIVATE: internal finance digest" });
+
+        Assert.That(options.Validate().Single(), Does.Contain("the name Digest is used 2 times (Digest, digest; case does not make names different)"));
     }
 
     private static Func<IDeliveryStore, Task> LastTickAt(DateTimeOffset fire, RelayDeliveryState state = RelayDeliveryState.Pending) => async store =>
@@ -215,6 +327,42 @@ public class ScheduleTests
         catch (IOException)
         {
         }
+    }
+
+    [Test]
+    [Category("Process")]
+    [Platform(Exclude = "Win", Reason = "POSIX signals")]
+    public async Task ARelayStoppedForTwentySecondsResumesWithOneTickNotABurst()
+    {
+        await using var sandbox = await SandboxServer.StartAsync();
+        using var temp = new TempDirectory();
+        var config = Path.Combine(temp.Path, "relay.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = sandbox.BaseUrl.ToString() },
+            Relay = new { Store = "sqlite:relay.db", MaxRunsPerMinute = 1_000_000, Schedules = new[] { new { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "demo-agent" } } },
+        }));
+
+        DateTimeOffset resumed;
+        using (var relay = await RelayProcess.StartAsync(config))
+        {
+            await Eventually.HoldsAsync(() => sandbox.Requests.Count >= 2, TimeSpan.FromSeconds(10), "two ticks ran");
+            relay.Signal("STOP");
+            await Task.Delay(TimeSpan.FromSeconds(20)); // the stall itself: a stopped process cannot be waited on otherwise
+            relay.Signal("CONT");
+            resumed = DateTimeOffset.UtcNow;
+            await Eventually.HoldsAsync(() => sandbox.Requests.Count(r => r.ReceivedAt > resumed.AddSeconds(2.5)) >= 1, TimeSpan.FromSeconds(15), "the schedule goes on after the stall");
+        }
+
+        var store = new SqliteDeliveryStore(Path.Combine(temp.Path, "relay.db"));
+        var ticks = (await store.ListAsync(null, default)).OrderBy(d => d.ReceivedAt).ToList();
+        store.Dispose();
+        TestContext.Out.WriteLine(string.Join("\n", ticks.Select(t => $"{t.DedupeKey} received {t.ReceivedAt:HH:mm:ss.fff}")));
+
+        var atResume = ticks.Count(t => t.ReceivedAt >= resumed.AddSeconds(-0.5) && t.ReceivedAt < resumed.AddSeconds(1.5));
+        Assert.That(atResume, Is.LessThanOrEqualTo(1), "at most one tick as the relay resumes, not the ten it missed");
+        Assert.That(ticks.Select(t => t.DedupeKey).Distinct().Count(), Is.EqualTo(ticks.Count));
+        Assert.That(sandbox.Requests, Has.Count.EqualTo(ticks.Count(t => t.State == RelayDeliveryState.Succeeded)), "one run per tick");
     }
 
     [Test]

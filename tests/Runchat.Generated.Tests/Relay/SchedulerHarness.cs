@@ -1,0 +1,214 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using NUnit.Framework;
+using Runchat.Relay;
+using Runchat.Tests.TestSupport;
+using Runchat.TestSupport;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// A <see cref="RelayScheduler"/> on a fake clock: the test moves time, and waits for the scheduler to be waiting
+/// again (it has asked the clock for its next timer) instead of sleeping. What it enqueues is recorded.
+/// </summary>
+internal sealed class SchedulerHarness : IAsyncDisposable
+{
+    private readonly CountingClock _clock;
+    private readonly RelayScheduler _scheduler;
+    private readonly RecordingStore _store;
+
+    private SchedulerHarness(CountingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options)
+    {
+        _clock = clock;
+        _scheduler = scheduler;
+        _store = store;
+        Options = options;
+    }
+
+    public RunchatRelayOptions Options { get; }
+
+    /// <summary>What the scheduler stored, in order.</summary>
+    public IReadOnlyList<NewDelivery> Added => _store.Added;
+
+    /// <summary>Set to make the next AddAsync throw as a store that is down would; cleared when it has.</summary>
+    public bool FailNextAdd
+    {
+        get => _store.FailNext;
+        set => _store.FailNext = value;
+    }
+
+    /// <summary>The scheduler's failure, if its loop ended with one.</summary>
+    public Exception? Faulted => _scheduler.ExecuteTask?.Exception;
+
+    public static async Task<SchedulerHarness> StartAsync(IDeliveryStore store, DateTimeOffset start, params RelayScheduleOptions[] schedules)
+    {
+        var options = new RunchatRelayOptions();
+        options.Schedules.AddRange(schedules);
+        Assert.That(options.Validate(), Is.Empty);
+        var clock = new CountingClock(start);
+        var recording = new RecordingStore(store);
+        var scheduler = new RelayScheduler(new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(options)), recording, clock, new DispatchSignal(), NullLogger<RelayScheduler>.Instance);
+        var harness = new SchedulerHarness(clock, scheduler, recording, options);
+        var waiting = clock.NextWait();
+        await scheduler.StartAsync(default);
+        await harness.UntilWaitingAsync(waiting, "the scheduler waits for its first tick");
+        return harness;
+    }
+
+    /// <summary>
+    /// Moves the clock by <paramref name="by"/> as time passes: to each moment the scheduler waits for, waking it
+    /// on time, and waiting until it waits again, then to the end.
+    /// </summary>
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        var target = _clock.GetUtcNow() + by;
+        while (_clock.Due is { } due && due <= target && !_scheduler.ExecuteTask!.IsCompleted)
+        {
+            var waiting = _clock.NextWait();
+            _clock.Advance(due - _clock.GetUtcNow());
+            await UntilWaitingAsync(waiting, $"the scheduler waits again after {due:u}");
+        }
+
+        _clock.Advance(target - _clock.GetUtcNow());
+    }
+
+    /// <summary>Moves the clock by <paramref name="by"/> at once, as a process stopped and resumed sees it, and waits until the scheduler waits again.</summary>
+    public async Task StallAsync(TimeSpan by)
+    {
+        var waiting = _clock.NextWait();
+        _clock.Advance(by);
+        await UntilWaitingAsync(waiting, $"the scheduler waits again after a stall of {by}");
+    }
+
+    private async Task UntilWaitingAsync(Task waiting, string what)
+    {
+        if (await Task.WhenAny(waiting, _scheduler.ExecuteTask ?? Task.CompletedTask, Task.Delay(TimeSpan.FromSeconds(10))) is var done && done != waiting && !(_scheduler.ExecuteTask?.IsCompleted ?? true))
+        {
+            Assert.Fail("timed out waiting until " + what);
+        }
+    }
+
+    /// <summary>Waits until the scheduler has stored nothing for a moment (what is due has been done).</summary>
+    public async Task SettleAsync()
+    {
+        var count = -1;
+        await Eventually.HoldsAsync(() =>
+        {
+            var now = Added.Count;
+            var settled = now == count;
+            count = now;
+            return settled;
+        }, TimeSpan.FromSeconds(10), "the scheduler has stored what was due");
+    }
+
+    public Task StopAsync() => _scheduler.StopAsync(default);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _scheduler.StopAsync(default);
+        _scheduler.Dispose();
+    }
+
+    /// <summary>A fake clock that tells when a timer is asked of it (a scheduler that asks for one is waiting), and for when.</summary>
+    private sealed class CountingClock : TimeProvider
+    {
+        private readonly FakeTimeProvider _fake;
+        private TaskCompletionSource _nextWait = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private DateTimeOffset? _due;
+
+        public CountingClock(DateTimeOffset start) => _fake = new FakeTimeProvider(start);
+
+        /// <summary>When the latest timer asked for is due.</summary>
+        public DateTimeOffset? Due
+        {
+            get
+            {
+                lock (_fake)
+                {
+                    return _due;
+                }
+            }
+        }
+
+        /// <summary>Completes when the next timer is asked for.</summary>
+        public Task NextWait()
+        {
+            lock (_fake)
+            {
+                return (_nextWait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+
+        public void Advance(TimeSpan by) => _fake.Advance(by);
+
+        public override DateTimeOffset GetUtcNow() => _fake.GetUtcNow();
+
+        public override long GetTimestamp() => _fake.GetTimestamp();
+
+        public override long TimestampFrequency => _fake.TimestampFrequency;
+
+        public override TimeZoneInfo LocalTimeZone => _fake.LocalTimeZone;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = _fake.CreateTimer(callback, state, dueTime, period);
+            lock (_fake)
+            {
+                _due = dueTime == Timeout.InfiniteTimeSpan ? null : _fake.GetUtcNow() + dueTime;
+                _nextWait.TrySetResult();
+            }
+
+            return timer;
+        }
+    }
+
+    /// <summary>The store, recording each AddAsync, and failing the next one on demand.</summary>
+    private sealed class RecordingStore : DelegatingStore
+    {
+        private readonly List<NewDelivery> _added = new();
+
+        public RecordingStore(IDeliveryStore inner)
+            : base(inner)
+        {
+        }
+
+        public bool FailNext { get; set; }
+
+        public IReadOnlyList<NewDelivery> Added
+        {
+            get
+            {
+                lock (_added)
+                {
+                    return _added.ToList();
+                }
+            }
+        }
+
+        public override async Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
+        {
+            if (FailNext)
+            {
+                FailNext = false;
+                throw new Microsoft.Data.Sqlite.SqliteException("the store is down (a test)", 10);
+            }
+
+            var result = await base.AddAsync(delivery, cancellationToken);
+            if (!result.Duplicate)
+            {
+                lock (_added)
+                {
+                    _added.Add(delivery);
+                }
+            }
+
+            return result;
+        }
+    }
+}

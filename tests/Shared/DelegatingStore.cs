@@ -1,0 +1,53 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Runchat.Relay;
+
+namespace Runchat.TestSupport;
+
+/// <summary>A store that forwards every call to another: tests override the calls they count, record or break.</summary>
+internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDisposable
+{
+    protected DelegatingStore(IDeliveryStore inner) => Inner = inner;
+
+    protected IDeliveryStore Inner { get; }
+
+    public virtual Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken) => Inner.AddAsync(delivery, cancellationToken);
+
+    public virtual Task<int> RecoverInterruptedAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken) => Inner.RecoverInterruptedAsync(now, atStart, cancellationToken);
+
+    public virtual Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken) => Inner.ClaimAsync(request, cancellationToken);
+
+    public virtual Task<SendStart> StartSendAsync(StartRequest request, CancellationToken cancellationToken) => Inner.StartSendAsync(request, cancellationToken);
+
+    public virtual Task RenewAsync(string owner, IReadOnlyCollection<string> ids, DateTimeOffset leaseUntil, CancellationToken cancellationToken) => Inner.RenewAsync(owner, ids, leaseUntil, cancellationToken);
+
+    public virtual Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken) => Inner.ReleaseAsync(owner, now, cancellationToken);
+
+    public virtual Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Inner.CompleteAsync(id, owner, state, result, now, cancellationToken);
+
+    public virtual Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken) => Inner.RejectAsync(id, owner, error, now, cancellationToken);
+
+    public virtual Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Inner.RescheduleAsync(id, owner, nextAttemptAt, error, now, cancellationToken);
+
+    public virtual Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken) => Inner.GetAsync(id, cancellationToken);
+
+    public virtual IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState() => Inner.CountByState();
+
+    public virtual Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken) => Inner.ListAsync(state, cancellationToken);
+
+    public virtual Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken) => Inner.ListPageAsync(query, cancellationToken);
+
+    public virtual Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken) => Inner.GetBodyAsync(id, cancellationToken);
+
+    public virtual Task<DeliveryOverview> OverviewAsync(DateTimeOffset now, CancellationToken cancellationToken) => Inner.OverviewAsync(now, cancellationToken);
+
+    public virtual Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken) => Inner.ReplayAsync(seen, now, cancellationToken);
+
+    public void Dispose() => (Inner as IDisposable)?.Dispose();
+
+    public ValueTask DisposeAsync() => Inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : default;
+}
