@@ -50,7 +50,7 @@ public sealed class TriggerCommand
         {
             return await RunCoreAsync(arguments, cancellationToken).ConfigureAwait(false);
         }
-        catch (UsageException exception)
+        catch (CliUsageException exception)
         {
             return await FailAsync(ExitCodes.Usage, exception.Message).ConfigureAwait(false);
         }
@@ -73,7 +73,11 @@ public sealed class TriggerCommand
         }
         catch (HttpRequestException exception)
         {
-            return await FailAsync(ExitCodes.NetworkOrTimeout, "could not reach the Runchat API: " + WithCauses(exception)).ConfigureAwait(false);
+            // Only a failure to connect proves nothing ran; a connection dropped after the request left may
+            // have started the run, and a person told "not reached" would run it again.
+            return await FailAsync(ExitCodes.NetworkOrTimeout, RunchatRetry.IsSafeToResend(exception)
+                ? "could not reach the Runchat API (nothing was sent): " + WithCauses(exception)
+                : $"the request was sent; the run may have started: check the job's history before running it again ({WithCauses(exception)})").ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -106,17 +110,17 @@ public sealed class TriggerCommand
     {
         if (arguments.Message is not null && arguments.Payload is not null)
         {
-            throw new UsageException("--message and --payload cannot be used together: a message is appended as text, a payload is forwarded as JSON.");
+            throw new CliUsageException("--message and --payload cannot be used together: a message is appended as text, a payload is forwarded as JSON.");
         }
 
         if (arguments.Flow && (arguments.Message is not null || arguments.Payload is not null))
         {
-            throw new UsageException("--flow triggers a flow job as scheduled (GET): it takes no --message or --payload. To run a flow with inputs or a body, use: runchat-job run <runchat_id>.");
+            throw new CliUsageException("--flow triggers a flow job as scheduled (GET): it takes no --message or --payload. To run a flow with inputs or a body, use: runchat-job run <runchat_id>.");
         }
 
         if (arguments.Operation == "run" && arguments.Payload is not null && arguments.Inputs.Count > 0)
         {
-            throw new UsageException("--input and --payload cannot be used together: inputs are set by label, a payload is the Webhook node's whole body.");
+            throw new CliUsageException("--input and --payload cannot be used together: inputs are set by label, a payload is the Webhook node's whole body.");
         }
 
         var payload = arguments.Payload is null ? null : await ReadPayloadAsync(arguments.Payload, cancellationToken).ConfigureAwait(false);
@@ -128,7 +132,7 @@ public sealed class TriggerCommand
         }
         catch (InvalidOperationException exception)
         {
-            throw new UsageException(exception.Message);
+            throw new CliUsageException(exception.Message);
         }
 
         if (arguments.ApiKey is not null)
@@ -140,7 +144,7 @@ public sealed class TriggerCommand
         {
             if (!Uri.TryCreate(arguments.BaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
             {
-                throw new UsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{Runchat.Cli.Internal.UrlDisplay.Safe(arguments.BaseUrl)}'.");
+                throw new CliUsageException($"--base-url must be an absolute http or https URL such as https://runchat.com; got '{Runchat.Cli.Internal.UrlDisplay.Safe(arguments.BaseUrl)}'.");
             }
 
             options.BaseUrl = baseUrl;
@@ -152,7 +156,7 @@ public sealed class TriggerCommand
         }
         else if (options.BaseUrl is { Scheme: "http", IsLoopback: false } insecure)
         {
-            throw new UsageException(
+            throw new CliUsageException(
                 $"the base URL is plain http to '{insecure.Host}': the API key would cross the network unencrypted. Use https, or add --allow-insecure-http on a network you trust.");
         }
 
@@ -164,7 +168,7 @@ public sealed class TriggerCommand
         if (arguments.Sandbox && payload is not null && payload.Length > SandboxServer.MaxRequestBytes)
         {
             // Said before sending: the sandbox would refuse it mid-upload, which reads as a network failure.
-            throw new UsageException($"the payload is {payload.Length:N0} bytes; the sandbox accepts request bodies up to {SandboxServer.MaxRequestBytes:N0} bytes (the Runchat API documents no limit).");
+            throw new CliUsageException($"the payload is {payload.Length:N0} bytes; the sandbox accepts request bodies up to {SandboxServer.MaxRequestBytes:N0} bytes (the Runchat API documents no limit).");
         }
 
         await using var sandbox = arguments.Sandbox ? await SandboxServer.StartAsync(0, cancellationToken).ConfigureAwait(false) : null;
@@ -187,7 +191,7 @@ public sealed class TriggerCommand
         }
         catch (InvalidOperationException exception)
         {
-            throw new UsageException(exception.Message);
+            throw new CliUsageException(exception.Message);
         }
 
         using (client)
@@ -259,12 +263,12 @@ public sealed class TriggerCommand
                     var equals = input.IndexOf('=');
                     if (equals <= 0)
                     {
-                        throw new UsageException($"--input takes LABEL=VALUE (or LABEL=@file); got '{input}'.");
+                        throw new CliUsageException($"--input takes LABEL=VALUE (or LABEL=@file); got '{input}'.");
                     }
 
                     var raw = input.Substring(equals + 1);
-                    var text = raw.StartsWith('@') ? await File.ReadAllTextAsync(raw.Substring(1), cancellationToken).ConfigureAwait(false) : raw;
-                    inputs.Set(input.Substring(0, equals), InputValue(text));
+                    var text = raw.StartsWith('@') ? System.Text.Encoding.UTF8.GetString(await CliInput.ReadAsync("--input " + input.Substring(0, equals), raw, _console, MaxInputBytes, cancellationToken).ConfigureAwait(false)) : raw;
+                    inputs.Set(input.Substring(0, equals), InputValue(input.Substring(0, equals), text));
                 }
             }
 
@@ -280,14 +284,37 @@ public sealed class TriggerCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>A value as JSON when it is JSON (3, true, [1,2], {"a":1}, "quoted"), else the text itself.</summary>
-    private static object InputValue(string text)
+    /// <summary>The largest --input value read from a file.</summary>
+    private const int MaxInputBytes = 30_000_000;
+
+    /// <summary>The deepest JSON an --input value may nest.</summary>
+    private const int MaxInputDepth = 256;
+
+    /// <summary>
+    /// A value as JSON, sent exactly as written, when it is JSON (3, 1e400, true, [1,2], {"a":1}, "quoted"); else the text
+    /// itself, as a string. JSON nested deeper than <see cref="MaxInputDepth"/> is refused, never sent as a string.
+    /// </summary>
+    private static object InputValue(string label, string text)
     {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return text;
+        }
+
+        var reader = new System.Text.Json.Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(text), new System.Text.Json.JsonReaderOptions { MaxDepth = MaxInputDepth });
         try
         {
-            return Newtonsoft.Json.Linq.JToken.Parse(text);
+            while (reader.Read())
+            {
+            }
+
+            return new Newtonsoft.Json.Linq.JRaw(text.Trim());
         }
-        catch (JsonReaderException)
+        catch (System.Text.Json.JsonException) when (reader.CurrentDepth >= MaxInputDepth - 1)
+        {
+            throw new CliUsageException($"--input {label} is JSON nested deeper than {MaxInputDepth} levels; it is not sent as text either.");
+        }
+        catch (System.Text.Json.JsonException)
         {
             return text;
         }
@@ -345,7 +372,7 @@ public sealed class TriggerCommand
     internal static TimeSpan ParseTimeout(string text) =>
         RunchatClientOptions.TryParseTimeout(text, out var timeout)
             ? timeout
-            : throw new UsageException($"--timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {RunchatClientOptions.MaxTimeout.TotalDays:0.#} days; got '{text}'.");
+            : throw new CliUsageException($"--timeout takes a positive number of seconds (90, 1.5) or a time span (00:05:00), at most {RunchatClientOptions.MaxTimeout.TotalDays:0.#} days; got '{text}'.");
 
     /// <summary>The --verbose line: what the run cost, from its metadata (the names the sandbox and the API use).</summary>
     internal static string DescribeRun(AgentJobResponse response, TimeSpan elapsed)
@@ -375,12 +402,12 @@ public sealed class TriggerCommand
             var path = source.Substring(1);
             if (Directory.Exists(path))
             {
-                throw new UsageException($"--payload @{path} is a directory; give a JSON file, such as @payload.json.");
+                throw new CliUsageException($"--payload @{path} is a directory; give a JSON file, such as @payload.json.");
             }
 
             if (!File.Exists(path))
             {
-                throw new UsageException($"--payload file '{path}' does not exist.");
+                throw new CliUsageException($"--payload file '{path}' does not exist.");
             }
 
             try
@@ -390,7 +417,7 @@ public sealed class TriggerCommand
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException)
             {
-                throw new UsageException($"--payload file '{path}' cannot be read: {exception.Message}");
+                throw new CliUsageException($"--payload file '{path}' cannot be read: {exception.Message}");
             }
         }
 
@@ -429,12 +456,5 @@ public sealed class TriggerCommand
     {
         var newline = text.IndexOf('\n');
         return newline < 0 ? text : text.Substring(0, newline);
-    }
-
-    private sealed class UsageException : Exception
-    {
-        public UsageException(string message) : base(message)
-        {
-        }
     }
 }

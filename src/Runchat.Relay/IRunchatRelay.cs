@@ -12,10 +12,20 @@ public interface IRunchatRelay
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<RelayDelivery?> GetAsync(string deliveryId, CancellationToken cancellationToken = default);
 
-    /// <summary>The deliveries, newest first, optionally only those in one state.</summary>
+    /// <summary>Every delivery, newest first, optionally only those in one state.</summary>
     /// <param name="state">Only deliveries in this state; null for all.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
+    /// <remarks>Reads every delivery the store holds: for a store of any size, page with <see cref="ListAsync(RelayDeliveryQuery, CancellationToken)"/>.</remarks>
     Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of deliveries, newest first, filtered by state, route and event, after the previous page's cursor.
+    /// A page costs the same whether the store holds a hundred deliveries or millions (a keyset on its indexes).
+    /// </summary>
+    /// <param name="query">The filters, the cursor and the page size.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="System.ArgumentException">The limit is not 1 to 1000, or the cursor is not one a page gave.</exception>
+    Task<RelayDeliveryPage> ListAsync(RelayDeliveryQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Sends a finished delivery again, on an operator's word: it becomes <c>pending</c> and the

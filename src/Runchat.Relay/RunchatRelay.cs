@@ -28,6 +28,13 @@ internal sealed class RunchatRelay : IRunchatRelay
     public Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state = null, CancellationToken cancellationToken = default) =>
         _store.ListAsync(state, cancellationToken);
 
+    public async Task<RelayDeliveryPage> ListAsync(RelayDeliveryQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var rows = await _store.ListPageAsync(DeliveryCursor.ToStoreQuery(query), cancellationToken).ConfigureAwait(false);
+        return DeliveryCursor.ToPage(rows, query.Limit);
+    }
+
     public async Task<RelayDelivery?> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(deliveryId);

@@ -111,7 +111,7 @@ public sealed class RelayScheduleOptions
 
             var route = RelayRoute.ForTarget(RelaySchedule.RouteOf(Name), JobId, FlowId, Signatures.WebhookSignature.None)
                 with { Message = Message is null ? null : MessageTemplate.Parse(Message) };
-            return new RelaySchedule(Name, cron, zone, route, misfire == "run-once", overlap == "allow");
+            return new RelaySchedule(Name, cron, zone, route, misfire == "run-once", overlap == "allow") { CronText = Cron! };
         }
         catch (ArgumentException invalid)
         {
@@ -124,6 +124,9 @@ public sealed class RelayScheduleOptions
 /// <summary>A validated schedule: its cron in its zone, and the route its ticks are delivered on.</summary>
 internal sealed record RelaySchedule(string Name, CronExpression Cron, TimeZoneInfo Zone, RelayRoute Route, bool RunOnceOnMisfire, bool AllowOverlap)
 {
+    /// <summary>The cron expression as configured.</summary>
+    public string CronText { get; init; } = string.Empty;
+
     /// <summary>The route of a schedule's ticks.</summary>
     public static string RouteOf(string name) => "schedule:" + name;
 

@@ -182,6 +182,17 @@ public class HardeningTests
         using var relay = await RelayProcess.StartAsync(config);
 
         Assert.That(relay.Output, Does.Contain("runs go to " + sandbox.BaseUrl));
+        Assert.That(relay.Output, Does.Contain("POST /hooks/open -> job demo-agent (none)"));
+    }
+
+    [Test]
+    public async Task AFlowRoutesStartLineNamesTheFlow()
+    {
+        var config = WriteConfig(Temp(), "{\"Relay\":{\"Store\":\"sqlite:relay.db\",\"Routes\":[{\"Path\":\"/hooks/flow\",\"FlowId\":\"triage-flow\",\"Signature\":\"none\"}]}}");
+
+        using var relay = await RelayProcess.StartAsync(config, "--sandbox");
+
+        Assert.That(relay.Output, Does.Contain("POST /hooks/flow -> flow triage-flow (none)").And.Not.Contain("(none) ->"));
     }
 
     [Test]

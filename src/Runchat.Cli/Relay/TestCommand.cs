@@ -1,0 +1,76 @@
+using System;
+using System.CommandLine;
+using System.Linq;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Runchat.Relay;
+using Runchat.Relay.Signatures;
+
+namespace Runchat.Cli.Relay;
+
+/// <summary>
+/// <c>relay test</c>: a dry run of one route on one payload, exactly as <c>serve</c> would take it (the same route
+/// built the same way, the same limits, the same event naming), storing and sending nothing.
+/// </summary>
+internal static class TestCommand
+{
+    public static Command Build(CliConsole console)
+    {
+        var config = RelayCommands.ConfigOption();
+        var route = new Option<string>("--route") { Description = "The route's path, such as /hooks/github.", Required = true };
+        var eventName = new Option<string?>("--event") { Description = "What the sender puts in its event header (GitHub's X-GitHub-Event: issues; the relay adds the body's action as serve does); for schemes that name the event in the body, the event name itself." };
+        var payload = new Option<string>("--payload", "-p") { Description = "The body: @file, @- for standard input, or inline JSON.", Required = true, HelpName = "JSON|@file|@-" };
+        var command = new Command("test", "Dry-run a route: print whether a delivery would run, and the exact text the agent would receive. Stores and sends nothing.") { config, route, eventName, payload };
+        command.SetAction((result, cancellationToken) => RelayCommands.Guard(console, async () =>
+        {
+            await using var relay = RelayCommands.Open(result.GetValue(config)!, storeMustExist: false);
+            var path = result.GetValue(route)!;
+            var rules = relay.Routes.Configured.FirstOrDefault(r => string.Equals(RelayRoute.Normalize(r.Path), RelayRoute.Normalize(path), StringComparison.OrdinalIgnoreCase))
+                ?? throw new RelayConfigurationException($"there is no route {path} in Relay:Routes (there are: {string.Join(", ", relay.Routes.Configured.Select(r => r.Path))}).");
+            var body = await CliInput.ReadAsync("--payload", result.GetValue(payload)!, console, relay.Options.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+
+            // The event is named as serve names it: from the header the sender would send, or from the body.
+            var headers = new HeaderDictionary { ["Content-Type"] = "application/json" };
+            var given = result.GetValue(eventName);
+            if (given is not null && rules.Scheme.EventHeader is { } eventHeader)
+            {
+                headers[eventHeader] = given;
+            }
+
+            var request = new WebhookRequest(headers, body, new Uri("http://relay.test" + rules.Path), DateTimeOffset.UtcNow, relay.Options.SignatureTolerance);
+            if (!WebhookPayload.TryParse(rules.Scheme.ReadPayload(request), relay.Options.MaxBodyDepth, out var parsed, out var refusal))
+            {
+                await console.Out.WriteLineAsync($"would be refused (400): {refusal}").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            using var document = parsed!;
+            var described = rules.Scheme.Describe(request, document.Root);
+            if (described.Refusal is { } contradiction)
+            {
+                await console.Out.WriteLineAsync($"would be refused (400): {contradiction}").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            var name = given is not null && rules.Scheme.EventHeader is null ? given : described.Name;
+            var verdict = await RouteRules.RunAsync(rules, name, document.Root, DateTimeOffset.UtcNow).ConfigureAwait(false);
+            await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.Target}, event {name ?? "(none)"})").ConfigureAwait(false);
+            if (verdict.Message is { } message)
+            {
+                await console.Out.WriteLineAsync($"--- the agent receives this message ({Encoding.UTF8.GetByteCount(message)} bytes) ---").ConfigureAwait(false);
+                await console.Out.WriteLineAsync(message).ConfigureAwait(false);
+            }
+            else if (verdict.Runs)
+            {
+                var sent = JobPayload.FromBytes(document.Bytes.ToArray());
+                await console.Out.WriteLineAsync(rules.FlowId is not null
+                    ? $"--- the flow's Webhook node receives the payload whole ({sent.Length} bytes) ---"
+                    : $"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);
+                await console.Out.WriteLineAsync(sent.ToString()).ConfigureAwait(false);
+            }
+
+            return verdict.Failed ? ExitCodes.RunOrApiError : ExitCodes.Success;
+        }));
+        return command;
+    }
+}
