@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 
 namespace Runchat.Relay;
 
-/// <summary>How both stores read a delivery row and count states: the same columns, the same mapping.</summary>
+/// <summary>How the store reads a delivery row: the same columns, the same mapping, on every database.</summary>
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
@@ -34,10 +34,10 @@ internal static class DeliveryRows
         Message = reader.IsDBNull(17) ? null : reader.GetString(17),
     };
 
-    /// <summary>
-    /// A claimed row, from both stores' claim: <c>id, route, job_id, body, attempts, trace_parent, sender_trace,
-    /// next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id</c>.
-    /// </summary>
+    /// <summary>The columns <see cref="ReadClaimed"/> expects, in order: what a claim returns.</summary>
+    public const string ClaimedColumns = "id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id";
+
+    /// <summary>A claimed row (<see cref="ClaimedColumns"/>).</summary>
     public static ClaimedDelivery ReadClaimed(DbDataReader reader)
     {
         var dedupeKey = reader.GetString(10);
@@ -103,80 +103,7 @@ internal static class DeliveryRows
             "another replay or a run got there first. Nothing was replayed; look at it again and decide.");
     }
 
-    /// <summary>
-    /// Every state with its count (zeros included), from <c>SELECT state, COUNT(*) … GROUP BY state</c>
-    /// on <paramref name="connection"/>; all zeros, touching nothing, when it is null (no schema yet).
-    /// </summary>
-    public static IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState(DbConnection? connection, string table)
-    {
-        var counts = new Dictionary<RelayDeliveryState, long>();
-        foreach (var state in Enum.GetValues<RelayDeliveryState>())
-        {
-            counts[state] = 0;
-        }
-
-        if (connection is not null)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT state, COUNT(*) FROM {table} GROUP BY state;";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                counts[DeliveryStates.Parse(reader.GetString(0))] = reader.GetInt64(1);
-            }
-        }
-
-        var list = new List<(RelayDeliveryState, long)>(counts.Count);
-        foreach (var pair in counts)
-        {
-            list.Add((pair.Key, pair.Value));
-        }
-
-        return list;
-    }
-
-    // The dashboard's reads, the same SQL on both stores: each store opens the connection and names its
-    // table and parameter prefix ('@' for Npgsql, '$' for SQLite).
-
-    /// <summary>One page of the delivery list (<see cref="IDeliveryStore.ListPageAsync"/>).</summary>
-    public static Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DbCommand command, string table, char prefix, DeliveryPageQuery query, CancellationToken cancellationToken)
-    {
-        command.CommandText = $"SELECT {Columns} FROM {table} WHERE {query.Where(prefix)} ORDER BY received_at DESC, id DESC LIMIT {prefix}limit;";
-        query.Bind(command, prefix);
-        return ReadAllAsync(command, cancellationToken);
-    }
-
-    /// <summary>The overview's figures (<see cref="IDeliveryStore.OverviewAsync"/>).</summary>
-    public static async Task<DeliveryOverview> OverviewAsync(DbCommand command, string table, char prefix, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        command.CommandText =
-            $"SELECT route, COUNT(*) FROM {table} GROUP BY route ORDER BY COUNT(*) DESC LIMIT 20;" +
-            $"SELECT (SELECT COUNT(*) FROM {table} WHERE last_sent_at > {prefix}hour), (SELECT COUNT(*) FROM {table} WHERE last_sent_at > {prefix}day), " +
-            $"(SELECT MIN(received_at) FROM {table} WHERE state = 'pending');";
-        AddParameter(command, prefix + "hour", now.AddHours(-1).ToUnixTimeMilliseconds());
-        AddParameter(command, prefix + "day", now.AddDays(-1).ToUnixTimeMilliseconds());
-
-        var byRoute = new List<(string, long)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            byRoute.Add((reader.GetString(0), reader.GetInt64(1)));
-        }
-
-        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new DeliveryOverview(byRoute, reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
-    }
-
-    /// <summary>A delivery's stored body (<see cref="IDeliveryStore.GetBodyAsync"/>).</summary>
-    public static async Task<byte[]?> GetBodyAsync(DbCommand command, string table, char prefix, string id, CancellationToken cancellationToken)
-    {
-        command.CommandText = $"SELECT body FROM {table} WHERE id = {prefix}id;";
-        AddParameter(command, prefix + "id", id);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
-    }
-
-    /// <summary>Adds a parameter through the provider-neutral API, as the shared queries need.</summary>
+    /// <summary>Adds a parameter through the provider-neutral API.</summary>
     public static void AddParameter(DbCommand command, string name, object value)
     {
         var parameter = command.CreateParameter();

@@ -239,49 +239,72 @@ internal static class DeliveryStates
         Enum.TryParse(text, ignoreCase: true, out state) && !char.IsDigit(text[0]) && !text.StartsWith("-", StringComparison.Ordinal);
 }
 
-/// <summary>The <c>Store</c> setting: <c>sqlite:&lt;path&gt;</c> or <c>postgres:&lt;Npgsql connection string&gt;</c>.</summary>
+/// <summary>The <c>Store</c> setting: <c>&lt;kind&gt;:&lt;target&gt;</c>, such as <c>sqlite:&lt;path&gt;</c> or <c>postgres:&lt;Npgsql connection string&gt;</c>.</summary>
 internal sealed record DeliveryStoreLocation(string Kind, string Target)
 {
     public static bool TryParse(string? setting, out DeliveryStoreLocation? location, out string? error)
     {
         location = null;
-        error = null;
         var text = string.IsNullOrWhiteSpace(setting) ? RunchatRelayOptions.DefaultStore : setting!.Trim();
         var colon = text.IndexOf(':');
-        var kind = colon < 0 ? string.Empty : text.Substring(0, colon).ToLowerInvariant();
+        var name = colon < 0 ? string.Empty : text.Substring(0, colon).ToLowerInvariant();
         var target = colon < 0 ? string.Empty : text.Substring(colon + 1).Trim();
-        switch (kind)
+        if (!DeliveryStoreKinds.TryGet(name, out var kind))
         {
-            case "sqlite" when target.Length > 0:
-                location = new DeliveryStoreLocation("sqlite", target);
-                return true;
-            case "postgres" or "postgresql" when target.Length > 0:
-                if (!PostgresDeliveryStore.TryValidate(target, out error))
-                {
-                    return false;
-                }
-
-                location = new DeliveryStoreLocation("postgres", target);
-                return true;
-            case "postgres" or "postgresql":
-                error = "postgres: needs an Npgsql connection string, such as postgres:Host=db;Database=relay;Username=relay;Password=...";
-                return false;
-            default:
-                error = "use sqlite:<path>, such as sqlite:runchat-relay.db, or postgres:<Npgsql connection string>, such as postgres:Host=db;Database=relay;Username=relay.";
-                return false;
+            error = "use " + DeliveryStoreKinds.Examples + ".";
+            return false;
         }
+
+        if (target.Length == 0)
+        {
+            error = $"{name}: needs {kind!.Needs}.";
+            return false;
+        }
+
+        if (kind!.Validate(target) is { } invalid)
+        {
+            error = invalid;
+            return false;
+        }
+
+        location = new DeliveryStoreLocation(kind.Name, target);
+        error = null;
+        return true;
     }
 
-    /// <summary>For logs and messages: the PostgreSQL password is never shown.</summary>
-    public string Display => Kind == "postgres" ? "postgres:" + PostgresDeliveryStore.Redact(Target) : $"{Kind}:{Target}";
+    /// <summary>For logs and messages: a password is never shown.</summary>
+    public string Display => DeliveryStoreKinds.Get(Kind).Display(Target);
 
     /// <inheritdoc />
     public override string ToString() => Display;
 
-    public IDeliveryStore Open() => Kind switch
-    {
-        "sqlite" => new SqliteDeliveryStore(Target),
-        "postgres" => new PostgresDeliveryStore(Target),
-        _ => throw new InvalidOperationException($"No store of kind '{Kind}'."),
-    };
+    public IDeliveryStore Open() => new SqlDeliveryStore(DeliveryStoreKinds.Get(Kind).Create(Target));
 }
+
+/// <summary>
+/// The kinds of store, registered by name (<c>Relay:Store</c>'s prefix): each makes its dialect, checks its target, and
+/// shows it without secrets. A new database is one entry here and one <see cref="SqlDialect"/>.
+/// </summary>
+internal static class DeliveryStoreKinds
+{
+    private static readonly Dictionary<string, DeliveryStoreKind> Kinds = new(StringComparer.Ordinal)
+    {
+        ["sqlite"] = new("sqlite", "a file path, such as sqlite:runchat-relay.db", static path => new SqliteDialect(path), static _ => null, static path => "sqlite:" + path),
+        ["postgres"] = new("postgres", "an Npgsql connection string, such as postgres:Host=db;Database=relay;Username=relay;Password=...",
+            static target => new PostgresDialect(target), static target => PostgresDialect.TryValidate(target, out var error) ? null : error, static target => "postgres:" + PostgresDialect.Redact(target)),
+    };
+
+    /// <summary>The settings the error for an unknown kind shows.</summary>
+    public static string Examples => "sqlite:<path>, such as sqlite:runchat-relay.db, or postgres:<Npgsql connection string>, such as postgres:Host=db;Database=relay;Username=relay";
+
+    public static bool TryGet(string name, out DeliveryStoreKind? kind) => Kinds.TryGetValue(name == "postgresql" ? "postgres" : name, out kind);
+
+    public static DeliveryStoreKind Get(string name) => TryGet(name, out var kind) ? kind! : throw new InvalidOperationException($"No store of kind '{name}'.");
+}
+
+/// <param name="Name">The kind, as <c>Relay:Store</c> names it.</param>
+/// <param name="Needs">What its target is, for an error.</param>
+/// <param name="Create">Its dialect, for a target.</param>
+/// <param name="Validate">Why a target cannot be one, or null; never repeating a secret.</param>
+/// <param name="Display">A target as logs and messages show it.</param>
+internal sealed record DeliveryStoreKind(string Name, string Needs, Func<string, SqlDialect> Create, Func<string, string?> Validate, Func<string, string> Display);

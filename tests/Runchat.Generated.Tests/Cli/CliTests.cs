@@ -133,7 +133,7 @@ public class CliTests : WireMockTest
         {
             var config = Path.Combine(directory, "relay.json");
             await File.WriteAllTextAsync(config, "{\"Relay\":{\"Store\":\"sqlite:relative.db\"}}");
-            using (var store = new Runchat.Relay.SqliteDeliveryStore(Path.Combine(directory, "relative.db")))
+            using (var store = Runchat.Relay.SqlDeliveryStore.Sqlite(Path.Combine(directory, "relative.db")))
             {
                 await store.AddAsync(new Runchat.Relay.NewDelivery("dlv_beside", "/hooks/open", "demo-agent", "sha256:ab", "{\"a\":1}"u8.ToArray(), DateTimeOffset.UtcNow), default);
             }

@@ -109,7 +109,7 @@ public class CliWordsTests
         using var temp = new TempDirectory();
         var config = Path.Combine(temp.Path, "relay.json");
         File.WriteAllText(config, "{\"Relay\":{\"Store\":\"sqlite:relay.db\"}}");
-        var store = new SqliteDeliveryStore(Path.Combine(temp.Path, "relay.db"));
+        var store = SqlDeliveryStore.Sqlite(Path.Combine(temp.Path, "relay.db"));
         var start = DateTimeOffset.UtcNow.AddMinutes(-10);
         for (var i = 0; i < 5; i++)
         {

@@ -91,7 +91,7 @@ public class ScheduleTests
     {
         // 1 June is 177 days from 6 December: past Task.Delay's 49.7-day limit, which used to end the scheduler.
         await using var testStore = TestStore.Create(TestStore.Sqlite);
-        using var store = (SqliteDeliveryStore)testStore.Open();
+        using var store = (SqlDeliveryStore)testStore.Open();
         await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 10, 0, TimeSpan.Zero),
             new RelayScheduleOptions { Name = "yearly", Cron = "0 0 1 6 *", JobId = "digest-agent" });
 
@@ -109,7 +109,7 @@ public class ScheduleTests
     public async Task AfterAStallTheNextTickComesFromNowNeverABurst(string misfire, int ticks)
     {
         await using var testStore = TestStore.Create(TestStore.Sqlite);
-        using var store = (SqliteDeliveryStore)testStore.Open();
+        using var store = (SqlDeliveryStore)testStore.Open();
         await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 0, 500, TimeSpan.Zero),
             new RelayScheduleOptions { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "digest-agent", Misfire = misfire });
 
@@ -130,7 +130,7 @@ public class ScheduleTests
     public async Task AnHourlyScheduleStoppedForTwentyMinutesSkipsTheLateTickOrRunsItOnce([Values("skip", "run-once")] string misfire)
     {
         await using var testStore = TestStore.Create(TestStore.Sqlite);
-        using var store = (SqliteDeliveryStore)testStore.Open();
+        using var store = (SqlDeliveryStore)testStore.Open();
         await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 9, 50, 0, TimeSpan.Zero),
             new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = misfire });
 
@@ -144,7 +144,7 @@ public class ScheduleTests
     public async Task OfTwoSchedulesTheEarlierFiresFirstAndEachTickCarriesItsOwnSchedule()
     {
         await using var testStore = TestStore.Create(TestStore.Sqlite);
-        using var store = (SqliteDeliveryStore)testStore.Open();
+        using var store = (SqlDeliveryStore)testStore.Open();
         await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 8, 59, 0, TimeSpan.Zero),
             new RelayScheduleOptions { Name = "late", Cron = "30 9 * * *", JobId = "late-agent", Message = "late {{ schedule.name }}" },
             new RelayScheduleOptions { Name = "early", Cron = "0 9 * * *", JobId = "early-agent", Message = "early {{ schedule.name }} at {{ schedule.fire_time | date: '%H:%M' }}" });
@@ -169,7 +169,7 @@ public class ScheduleTests
     public async Task AStoreErrorInATickLeavesTheSchedulerRunning()
     {
         await using var testStore = TestStore.Create(TestStore.Sqlite);
-        using var store = (SqliteDeliveryStore)testStore.Open();
+        using var store = (SqlDeliveryStore)testStore.Open();
         await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 0, 500, TimeSpan.Zero),
             new RelayScheduleOptions { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "digest-agent" });
         harness.FailNextAdd = true;
@@ -354,7 +354,7 @@ public class ScheduleTests
             await Eventually.HoldsAsync(() => sandbox.Requests.Count(r => r.ReceivedAt > resumed.AddSeconds(2.5)) >= 1, TimeSpan.FromSeconds(15), "the schedule goes on after the stall");
         }
 
-        var store = new SqliteDeliveryStore(Path.Combine(temp.Path, "relay.db"));
+        var store = SqlDeliveryStore.Sqlite(Path.Combine(temp.Path, "relay.db"));
         var ticks = (await store.ListAsync(null, default)).OrderBy(d => d.ReceivedAt).ToList();
         store.Dispose();
         TestContext.Out.WriteLine(string.Join("\n", ticks.Select(t => $"{t.DedupeKey} received {t.ReceivedAt:HH:mm:ss.fff}")));
@@ -396,7 +396,7 @@ public class ScheduleTests
         }
 
         await Task.Delay(500);
-        var store = new SqliteDeliveryStore(Path.Combine(directory, "relay.db"));
+        var store = SqlDeliveryStore.Sqlite(Path.Combine(directory, "relay.db"));
         var table = await TickTableAsync(store, sandbox, schedule);
         store.Dispose();
         TestContext.Out.WriteLine(string.Join("\n", table));

@@ -53,8 +53,9 @@ public class StateMachineTests
         Assert.That(toSending[0].Guard, Does.Contain("claimed_by = @owner"), "and only by the relay holding the lease");
     }
 
-    [TestCase("SqliteDeliveryStore.cs")]
-    [TestCase("PostgresDeliveryStore.cs")]
+    [TestCase("SqlDeliveryStore.cs")]
+    [TestCase("SqliteDialect.cs")]
+    [TestCase("PostgresDialect.cs")]
     public void NoStoreWritesAStateChangeOfItsOwn(string file)
     {
         var source = File.ReadAllText(Repository.Path("src", "Runchat.Relay", "Store", file));

@@ -97,13 +97,13 @@ public class StoreContractTests : PerStoreFixture
     public async Task AStoreANewerRelayWroteIsRefusedAndTheMessageSaysToUpgrade()
     {
         var id = await AddAsync("a");
-        _testStore!.Execute($"INSERT INTO runchat_relay_schema (version) VALUES ({SchemaOnce.Version + 1});");
+        _testStore!.Execute($"INSERT INTO runchat_relay_schema (version) VALUES ({StoreSchema.Version + 1});");
         var older = _testStore.Open();
         try
         {
             var refused = Assert.ThrowsAsync<InvalidOperationException>(() => older.GetAsync(id, default))!;
 
-            Assert.That(refused.Message, Is.EqualTo($"The relay store was written by a newer relay (schema {SchemaOnce.Version + 1}; this relay knows {SchemaOnce.Version}). Upgrade the relay."));
+            Assert.That(refused.Message, Is.EqualTo($"The relay store was written by a newer relay (schema {StoreSchema.Version + 1}; this relay knows {StoreSchema.Version}). Upgrade the relay."));
         }
         finally
         {
