@@ -75,6 +75,24 @@ public sealed class TestStore : IAsyncDisposable
         }
     }
 
+    /// <summary>One number from the store's own database (a count, a version), behind the relay's back.</summary>
+    internal long Scalar(string sql)
+    {
+        if (_databaseName is not null)
+        {
+            using var connection = new NpgsqlConnection(PostgresServer.ConnectionString(_databaseName));
+            connection.Open();
+            using var command = new NpgsqlCommand(sql, connection);
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path);
+        sqlite.Open();
+        using var query = sqlite.CreateCommand();
+        query.CommandText = sql;
+        return Convert.ToInt64(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     internal async Task<RelayDelivery[]> ListAsync()
     {
         var store = Open();
