@@ -25,7 +25,7 @@ internal sealed class RelayTelemetry : IDisposable
     {
         _meter = meters.Create(Name);
         _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route, outcome (stored, duplicate, ignored, failed, conflict, handshake, rejected_signature, rejected_body, rejected_method, store_failed) and event name.");
-        _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries in the store, by state: unknown ones need an operator.");
+        _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries pending, sending and unknown in the store (unknown ones need an operator); counted up to 100,000 each.");
     }
 
     /// <summary>The ingest outcome of one webhook: counted (with its event name once it is known), and set on its receive span.</summary>
@@ -93,11 +93,18 @@ internal sealed class RelayTelemetry : IDisposable
         return activity;
     }
 
+    /// <summary>
+    /// The states that need watching: pending (a backlog), sending (runs in flight) and unknown (an operator's
+    /// decision). Succeeded, failed and ignored only grow; their rates are the counters'.
+    /// </summary>
     private static IEnumerable<Measurement<long>> Observe(IDeliveryStore store)
     {
         foreach (var (state, count) in store.CountByState())
         {
-            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("runchat.relay.state", DeliveryStates.Name(state)));
+            if (state is RelayDeliveryState.Pending or RelayDeliveryState.Sending or RelayDeliveryState.Unknown)
+            {
+                yield return new Measurement<long>(count, new KeyValuePair<string, object?>("runchat.relay.state", DeliveryStates.Name(state)));
+            }
         }
     }
 }

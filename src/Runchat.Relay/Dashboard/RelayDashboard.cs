@@ -60,7 +60,7 @@ public static class RunchatRelayDashboardExtensions
         return group;
     }
 
-    /// <summary>The security headers, then the loopback rule unless the app put its own authorization on the endpoint.</summary>
+    /// <summary>The security headers, then the loopback rules unless the app put its own authorization on the endpoint.</summary>
     private static Task Guarded(HttpContext context, Func<HttpContext, Task> page)
     {
         var headers = context.Response.Headers;
@@ -68,20 +68,39 @@ public static class RunchatRelayDashboardExtensions
         headers["X-Frame-Options"] = "DENY";
         headers["X-Content-Type-Options"] = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
-        headers["Cache-Control"] = "no-store";
+        // What antiforgery sets for a page with a token: set here for every page, so it has nothing to override (and no warning to log).
+        headers.CacheControl = "no-cache, no-store";
+        headers.Pragma = "no-cache";
 
         var authorized = context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is not null;
         if (!authorized && !IsLocal(context))
         {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            context.Response.ContentType = "text/plain; charset=utf-8";
-            return context.Response.WriteAsync(
+            return Refuse(context, StatusCodes.Status403Forbidden,
                 "The relay dashboard shows webhook payloads (customer data), so it answers only requests from this machine. " +
                 "To open it from elsewhere, map it with .RequireAuthorization(policy).");
         }
 
+        if (!authorized && !IsLocalHost(context.Request.Host))
+        {
+            // A page elsewhere that resolves its own name to 127.0.0.1 (DNS rebinding) reaches this machine with its own Host.
+            return Refuse(context, StatusCodes.Status421MisdirectedRequest,
+                "The relay dashboard answers only requests for this machine by name: http://localhost, http://127.0.0.1 or http://[::1], with the port. " +
+                "To open it under another name, map it with .RequireAuthorization(policy).");
+        }
+
         return page(context);
     }
+
+    private static Task Refuse(HttpContext context, int status, string why)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(why);
+    }
+
+    /// <summary>The Host a browser sends for this machine: localhost, 127.0.0.1 or [::1], with any port.</summary>
+    private static bool IsLocalHost(HostString host) =>
+        host.HasValue && host.Host.ToLowerInvariant() is "localhost" or "127.0.0.1" or "[::1]";
 
     /// <summary>
     /// A request from this machine that no proxy forwarded. ASP.NET Core's forwarded-headers middleware
@@ -125,7 +144,7 @@ internal sealed class DashboardPages
         foreach (var (state, count) in counts)
         {
             var name = DeliveryStates.Name(state);
-            body.Append($"<a class=\"card\" href=\"{Attr(_root + "/deliveries?state=" + name)}\"><span class=\"state state-{name}\">{name}</span><b data-count=\"{name}\">{count}</b></a>");
+            body.Append($"<a class=\"card\" href=\"{Attr(_root + "/deliveries?state=" + name)}\"><span class=\"state state-{name}\">{name}</span><b data-count=\"{name}\">{Count(count)}</b></a>");
         }
 
         body.Append($"</div><p>Sends started in the last hour: <b>{figures.SentLastHour}</b>, in the last day: <b>{figures.SentLastDay}</b>. ");
@@ -133,7 +152,7 @@ internal sealed class DashboardPages
         body.Append($"Updated <span data-updated>{Text(now.ToString("HH:mm:ss", CultureInfo.InvariantCulture))}</span> UTC.</p>");
         if (figures.ByRoute.Count > 0)
         {
-            body.Append("<h3>By route</h3><table><thead><tr><th>Route</th><th>Deliveries</th></tr></thead><tbody>");
+            body.Append("<h3>Received in the last 24 hours, by route</h3><table><thead><tr><th>Route</th><th>Deliveries</th></tr></thead><tbody>");
             foreach (var (route, count) in figures.ByRoute)
             {
                 body.Append($"<tr><td><a href=\"{Attr(_root + "/deliveries?route=" + Uri.EscapeDataString(route))}\">{Text(route)}</a></td><td>{count}</td></tr>");
@@ -171,11 +190,15 @@ internal sealed class DashboardPages
         var eventName = NonEmpty(query["event"].FirstOrDefault());
         DateTimeOffset? beforeAt = null;
         string? beforeId = null;
-        if (NonEmpty(query["before"].FirstOrDefault()) is { } before && before.IndexOf(':') is var colon and > 0
-            && long.TryParse(before.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds))
+        if (NonEmpty(query["before"].FirstOrDefault()) is { } before)
         {
-            beforeAt = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-            beforeId = before.Substring(colon + 1);
+            if (!DeliveryCursor.TryParse(before, out var at, out var id, out var error))
+            {
+                await WritePageAsync(context, "Deliveries", $"<p>{Text(error!)}</p>", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+                return;
+            }
+
+            (beforeAt, beforeId) = (at, id);
         }
 
         var store = context.RequestServices.GetRequiredService<IDeliveryStore>();
@@ -260,6 +283,12 @@ internal sealed class DashboardPages
 
     public async Task ReplayAsync(HttpContext context)
     {
+        if (!context.Request.HasFormContentType)
+        {
+            await WritePageAsync(context, "Refused", "<p>A replay is the delivery page's form (application/x-www-form-urlencoded). Nothing was replayed.</p>", StatusCodes.Status415UnsupportedMediaType).ConfigureAwait(false);
+            return;
+        }
+
         var antiforgery = context.RequestServices.GetRequiredService<IAntiforgery>();
         try
         {
@@ -301,7 +330,7 @@ internal sealed class DashboardPages
     public Task SummaryAsync(HttpContext context)
     {
         var store = context.RequestServices.GetRequiredService<IDeliveryStore>();
-        var states = store.CountByState().ToDictionary(c => DeliveryStates.Name(c.State), c => c.Count);
+        var states = store.CountByState().ToDictionary(c => DeliveryStates.Name(c.State), c => Count(c.Count));
         var at = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
         context.Response.ContentType = "application/json; charset=utf-8";
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { states, at }));
@@ -341,6 +370,9 @@ internal sealed class DashboardPages
         context.Response.ContentType = contentType;
         await stream.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>A state's count as shown: at the store's cap, it means at least that many.</summary>
+    private static string Count(long count) => count >= SqlDeliveryStore.CountCap ? count.ToString("N0", CultureInfo.InvariantCulture) + "+" : count.ToString(CultureInfo.InvariantCulture);
 
     private string Table(IReadOnlyList<RelayDelivery> deliveries)
     {

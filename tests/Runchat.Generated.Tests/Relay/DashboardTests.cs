@@ -104,7 +104,7 @@ public class DashboardTests : PerStoreFixture
         Assert.That(await overview.HeaderValueAsync("content-security-policy"), Does.Contain("script-src 'self'"));
         Assert.That(await page.TextContentAsync("[data-count='unknown']"), Is.EqualTo("1"));
         Assert.That(await page.TextContentAsync(".warning"), Does.Contain("need a decision"));
-        Assert.That(await page.TextContentAsync("main"), Does.Contain("By route").And.Contain("/hooks/open").And.Contain("Sends started in the last hour: 1"));
+        Assert.That(await page.TextContentAsync("main"), Does.Contain("Received in the last 24 hours, by route").And.Contain("/hooks/open").And.Contain("Sends started in the last hour: 1"));
         if (StoreKind == TestStore.Sqlite)
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Repository.Path("docs", "images", "dashboard-overview.png"), FullPage = true });
@@ -162,6 +162,107 @@ public class DashboardTests : PerStoreFixture
         Assert.That(list.Headers.GetValues("X-Frame-Options").Single(), Is.EqualTo("DENY"));
         Assert.That(list.Headers.GetValues("Content-Security-Policy").Single(), Does.Contain("default-src 'none'"));
         Assert.That(await list.Content.ReadAsStringAsync(), Does.Contain(_unknownId).And.Not.Contain("<script>document"));
+    }
+
+    [TestCase("rebind.attacker.test", 421)]
+    [TestCase("localhost.attacker.test", 421)]
+    [TestCase("127.0.0.1.nip.io", 421)]
+    [TestCase("localhost", 200)]
+    [TestCase("127.0.0.1", 200)]
+    [TestCase("[::1]", 200)]
+    public async Task OnlyThisMachinesOwnNamesAreAnsweredBeforeAnythingIsRead(string host, int status)
+    {
+        using var http = new HttpClient { BaseAddress = _relay.BaseUrl };
+        var port = _relay.BaseUrl.Port;
+        var before = _sandbox.Requests.Count;
+
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "/relay/"), (HttpMethod.Get, $"/relay/deliveries/{_unknownId}"), (HttpMethod.Get, "/relay/api/summary"), (HttpMethod.Post, $"/relay/deliveries/{_unknownId}/replay") })
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Host = $"{host}:{port}";
+            if (method == HttpMethod.Post)
+            {
+                request.Content = new FormUrlEncodedContent(new[] { new System.Collections.Generic.KeyValuePair<string, string>("confirm", "yes") });
+            }
+
+            using var response = await http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.That((int)response.StatusCode, Is.EqualTo(method == HttpMethod.Post && status == 200 ? 400 : status), $"{method} {path} as {host}: {text}");
+            if (status == 421)
+            {
+                Assert.That(text, Does.Contain("answers only requests for this machine by name").And.Not.Contain("ada@example.com"), "nothing of the store is read");
+            }
+        }
+
+        Assert.That((await _relay.Relay.GetAsync(_unknownId))!.State, Is.EqualTo(RelayDeliveryState.Unknown), "nothing was replayed");
+        Assert.That(_sandbox.Requests.Count, Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task APageServedUnderARebindingNameInTheBrowserShowsNothingAndReplaysNothing()
+    {
+        var chromium = Chromium();
+        using var playwright = await Playwright.CreateAsync();
+        // The attacker's name resolves to this machine, as a DNS-rebinding page makes it.
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = new[] { "--no-sandbox", "--host-resolver-rules=MAP rebind.attacker.test 127.0.0.1" },
+        });
+        var page = await browser.NewPageAsync();
+        var attacker = $"http://rebind.attacker.test:{_relay.BaseUrl.Port}";
+
+        var overview = await page.GotoAsync(attacker + "/relay/");
+        Assert.That(overview!.Status, Is.EqualTo(421));
+        Assert.That(await page.ContentAsync(), Does.Not.Contain("ada@example.com").And.Not.Contain(_unknownId));
+
+        // The attacker's script, same-origin under its own name, tries the detail page and the replay.
+        var results = await page.EvaluateAsync<int[]>($$"""
+            async () => {
+              const detail = await fetch('/relay/deliveries/{{_unknownId}}');
+              const replay = await fetch('/relay/deliveries/{{_unknownId}}/replay', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'confirm=yes' });
+              return [detail.status, replay.status];
+            }
+            """);
+        Assert.That(results, Is.EqualTo(new[] { 421, 421 }));
+        Assert.That((await _relay.Relay.GetAsync(_unknownId))!.State, Is.EqualTo(RelayDeliveryState.Unknown), "nothing was replayed");
+    }
+
+    [TestCase("GET", "/relay/deliveries?before=99999999999999999:x", 400, "is not a list cursor")]
+    [TestCase("GET", "/relay/deliveries?before=:", 400, "is not a list cursor")]
+    [TestCase("GET", "/relay/deliveries?state=bogus", 400, "There is no state 'bogus'")]
+    [TestCase("GET", "/relay/deliveries/dlv_nope", 404, "There is no delivery dlv_nope")]
+    [TestCase("POST", "/relay/deliveries/dlv_dashboard_unknown/replay", 415, "Nothing was replayed")]
+    [TestCase("GET", "/relay/assets/nope.js", 404, "")]
+    public async Task EveryInputErrorIsA4xxThatSaysWhy(string method, string path, int status, string phrase)
+    {
+        using var http = new HttpClient { BaseAddress = _relay.BaseUrl };
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method == "POST")
+        {
+            request.Content = new StringContent("{\"confirm\":\"yes\"}", Encoding.UTF8, "application/json");
+        }
+
+        using var response = await http.SendAsync(request);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(status));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain(phrase));
+        Assert.That(_relay.Errors, Does.Not.Contain("Exception"), "nothing was a 500");
+    }
+
+    [Test]
+    public async Task ViewingADeliveryLogsNoWarning()
+    {
+        using var http = new HttpClient { BaseAddress = _relay.BaseUrl };
+        for (var i = 0; i < 3; i++)
+        {
+            using var detail = await http.GetAsync($"/relay/deliveries/{_unknownId}");
+            Assert.That((int)detail.StatusCode, Is.EqualTo(200));
+            Assert.That(detail.Headers.CacheControl!.NoStore, Is.True);
+        }
+
+        Assert.That(_relay.Errors, Is.Empty, "no antiforgery Cache-Control warning per page view");
     }
 
     [Test]
