@@ -38,7 +38,18 @@ internal static class TestCommand
             }
 
             var request = new WebhookRequest(headers, body, new Uri("http://relay.test" + rules.Path), DateTimeOffset.UtcNow, relay.Options.SignatureTolerance);
-            if (!WebhookPayload.TryParse(rules.Scheme.ReadPayload(request), relay.Options.MaxBodyDepth, out var parsed, out var refusal))
+            ReadOnlyMemory<byte> bytes;
+            try
+            {
+                bytes = rules.Scheme.ReadPayload(request);
+            }
+            catch (WebhookRefusedException refused)
+            {
+                await console.Out.WriteLineAsync($"would be refused (400): {refused.Message}").ConfigureAwait(false);
+                return ExitCodes.RunOrApiError;
+            }
+
+            if (!WebhookPayload.TryParse(bytes, relay.Options.MaxBodyDepth, out var parsed, out var refusal))
             {
                 await console.Out.WriteLineAsync($"would be refused (400): {refusal}").ConfigureAwait(false);
                 return ExitCodes.RunOrApiError;

@@ -144,7 +144,7 @@ internal sealed class DashboardPages
         foreach (var (state, count) in counts)
         {
             var name = DeliveryStates.Name(state);
-            body.Append($"<a class=\"card\" href=\"{Attr(_root + "/deliveries?state=" + name)}\"><span class=\"state state-{name}\">{name}</span><b data-count=\"{name}\">{Count(count)}</b></a>");
+            body.Append($"<a class=\"card\" href=\"{Attr(_root + "/deliveries?state=" + name)}\"><span class=\"state state-{name}\">{name}</span><b data-count=\"{name}\">{Count(state, count)}</b></a>");
         }
 
         body.Append($"</div><p>Sends started in the last hour: <b>{figures.SentLastHour}</b>, in the last day: <b>{figures.SentLastDay}</b>. ");
@@ -330,7 +330,7 @@ internal sealed class DashboardPages
     public Task SummaryAsync(HttpContext context)
     {
         var store = context.RequestServices.GetRequiredService<IDeliveryStore>();
-        var states = store.CountByState().ToDictionary(c => DeliveryStates.Name(c.State), c => Count(c.Count));
+        var states = store.CountByState().ToDictionary(c => DeliveryStates.Name(c.State), c => Count(c.State, c.Count));
         var at = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
         context.Response.ContentType = "application/json; charset=utf-8";
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { states, at }));
@@ -372,7 +372,7 @@ internal sealed class DashboardPages
     }
 
     /// <summary>A state's count as shown: at the store's cap, it means at least that many.</summary>
-    private static string Count(long count) => count >= SqlDeliveryStore.CountCap ? count.ToString("N0", CultureInfo.InvariantCulture) + "+" : count.ToString(CultureInfo.InvariantCulture);
+    private static string Count(RelayDeliveryState state, long count) => count >= SqlDeliveryStore.CapOf(state) ? count.ToString("N0", CultureInfo.InvariantCulture) + "+" : count.ToString(CultureInfo.InvariantCulture);
 
     private string Table(IReadOnlyList<RelayDelivery> deliveries)
     {

@@ -76,7 +76,17 @@ internal sealed class RelayIngest
             return IngestAnswer.Error(StatusCodes.Status401Unauthorized, "rejected_signature", $"The {route.Scheme.Name} signature was refused: {verification.Error}.");
         }
 
-        if (!WebhookPayload.TryParse(route.Scheme.ReadPayload(request), _options.MaxBodyDepth, out var payload, out var refusal))
+        ReadOnlyMemory<byte> bytes;
+        try
+        {
+            bytes = route.Scheme.ReadPayload(request);
+        }
+        catch (WebhookRefusedException refused)
+        {
+            return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", $"The delivery cannot be read: {refused.Message}.");
+        }
+
+        if (!WebhookPayload.TryParse(bytes, _options.MaxBodyDepth, out var payload, out var refusal))
         {
             return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", refusal!);
         }

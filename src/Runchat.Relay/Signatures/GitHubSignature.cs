@@ -99,6 +99,23 @@ internal sealed class GitHubSignature : WebhookSignature
             : WebhookVerification.Invalid("X-Hub-Signature-256 does not match the body");
     }
 
+    /// <summary>
+    /// A webhook set to <c>application/x-www-form-urlencoded</c> posts the JSON as the form's <c>payload</c> field (and signs
+    /// the form): the payload is that field, so both content types are one delivery of the same JSON.
+    /// </summary>
+    public override ReadOnlyMemory<byte> ReadPayload(WebhookRequest request)
+    {
+        if (!request.IsForm)
+        {
+            return request.Body;
+        }
+
+        var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(request.Body.Span));
+        return form.TryGetValue("payload", out var payload) && payload.Count == 1
+            ? System.Text.Encoding.UTF8.GetBytes(payload[0]!)
+            : throw new WebhookRefusedException("a form-encoded GitHub delivery carries its JSON in one payload field, and this one has none; set the webhook's content type to application/json");
+    }
+
     public override WebhookEvent Describe(WebhookRequest request, JsonElement payload)
     {
         var header = request.Header(EventHeader!);

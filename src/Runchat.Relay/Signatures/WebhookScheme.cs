@@ -60,6 +60,7 @@ public abstract class WebhookScheme
     /// posts a form, the form turned into a JSON object. The relay then parses it once, under its limits.
     /// </summary>
     /// <param name="request">The verified request.</param>
+    /// <exception cref="WebhookRefusedException">The body cannot be this sender's (a 400 with the exception's message).</exception>
     public virtual ReadOnlyMemory<byte> ReadPayload(WebhookRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -296,6 +297,17 @@ public sealed class WebhookEvent
 
     /// <summary>A handshake: answered with <paramref name="answer"/>, not stored.</summary>
     public static WebhookEvent HandshakeWith(WebhookAnswer answer) => new(null, null, null, answer ?? throw new ArgumentNullException(nameof(answer)));
+}
+
+/// <summary>Thrown by <see cref="WebhookScheme.ReadPayload"/> for a body that cannot be its sender's: answered 400 with the message, nothing stored.</summary>
+public sealed class WebhookRefusedException : Exception
+{
+    /// <summary>A refusal, in words for the sender.</summary>
+    /// <param name="message">Why, such as "the body has no payload field"; never a secret.</param>
+    public WebhookRefusedException(string message)
+        : base(message)
+    {
+    }
 }
 
 /// <summary>An HTTP answer a scheme gives instead of the relay's own.</summary>

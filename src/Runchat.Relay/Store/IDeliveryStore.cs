@@ -123,7 +123,8 @@ internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Rout
         if (State is not null) conditions.Add("state = @state");
         if (Route is not null) conditions.Add("route = @route");
         if (Event is not null) conditions.Add("event_name = @event");
-        if (BeforeReceivedAt is not null && BeforeId is not null) conditions.Add("(received_at < @beforeReceived OR (received_at = @beforeReceived AND id < @beforeId))");
+        // A row value: both databases start the index range at the cursor (an OR of the two made PostgreSQL read from the top).
+        if (BeforeReceivedAt is not null && BeforeId is not null) conditions.Add("(received_at, id) < (@beforeReceived, @beforeId)");
         var where = conditions.Count == 0 ? "1 = 1" : string.Join(" AND ", conditions);
         return parameterPrefix == '@' ? where : where.Replace('@', parameterPrefix);
     }

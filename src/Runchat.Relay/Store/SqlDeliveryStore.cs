@@ -27,8 +27,14 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
     /// <summary>How many deliveries one commit may carry.</summary>
     private const int MaxBatch = 256;
 
-    /// <summary>How far <see cref="CountByState"/> counts each state: a count at it means at least that many.</summary>
+    /// <summary>How far <see cref="CountByState"/> counts pending, sending and unknown: a count at it means at least that many.</summary>
     public const int CountCap = 100_000;
+
+    /// <summary>How far it counts succeeded, failed and ignored, which only grow: a count at it means at least that many.</summary>
+    public const int FinishedCountCap = 10_000;
+
+    /// <summary>Where <see cref="CountByState"/> stops counting <paramref name="state"/>.</summary>
+    public static int CapOf(RelayDeliveryState state) => state is RelayDeliveryState.Pending or RelayDeliveryState.Sending or RelayDeliveryState.Unknown ? CountCap : FinishedCountCap;
 
     /// <summary>How long the per-minute counters are kept.</summary>
     public static readonly TimeSpan MinutesKept = TimeSpan.FromDays(8);
@@ -262,8 +268,8 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
     }
 
     /// <summary>
-    /// Each state's count, up to <see cref="CountCap"/> (a count there means at least that many): each a ranged read of
-    /// the (state, received_at) index, so it costs the same in a store of any size. Synchronous, for an observable gauge.
+    /// Each state's count, up to <see cref="CapOf"/> (a count there means at least that many): each a ranged read of the
+    /// (state, received_at) index, so it costs the same in a store of any size. Synchronous, for an observable gauge.
     /// </summary>
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
@@ -277,7 +283,7 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
         using var connection = OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
         using var command = connection.CreateCommand();
         command.CommandText = string.Join(" UNION ALL ", states.Select(s =>
-            $"SELECT '{DeliveryStates.Name(s)}', COUNT(*) FROM (SELECT 1 FROM {_table} WHERE state = '{DeliveryStates.Name(s)}' LIMIT {CountCap}) AS s{(int)s}"));
+            $"SELECT '{DeliveryStates.Name(s)}', COUNT(*) FROM (SELECT 1 FROM {_table} WHERE state = '{DeliveryStates.Name(s)}' LIMIT {CapOf(s)}) AS s{(int)s}"));
         var counts = new List<(RelayDeliveryState, long)>(states.Length);
         using var reader = command.ExecuteReader();
         while (reader.Read())

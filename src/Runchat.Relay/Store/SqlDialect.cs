@@ -46,6 +46,9 @@ internal abstract class SqlDialect : IAsyncDisposable
 
     public abstract string Bytes { get; }
 
+    /// <summary>What makes a table's rows live in its primary key's order (SQLite's <c>WITHOUT ROWID</c>), so a range of it reads no other pages.</summary>
+    public virtual string ClusteredByKey => string.Empty;
+
     /// <summary>The greater of two values (<c>MAX</c>, <c>GREATEST</c>).</summary>
     public abstract string Greatest { get; }
 
@@ -107,5 +110,5 @@ internal readonly record struct MinuteCount(long Minute, string Outcome, string 
     /// <summary>The upsert, with <c>@minute</c>, <c>@route</c>, <c>@outcome</c>, <c>@instance</c> and <c>@count</c>: the same SQL on both databases.</summary>
     public static string Upsert(string table, string values) =>
         $"INSERT INTO {table} (minute, route, outcome, instance, count) {values} " +
-        $"ON CONFLICT (minute, route, outcome, instance) DO UPDATE SET count = {table}.count + excluded.count";
+        $"ON CONFLICT (outcome, minute, route, instance) DO UPDATE SET count = {table}.count + excluded.count";
 }

@@ -43,6 +43,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string Bytes => "BLOB";
 
+    public override string ClusteredByKey => " WITHOUT ROWID";
+
     public override string Greatest => "MAX";
 
     public override string NowMilliseconds => "(CAST(strftime('%s', 'now') AS INTEGER) * 1000)";

@@ -27,7 +27,7 @@ internal sealed class StoreSchema
     {
         new(1, "deliveries, their indexes, and the starts per second", BaseAsync),
         new(2, "the text sent to the agent (RelayDelivery.Message)", (d, c, t, ct) => d.AddColumnAsync(c, t, d.Deliveries, "message", d.Text, ct)),
-        new(3, "lists by route and by event read an index; outcomes per minute", CountsAsync),
+        new(3, "lists by route, by event, and by either with a state read an index; outcomes per minute", CountsAsync),
     };
 
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -118,12 +118,18 @@ internal sealed class StoreSchema
 
     private static async Task CountsAsync(SqlDialect dialect, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
+        // A filtered page reads one index range from its cursor, whatever the filters: route, event, and each with a
+        // state (an operator's "failed on /hooks/github" finds its 50 rows, or that there are none, without a scan).
         var table = dialect.Deliveries;
-        await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_route ON {table} (route, received_at, id)", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_event ON {table} (event_name, received_at, id)", cancellationToken).ConfigureAwait(false);
+        foreach (var (name, columns) in new[] { ("route", "route"), ("event", "event_name"), ("route_state", "route, state"), ("event_state", "event_name, state") })
+        {
+            await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_{name} ON {table} ({columns}, received_at, id)", cancellationToken).ConfigureAwait(false);
+        }
+
+        // Outcome first: the overview and the chart read one outcome over a range of minutes.
         await ExecuteAsync(connection, transaction,
-            $"CREATE TABLE IF NOT EXISTS {dialect.Minutes} (minute {dialect.BigInt} NOT NULL, route {dialect.Text} NOT NULL, outcome {dialect.Text} NOT NULL, " +
-            $"instance {dialect.Text} NOT NULL, count {dialect.BigInt} NOT NULL, PRIMARY KEY (minute, route, outcome, instance))", cancellationToken).ConfigureAwait(false);
+            $"CREATE TABLE IF NOT EXISTS {dialect.Minutes} (outcome {dialect.Text} NOT NULL, minute {dialect.BigInt} NOT NULL, route {dialect.Text} NOT NULL, " +
+            $"instance {dialect.Text} NOT NULL, count {dialect.BigInt} NOT NULL, PRIMARY KEY (outcome, minute, route, instance)){dialect.ClusteredByKey}", cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)

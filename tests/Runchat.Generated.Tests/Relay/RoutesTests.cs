@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Tasks;
 using Newtonsoft.Json.Linq;
+using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Runchat.Relay;
 using Runchat.Tests.TestSupport;
@@ -228,6 +229,33 @@ public class RoutesTests : PerStoreFixture
         Assert.That(kept.LastError, Is.EqualTo(answer.GetProperty("reason").GetString()).And.Contain("'star.created' is not one this route runs (issues.*)"));
         lock (ignored) Assert.That(ignored, Does.Contain("star.created"));
         Assert.That(_runchat.LogEntries, Is.Empty);
+    }
+
+    [Test]
+    public async Task AFormEncodedGitHubDeliveryIsReadFromItsPayloadFieldAndIsTheSameDeliveryAsItsJson()
+    {
+        await using var relay = await StartRelayAsync(new Uri(_runchat.Url! + "/api/v1/"), o =>
+        {
+            var route = RelayHost.Route("/hooks/github", "triage-agent", "github", Secret);
+            route.Events.Add("issues.opened");
+            o.Routes.Add(route);
+        });
+        var json = File.ReadAllBytes(Path.Combine(Corpus, "issues", "opened.payload.json"));
+        var form = Encoding.UTF8.GetBytes("payload=" + Uri.EscapeDataString(Encoding.UTF8.GetString(json)));
+
+        var (status, answer) = await relay.PostAsync("/hooks/github", form, GitHubHeaders("issues", form).Append(("Content-Type", "application/x-www-form-urlencoded")).ToArray());
+        var (again, duplicate) = await relay.PostAsync("/hooks/github", json, GitHubHeaders("issues", json));
+        var noPayload = Encoding.UTF8.GetBytes("other=1");
+        var (refused, why) = await relay.PostAsync("/hooks/github", noPayload, GitHubHeaders("issues", noPayload).Append(("Content-Type", "application/x-www-form-urlencoded")).ToArray());
+
+        Assert.That(status, Is.EqualTo(202), answer.ToString());
+        Assert.That(again, Is.EqualTo(202));
+        Assert.That(duplicate.GetProperty("duplicate").GetBoolean(), Is.True, "the same JSON, whichever content type carried it");
+        Assert.That(refused, Is.EqualTo(400));
+        Assert.That(why.GetProperty("error").GetString(), Does.Contain("set the webhook's content type to application/json"));
+        var delivery = (await relay.SettledAsync(1, TimeSpan.FromSeconds(10))).Single();
+        Assert.That(delivery.Event, Is.EqualTo("issues.opened"));
+        Assert.That(JObject.Parse(Encoding.UTF8.GetString((await relay.Services.GetRequiredService<IDeliveryStore>().GetBodyAsync(delivery.Id, default))!))["issue"]!["number"]!.Value<int>(), Is.EqualTo(1));
     }
 
     [Test]
