@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 
 namespace Runchat.Relay;
 
@@ -16,14 +17,18 @@ internal sealed class RelayTelemetry : IDisposable
 {
     public const string Name = "Runchat.Relay";
 
-    public static readonly ActivitySource Source = new(Name, typeof(RelayTelemetry).Assembly.GetName().Version?.ToString(3));
+    /// <summary>The package's version, as NuGet shows it (<c>1.0.0-dev.20261206…</c>), without the commit the build adds.</summary>
+    public static readonly string Version = typeof(RelayTelemetry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(RelayTelemetry).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static readonly ActivitySource Source = new(Name, Version);
 
     private readonly Meter _meter;
     private readonly Counter<long> _deliveries;
 
     public RelayTelemetry(IMeterFactory meters, IDeliveryStore store)
     {
-        _meter = meters.Create(Name);
+        _meter = meters.Create(Name, Version);
         _deliveries = _meter.CreateCounter<long>("runchat.relay.deliveries", "{delivery}", "Webhooks received, by route, outcome (stored, duplicate, ignored, failed, conflict, handshake, rejected_signature, rejected_body, rejected_method, store_failed) and event name.");
         _meter.CreateObservableGauge("runchat.relay.pending", () => Observe(store), "{delivery}", "Deliveries pending, sending and unknown in the store (unknown ones need an operator); counted up to 100,000 each.");
     }

@@ -412,7 +412,7 @@ internal sealed class DashboardPages
         try
         {
             using var document = JsonDocument.Parse(payload);
-            return JsonSerializer.Serialize(document.RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            return JsonSerializer.Serialize(document.RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = ReadableJsonEncoder.Instance });
         }
         catch (JsonException)
         {

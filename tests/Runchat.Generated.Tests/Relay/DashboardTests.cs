@@ -252,6 +252,20 @@ public class DashboardTests : PerStoreFixture
     }
 
     [Test]
+    public async Task APayloadsTextIsShownAsWrittenEmojiIncluded()
+    {
+        var store = _relay.Services.GetRequiredService<IDeliveryStore>();
+        await store.AddAsync(new NewDelivery("dlv_emoji", "/hooks/other", "demo-agent", "sha256:emoji", Encoding.UTF8.GetBytes("{\"note\":\"shipped 🎉 — café\"}"), DateTimeOffset.UtcNow), default);
+        using var http = new HttpClient { BaseAddress = _relay.BaseUrl };
+
+        var page = await http.GetStringAsync("/relay/deliveries/dlv_emoji");
+
+        // HTML-encoded (a browser shows the characters themselves), never JSON-escaped.
+        Assert.That(System.Net.WebUtility.HtmlDecode(page), Does.Contain("shipped 🎉 — café"));
+        Assert.That(page, Does.Not.Contain("\\uD83C").And.Not.Contain("\\u00E9"));
+    }
+
+    [Test]
     public async Task ViewingADeliveryLogsNoWarning()
     {
         using var http = new HttpClient { BaseAddress = _relay.BaseUrl };

@@ -145,4 +145,14 @@ public class RelayTelemetryTests
         Assert.That(gauge["pending"], Is.EqualTo(1), "the other waits");
         Assert.That(gauge["unknown"], Is.EqualTo(0));
     }
+
+    [Test]
+    public void TheRelaysSpansAndMetricsCarryThePackagesVersion()
+    {
+        var informational = typeof(RunchatRelayOptions).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+
+        Assert.That(RelayTelemetry.Source.Version, Is.EqualTo(informational.Split('+')[0]));
+        Assert.That(RelayTelemetry.Source.Version, Does.Not.Contain("+"), "no commit hash");
+    }
 }
