@@ -389,40 +389,13 @@ public sealed class TriggerCommand
             Value("credits"));
     }
 
-    private async Task<JobPayload> ReadPayloadAsync(string source, CancellationToken cancellationToken)
-    {
-        if (source == "@-")
-        {
-            using var stdin = _console.OpenInput();
-            return await JobPayload.FromStreamAsync(stdin, cancellationToken).ConfigureAwait(false);
-        }
+    /// <summary>The largest --payload read from a file or standard input.</summary>
+    private const int MaxPayloadBytes = 100 * 1024 * 1024;
 
-        if (source.StartsWith("@", StringComparison.Ordinal))
-        {
-            var path = source.Substring(1);
-            if (Directory.Exists(path))
-            {
-                throw new CliUsageException($"--payload @{path} is a directory; give a JSON file, such as @payload.json.");
-            }
-
-            if (!File.Exists(path))
-            {
-                throw new CliUsageException($"--payload file '{path}' does not exist.");
-            }
-
-            try
-            {
-                using var file = File.OpenRead(path);
-                return await JobPayload.FromStreamAsync(file, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException)
-            {
-                throw new CliUsageException($"--payload file '{path}' cannot be read: {exception.Message}");
-            }
-        }
-
-        return JobPayload.FromJson(source);
-    }
+    private async Task<JobPayload> ReadPayloadAsync(string source, CancellationToken cancellationToken) =>
+        source.StartsWith('@')
+            ? JobPayload.FromBytes(await CliInput.ReadAsync("--payload", source, _console, MaxPayloadBytes, cancellationToken).ConfigureAwait(false))
+            : JobPayload.FromJson(source);
 
     // Elapsed time on stderr while the agent runs, only for a person watching a terminal.
     private async Task<T> WithProgressAsync<T>(Task<T> call)

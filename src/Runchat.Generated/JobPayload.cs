@@ -199,7 +199,7 @@ public sealed class JobPayload
             reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new ArgumentException($"The payload must be a JSON object, but it is {Describe(reader.TokenType)}. Wrap it in an object, or send text with the message overload.", parameterName);
+                throw new ArgumentException($"The payload must be a JSON object, but it is {JsonTokenNames.Describe(reader.TokenType)}. Wrap it in an object, or send text with the message overload.", parameterName);
             }
 
             var members = 0;
@@ -283,14 +283,4 @@ public sealed class JobPayload
 
         return true;
     }
-
-    private static string Describe(JsonTokenType token) => token switch
-    {
-        JsonTokenType.StartArray => "an array",
-        JsonTokenType.String => "a string",
-        JsonTokenType.Number => "a number",
-        JsonTokenType.True or JsonTokenType.False => "a boolean",
-        JsonTokenType.Null => "null",
-        _ => token.ToString(),
-    };
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Text.Json;
 using System.Text.Unicode;
+using Runchat.Relay.Internal;
 
 namespace Runchat.Relay;
 
@@ -95,7 +96,7 @@ internal sealed class WebhookPayload : IDisposable
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return $"The body is not a JSON object (it is {Describe(reader.TokenType)}); this route accepts one JSON object.";
+                return $"The body is not a JSON object (it is {JsonTokenNames.Describe(reader.TokenType)}); this route accepts one JSON object.";
             }
 
             if (reader.Read() && reader.TokenType == JsonTokenType.EndObject)
@@ -140,14 +141,4 @@ internal sealed class WebhookPayload : IDisposable
             return false;
         }
     }
-
-    private static string Describe(JsonTokenType token) => token switch
-    {
-        JsonTokenType.StartArray => "an array",
-        JsonTokenType.String => "a string",
-        JsonTokenType.Number => "a number",
-        JsonTokenType.True or JsonTokenType.False => "a boolean",
-        JsonTokenType.Null => "null",
-        _ => "not JSON",
-    };
 }

@@ -166,26 +166,18 @@ public class HostileBodyTests : PerStoreFixture
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded), delivery.LastError);
     }
 
-    [TestCase("/hooks/stripe", "{\"id\":\"evt_1\",\"type\":\"invoice.\\ud800paid\"}", "stripe")]
-    [TestCase("/hooks/github", "{\"action\":\"op\\udc00ened\",\"issue\":{}}", "github")]
-    [TestCase("/hooks/whole", "{\"type\":\"x\",\"deep\":{\"\\ud83d\":1}}", "none")]
-    public async Task ALoneSurrogateAnywhereIsA400EvenWhenSigned(string path, string body, string scheme)
+    [TestCase("/hooks/stripe", "{\"id\":\"evt_1\",\"type\":\"invoice.\\ud800paid\"}", "stripe", "escaped lone surrogate")]
+    [TestCase("/hooks/github", "{\"action\":\"op\\udc00ened\",\"issue\":{}}", "github", "escaped lone surrogate")]
+    [TestCase("/hooks/whole", "{\"type\":\"x\",\"deep\":{\"\\ud83d\":1}}", "none", "escaped lone surrogate")]
+    [TestCase("/hooks/stripe", "{\"id\":\"evt_nul\",\"type\":\"invoice\\u0000paid\"}", "stripe", "the event name contains a NUL character")]
+    [TestCase("/hooks/github", "{\"action\":\"op\\u0000ened\",\"issue\":{}}", "github", "the event name contains a NUL character")]
+    [TestCase("/hooks/whole", "{\"type\":\"a\\u0000b\"}", "none", "the event name contains a NUL character")]
+    public async Task TextNoStoreCanKeepIsA400OnEveryStoreEvenWhenSigned(string path, string body, string scheme, string phrase)
     {
         var (status, answer) = await PostAsync(path, body, Sign(scheme, body, "issues"));
 
         Assert.That(status, Is.EqualTo(400), answer);
-        Assert.That(answer, Does.Contain("escaped lone surrogate"));
-    }
-
-    [TestCase("/hooks/stripe", "{\"id\":\"evt_nul\",\"type\":\"invoice\\u0000paid\"}", "stripe")]
-    [TestCase("/hooks/github", "{\"action\":\"op\\u0000ened\",\"issue\":{}}", "github")]
-    [TestCase("/hooks/whole", "{\"type\":\"a\\u0000b\"}", "none")]
-    public async Task ANulInAnEventNameIsA400OnEveryStore(string path, string body, string scheme)
-    {
-        var (status, answer) = await PostAsync(path, body, Sign(scheme, body, "issues"));
-
-        Assert.That(status, Is.EqualTo(400), answer);
-        Assert.That(answer, Does.Contain("the event name contains a NUL character"));
+        Assert.That(answer, Does.Contain(phrase));
     }
 
     [Test]
