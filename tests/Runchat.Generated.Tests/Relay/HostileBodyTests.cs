@@ -102,28 +102,18 @@ public class HostileBodyTests : PerStoreFixture
         }
     }
 
-    [Test]
-    public async Task A840KilobyteBodyWithAHalfMillionCharacterKeyRunsItsTemplateRouteInUnderASecond()
+    /// <summary>The bodies that took the last round's relay 174 s (840 KB: one 500,000-character key over 170,000 zeros) and 7 GB (250 KB: 50,000 {} under a 100,000-character key).</summary>
+    [TestCase("big", 500_000, 170_000, "0", 840_000)]
+    [TestCase("wide", 100_000, 50_000, "{}", 250_000)]
+    public async Task ABodyWithALongKeyOverManyItemsRunsItsTemplateRouteInUnderASecond(string type, int keyLength, int items, string item, int atLeast)
     {
-        var body = "{\"type\":\"big\",\"" + new string('k', 500_000) + "\":[" + string.Join(",", Enumerate(170_000, "0")) + "]}";
-        Assert.That(Encoding.UTF8.GetByteCount(body), Is.GreaterThan(840_000));
+        var body = $"{{\"type\":\"{type}\",\"" + new string('k', keyLength) + "\":[" + string.Join(",", Enumerable.Repeat(item, items)) + "]}";
+        Assert.That(Encoding.UTF8.GetByteCount(body), Is.GreaterThan(atLeast));
 
         var delivery = await PostAndSettleAsync("/hooks/typed", body, "typed-agent");
 
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded), delivery.LastError);
-        Assert.That(delivery.Message, Is.EqualTo("hello big"));
-        AssertSmallPeak();
-    }
-
-    [Test]
-    public async Task A250KilobyteBodyOfFiftyThousandEmptyObjectsUnderOneLongKeyRunsInUnderASecond()
-    {
-        var body = "{\"type\":\"wide\",\"" + new string('k', 100_000) + "\":[" + string.Join(",", Enumerate(50_000, "{}")) + "]}";
-
-        var delivery = await PostAndSettleAsync("/hooks/typed", body, "typed-agent");
-
-        Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded), delivery.LastError);
-        Assert.That(delivery.Message, Is.EqualTo("hello wide"));
+        Assert.That(delivery.Message, Is.EqualTo("hello " + type));
         AssertSmallPeak();
     }
 
@@ -330,6 +320,4 @@ public class HostileBodyTests : PerStoreFixture
             _ => new List<KeyValuePair<string, string>>(),
         };
     }
-
-    private static IEnumerable<string> Enumerate(int count, string item) => Enumerable.Repeat(item, count);
 }
