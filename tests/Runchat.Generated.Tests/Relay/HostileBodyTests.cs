@@ -121,15 +121,13 @@ public class HostileBodyTests : PerStoreFixture
     public async Task ACaptureLoopOverA200KilobyteStringFailsTheDeliveryWithNothingSent()
     {
         var body = "{\"big\":\"" + new string('x', 200_000) + "\"}";
-        var before = _sandbox.Requests.Count;
 
         var delivery = await PostAndSettleAsync("/hooks/capture", body, expectRun: false);
 
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Failed));
         Assert.That(delivery.LastError, Does.Contain("'x' grew past 100000 characters").And.Contain("Nothing was sent"));
         Assert.That(delivery.Attempts, Is.EqualTo(0));
-        Assert.That(_sandbox.Requests.Count(r => r.JobId == "capture-agent"), Is.EqualTo(0));
-        Assert.That(_sandbox.Requests.Count, Is.EqualTo(before));
+        Assert.That(_sandbox.Requests.Count(r => r.JobId == "capture-agent"), Is.EqualTo(0), "nothing was sent for it");
         AssertSmallPeak();
     }
 
@@ -229,6 +227,12 @@ public class HostileBodyTests : PerStoreFixture
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)));
         Assert.That(status, Is.EqualTo(matches ? 202 : 200), answer);
         AssertSmallPeak();
+        if (matches)
+        {
+            // Its run goes on after the answer: finished here, so that no later test sees it arrive.
+            var id = JsonDocument.Parse(answer).RootElement.GetProperty("delivery_id").GetString()!;
+            await Eventually.HoldsAsync(async () => (await _reader.GetAsync(id, default))?.State == RelayDeliveryState.Succeeded, TimeSpan.FromSeconds(20), "the 5 MB delivery ran");
+        }
     }
 
     [Test]
