@@ -59,7 +59,11 @@ done
 ls -l "$feed"
 [ -f "$feed/Runchat.Generated.$version.snupkg" ] || { echo "no symbols package" >&2; exit 1; }
 python3 -m zipfile -l "$feed/Runchat.Generated.$version.nupkg" | grep -E 'lib/(netstandard2.0|net8.0)/Runchat.Generated.(dll|xml)|README.md|ConfigurationSchema.json'
-for package in Runchat.Generated Runchat.Relay; do python3 -m zipfile -l "$feed/$package.$version.nupkg" | grep -q "ConfigurationSchema.json" || { echo "$package has no ConfigurationSchema.json" >&2; exit 1; }; done
+# The listing is captured before it is matched: a pipe into grep -q under pipefail fails at random (SIGPIPE).
+for package in Runchat.Generated Runchat.Relay; do
+  listing=$(python3 -m zipfile -l "$feed/$package.$version.nupkg")
+  [[ "$listing" == *ConfigurationSchema.json* ]] || { echo "$package has no ConfigurationSchema.json" >&2; exit 1; }
+done
 echo "== package dependencies (.nuspec)"
 python3 - "$feed/Runchat.Generated.$version.nupkg" <<'PY'
 import re, sys, zipfile

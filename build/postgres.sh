@@ -40,10 +40,16 @@ as_owner() {
   fi
 }
 
+# A port below the kernel's ephemeral range (Linux: 32768-60999 unless set otherwise), so an outgoing connection
+# cannot be holding it; and not one something listens on now.
 free_port() {
-  local port
+  local low=32768 port
+  if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+    read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  fi
+  [ "$low" -gt 12000 ] || low=32768
   for _ in $(seq 1 50); do
-    port=$(( 20000 + RANDOM % 30000 ))
+    port=$(( 10000 + RANDOM % (low - 11000) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
@@ -80,12 +86,25 @@ start() {
     chown postgres "$dir"
   fi
 
-  port=$(free_port) || { say "no free port"; exit 1; }
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-instructions >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-  as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $options" start >&2 \
-    || { cat "$dir/server.log" >&2; exit 1; }
+  # A port can still be taken between the check and the bind: on a bind failure, another port, up to five times.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port) || { say "no free port"; exit 1; }
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $options" start >&2; then
+      break
+    fi
+    local log
+    log=$(cat "$dir/server.log" 2>/dev/null || true)
+    if [[ "$log" != *"could not bind"* && "$log" != *"already in use"* ]] || [ "$attempt" = 5 ]; then
+      echo "$log" >&2
+      exit 1
+    fi
+    say "port $port was taken at the bind; trying another"
+    : > "$dir/server.log"
+  done
   say "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') started on 127.0.0.1:$port (data $dir/data)"
   echo "export RUNCHAT_TEST_POSTGRES='Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres'"
   echo "export RUNCHAT_TEST_POSTGRES_DIR='$dir'"

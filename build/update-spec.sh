@@ -67,7 +67,10 @@ if [ $# -gt 1 ]; then
     yaml_block "$page" > "$work/page$i.yaml"
     [ -s "$work/page$i.yaml" ] || die "$page has no \`\`\`yaml block"
     pages+=("$work/page$i.yaml")
-    rows="$rows| $(basename "$page") | $(sha256sum "$page" | cut -d' ' -f1) | $(head -n 3 "$page" | grep -q 'Reconstructed' && echo 'reconstructed from the rendered page' || echo 'the page as published') |
+    # The first lines are captured before they are matched (a pipe into grep -q under pipefail fails at random).
+    head_lines=$(head -n 3 "$page")
+    if [[ "$head_lines" == *Reconstructed* ]]; then origin='reconstructed from the rendered page'; else origin='the page as published'; fi
+    rows="$rows| $(basename "$page") | $(sha256sum "$page" | cut -d' ' -f1) | $origin |
 "
   done
   spectool merge "$work/candidate.yaml" "${pages[@]}" || die "the pages do not merge, or the result dropped what the client wraps (see above); nothing was changed"
