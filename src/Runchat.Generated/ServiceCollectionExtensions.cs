@@ -83,6 +83,8 @@ public static class RunchatServiceCollectionExtensions
         // until the provider is disposed).
         services.TryAddSingleton(static provider => new RunchatClient(RunchatHttpPipeline.CreateTransport(provider)));
         services.TryAddSingleton<IRunchatClient>(static provider => provider.GetRequiredService<RunchatClient>());
+        // The flow operations by their own interface: injected as IRunchatFlowClient, they need no cast of an IRunchatClient.
+        services.TryAddSingleton<IRunchatFlowClient>(static provider => provider.GetRequiredService<RunchatClient>());
         var builder = services.AddHttpClient(RunchatHttpPipeline.HttpClientName);
         return RunchatHttpPipeline.Configure(builder);
     }

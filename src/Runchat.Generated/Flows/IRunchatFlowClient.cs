@@ -6,8 +6,9 @@ namespace Runchat;
 
 /// <summary>
 /// The flow operations, as an interface of their own: <see cref="RunchatClient"/> implements it, and a
-/// hand-written fake of <see cref="IRunchatClient"/> keeps compiling without it. Through an
-/// <see cref="IRunchatClient"/>, call them as extension methods (<see cref="RunchatFlowExtensions"/>);
+/// hand-written fake of <see cref="IRunchatClient"/> keeps compiling without it. <c>AddRunchatClient</c>
+/// registers it: inject <see cref="IRunchatFlowClient"/> where flows are run. Through an
+/// <see cref="IRunchatClient"/>, they are also extension methods (<see cref="RunchatFlowExtensions"/>);
 /// a fake that should answer them implements this interface too.
 /// </summary>
 public interface IRunchatFlowClient
