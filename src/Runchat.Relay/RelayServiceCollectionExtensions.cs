@@ -6,7 +6,7 @@ using Runchat.Relay;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the relay: its options, store, dispatcher and <see cref="IRunchatRelay"/>.</summary>
+/// <summary>Registers the relay: its options, store, dispatcher, <see cref="IRunchatRelay"/> and <see cref="IRelayMonitor"/>.</summary>
 public static class RunchatRelayServiceCollectionExtensions
 {
     /// <summary>
@@ -54,6 +54,7 @@ public static class RunchatRelayServiceCollectionExtensions
             DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
             return location!.Open();
         });
+        services.TryAddSingleton<IRelayMonitor>(static provider => new RelayMonitor(provider.GetRequiredService<IDeliveryStore>(), provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IRunchatRelay, RunchatRelay>();
         services.TryAddSingleton<RelayIngest>();
         services.AddMetrics();

@@ -5,35 +5,28 @@ using System.Threading.Tasks;
 
 namespace Runchat.Relay;
 
-/// <summary>The operator API over the store; a replay wakes the dispatcher.</summary>
+/// <summary>The operator API: reads through the monitor; a replay changes the store and wakes the dispatcher.</summary>
 internal sealed class RunchatRelay : IRunchatRelay
 {
     private readonly IDeliveryStore _store;
+    private readonly IRelayMonitor _monitor;
     private readonly TimeProvider _time;
     private readonly DispatchSignal _signal;
 
-    public RunchatRelay(IDeliveryStore store, TimeProvider time, DispatchSignal signal)
+    public RunchatRelay(IDeliveryStore store, IRelayMonitor monitor, TimeProvider time, DispatchSignal signal)
     {
         _store = store;
+        _monitor = monitor;
         _time = time;
         _signal = signal;
     }
 
-    public Task<RelayDelivery?> GetAsync(string deliveryId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(deliveryId);
-        return _store.GetAsync(deliveryId, cancellationToken);
-    }
+    public Task<RelayDelivery?> GetAsync(string deliveryId, CancellationToken cancellationToken = default) => _monitor.GetAsync(deliveryId, cancellationToken);
 
     public Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state = null, CancellationToken cancellationToken = default) =>
         _store.ListAsync(state, cancellationToken);
 
-    public async Task<RelayDeliveryPage> ListAsync(RelayDeliveryQuery query, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        var rows = await _store.ListPageAsync(DeliveryCursor.ToStoreQuery(query), cancellationToken).ConfigureAwait(false);
-        return DeliveryCursor.ToPage(rows, query.Limit);
-    }
+    public Task<RelayDeliveryPage> ListAsync(RelayDeliveryQuery query, CancellationToken cancellationToken = default) => _monitor.ListAsync(query, cancellationToken);
 
     public async Task<RelayDelivery?> ReplayAsync(string deliveryId, CancellationToken cancellationToken = default)
     {

@@ -37,6 +37,8 @@ internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDis
 
     public virtual IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState() => Inner.CountByState();
 
+    public virtual Task<IReadOnlyList<(RelayDeliveryState State, long Count)>> CountByStateAsync(CancellationToken cancellationToken) => Inner.CountByStateAsync(cancellationToken);
+
     public virtual Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken) => Inner.ListAsync(state, cancellationToken);
 
     public virtual Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken) => Inner.ListPageAsync(query, cancellationToken);

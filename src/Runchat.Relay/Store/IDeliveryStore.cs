@@ -7,7 +7,8 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// Where deliveries live. Every state change is one atomic statement or transaction of the
-/// implementation; SQL dialect details stay inside it (SqliteDeliveryStore.cs, PostgresDeliveryStore.cs).
+/// implementation (<see cref="SqlDeliveryStore"/> over a <see cref="SqlDialect"/>). The reads are <see cref="IDeliveryReader"/>;
+/// the public <see cref="IRelayMonitor"/> is made from them.
 /// </summary>
 /// <remarks>
 /// A delivery is sent in two steps, so that several relays can share a store. <see cref="ClaimAsync"/>
@@ -18,7 +19,7 @@ namespace Runchat.Relay;
 /// <c>pending</c> deliveries can be claimed again once the lease has expired, and its <c>sending</c>
 /// ones become <c>unknown</c> (<see cref="RecoverInterruptedAsync"/>), whichever relay notices first.
 /// </remarks>
-internal interface IDeliveryStore
+internal interface IDeliveryStore : IDeliveryReader
 {
     /// <summary>
     /// Stores a new delivery, or finds the one with the same (route, dedupe key): a duplicate when its
@@ -68,11 +69,28 @@ internal interface IDeliveryStore
     /// <summary>A send that provably did not happen: back to <c>pending</c>, unclaimed, due at <paramref name="nextAttemptAt"/>.</summary>
     Task RescheduleAsync(string id, string owner, DateTimeOffset nextAttemptAt, string error, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A finished delivery becomes <c>pending</c> again, only if it is still as the operator saw it
+    /// (<paramref name="seen"/>: its state, attempts and last change), so two replays of one view run it
+    /// once. The previous outcome is kept in <c>last_error</c>. Null when not found.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It is <c>pending</c> or <c>sending</c>, or it changed since it was seen.</exception>
+    Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <summary>The store's reads: none changes anything, and all but <see cref="ListAsync"/> are bounded.</summary>
+internal interface IDeliveryReader
+{
+    /// <summary>One delivery, or null.</summary>
     Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>How many deliveries are in each state (every state, zeros included); synchronous, for an observable gauge.</summary>
+    /// <summary>How many deliveries are in each state (every state, zeros included), each up to its cap; synchronous, for an observable gauge.</summary>
     IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState();
 
+    /// <summary>As <see cref="CountByState"/>, for a request.</summary>
+    Task<IReadOnlyList<(RelayDeliveryState State, long Count)>> CountByStateAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every delivery, newest first (for <see cref="IRunchatRelay.ListAsync(RelayDeliveryState?, CancellationToken)"/> and tests: unbounded).</summary>
     Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken);
 
     /// <summary>
@@ -90,14 +108,6 @@ internal interface IDeliveryStore
     /// started in the last hour and day, the oldest pending delivery, and a delivery's receive trace id.
     /// </summary>
     Task<DeliveryOverview> OverviewAsync(DateTimeOffset now, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// A finished delivery becomes <c>pending</c> again, only if it is still as the operator saw it
-    /// (<paramref name="seen"/>: its state, attempts and last change), so two replays of one view run it
-    /// once. The previous outcome is kept in <c>last_error</c>. Null when not found.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">It is <c>pending</c> or <c>sending</c>, or it changed since it was seen.</exception>
-    Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 // TraceParent: the receive span's W3C context; SenderTraceParent: the sender's traceparent header.
@@ -110,7 +120,7 @@ internal interface IDeliveryNotifications
     Task ListenAsync(Action onNotified, Action<Exception> onFailure, CancellationToken cancellationToken);
 }
 
-/// <summary>The dashboard's overview figures (see <see cref="IDeliveryStore.OverviewAsync"/>).</summary>
+/// <summary>The dashboard's overview figures (see <see cref="IDeliveryReader.OverviewAsync"/>).</summary>
 internal sealed record DeliveryOverview(IReadOnlyList<(string Route, long Count)> ByRoute, long SentLastHour, long SentLastDay, DateTimeOffset? OldestPending);
 
 /// <summary>A page of the delivery list: filters, the cursor (received_at and id of the last row seen), and the page size.</summary>

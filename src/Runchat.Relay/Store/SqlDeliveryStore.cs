@@ -273,18 +273,15 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
     /// </summary>
     public IReadOnlyList<(RelayDeliveryState State, long Count)> CountByState()
     {
-        var states = Enum.GetValues<RelayDeliveryState>();
         if (!_schema.Ready)
         {
             // Observed before the store created its schema: every state is 0, and the database is not touched.
-            return Array.ConvertAll(states, s => (s, 0L));
+            return Array.ConvertAll(Enum.GetValues<RelayDeliveryState>(), s => (s, 0L));
         }
 
         using var connection = OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
-        using var command = connection.CreateCommand();
-        command.CommandText = string.Join(" UNION ALL ", states.Select(s =>
-            $"SELECT '{DeliveryStates.Name(s)}', COUNT(*) FROM (SELECT 1 FROM {_table} WHERE state = '{DeliveryStates.Name(s)}' LIMIT {CapOf(s)}) AS s{(int)s}"));
-        var counts = new List<(RelayDeliveryState, long)>(states.Length);
+        using var command = CountCommand(connection);
+        var counts = new List<(RelayDeliveryState, long)>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
@@ -292,6 +289,28 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
         }
 
         return counts;
+    }
+
+    public async Task<IReadOnlyList<(RelayDeliveryState State, long Count)>> CountByStateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = CountCommand(connection);
+        var counts = new List<(RelayDeliveryState, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            counts.Add((DeliveryStates.Parse(reader.GetString(0)), reader.GetInt64(1)));
+        }
+
+        return counts;
+    }
+
+    private DbCommand CountCommand(DbConnection connection)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = string.Join(" UNION ALL ", Enum.GetValues<RelayDeliveryState>().Select(s =>
+            $"SELECT '{DeliveryStates.Name(s)}', COUNT(*) FROM (SELECT 1 FROM {_table} WHERE state = '{DeliveryStates.Name(s)}' LIMIT {CapOf(s)}) AS s{(int)s}"));
+        return command;
     }
 
     /// <summary>From the per-minute counters (never a scan of the deliveries), and the oldest pending from the state index.</summary>

@@ -236,4 +236,35 @@ public class StoreContractTests : PerStoreFixture
         Assert.That(released, Is.EqualTo(1));
         Assert.That(byB.Select(d => d.Id), Is.EqualTo(new[] { id }));
     }
+
+    [Test]
+    public async Task TheMonitorReadsPagesPayloadsCountsAndTheOverview()
+    {
+        var monitor = new RelayMonitor(_store, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0));
+        var body = "{\"monitor\":true}"u8.ToArray();
+        await _store.AddAsync(new NewDelivery("dlv_old", "/hooks/monitored", "demo-agent", "id:old", body, T0.AddDays(-3)), default);
+        await _store.AddAsync(new NewDelivery("dlv_new", "/hooks/monitored", "demo-agent", "id:new", body, T0.AddMinutes(-5)), default);
+        await _store.AddAsync(new NewDelivery("dlv_skip", "/hooks/other", "demo-agent", "id:skip", body, T0.AddMinutes(-1)) { State = RelayDeliveryState.Ignored, Reason = "not selected" }, default);
+
+        var first = await monitor.ListAsync(new RelayDeliveryQuery { Route = "/hooks/monitored", Limit = 1 });
+        var second = await monitor.ListAsync(new RelayDeliveryQuery { Route = "/hooks/monitored", Limit = 1, Before = first.NextCursor });
+        var counts = await monitor.CountByStateAsync();
+        var overview = await monitor.GetOverviewAsync();
+
+        Assert.That(first.Deliveries.Select(d => d.Id), Is.EqualTo(new[] { "dlv_new" }), "newest first");
+        Assert.That(second.Deliveries.Select(d => d.Id), Is.EqualTo(new[] { "dlv_old" }));
+        Assert.That(second.NextCursor, Is.Null, "two deliveries on that route: no third page");
+        Assert.That(await monitor.GetPayloadAsync("dlv_old"), Is.EqualTo(body));
+        Assert.That(await monitor.GetPayloadAsync("dlv_none"), Is.Null);
+        Assert.That((await monitor.GetAsync("dlv_skip"))!.State, Is.EqualTo(RelayDeliveryState.Ignored));
+        Assert.That(counts.Select(c => c.State), Is.EquivalentTo(Enum.GetValues<RelayDeliveryState>()), "every state, zeros too");
+        Assert.That(counts.Single(c => c.State == RelayDeliveryState.Pending), Is.EqualTo(new RelayStateCount(RelayDeliveryState.Pending, 2, atLeast: false)));
+        Assert.That(counts.Single(c => c.State == RelayDeliveryState.Ignored).Count, Is.EqualTo(1));
+        Assert.That(counts.Single(c => c.State == RelayDeliveryState.Sending).Count, Is.Zero);
+        Assert.That(overview.OldestPending, Is.EqualTo(T0.AddDays(-3)), "the one received 3 days ago");
+        Assert.That(overview.ReceivedByRoute.Select(r => (r.Route, r.Count)), Is.EquivalentTo(new[] { ("/hooks/monitored", 1L), ("/hooks/other", 1L) }), "the last 24 hours only, by the fake clock");
+        Assert.That(overview.StartedLastDay, Is.Zero);
+        Assert.ThrowsAsync<ArgumentException>(() => monitor.ListAsync(new RelayDeliveryQuery { Before = "not-a-cursor" }));
+        Assert.ThrowsAsync<ArgumentException>(() => monitor.ListAsync(new RelayDeliveryQuery { Limit = 1001 }));
+    }
 }

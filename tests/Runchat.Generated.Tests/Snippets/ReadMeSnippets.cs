@@ -16,6 +16,7 @@ using NUnit.Framework;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Runchat;
+using Runchat.Relay;
 using Runchat.Relay.Signatures;
 using Runchat.Tests.TestSupport;
 
@@ -321,6 +322,20 @@ public class ReadMeSnippets : WireMockTest
             using var refused = await http.PostAsync("/hooks/stripe", new StringContent("{\"id\":\"evt_1\"}"));
             Assert.That((int)accepted.StatusCode, Is.EqualTo(202));
             Assert.That((int)refused.StatusCode, Is.EqualTo(401), "no Stripe-Signature");
+
+            #region Snippet:RelayMonitor
+            var monitor = app.Services.GetRequiredService<IRelayMonitor>();
+            var counts = await monitor.CountByStateAsync();      // every state; AtLeast when a count reached its cap
+            var unknown = await monitor.ListAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Unknown, Limit = 50 });
+            var latest = await monitor.ListAsync(new RelayDeliveryQuery { Route = "/hooks/open", Limit = 1 });
+            byte[]? payload = await monitor.GetPayloadAsync(latest.Deliveries[0].Id);   // customer data: show it with care
+            var overview = await monitor.GetOverviewAsync();     // by route, runs started in the last hour and day, oldest pending
+            #endregion
+
+            Assert.That(counts, Has.Count.EqualTo(Enum.GetValues<RelayDeliveryState>().Length));
+            Assert.That(unknown.Deliveries, Is.Empty);
+            Assert.That(payload, Is.EqualTo("{\"event\":\"x\"}"u8.ToArray()));
+            Assert.That(overview.ReceivedByRoute.Single().Route, Is.EqualTo("/hooks/open"));
         }
         finally
         {
@@ -490,6 +505,7 @@ public class ReadMeSnippets : WireMockTest
         ["HandleErrors"] = new[] { "Runchat" },
         ["RetryAcrossCalls"] = new[] { "Runchat" },
         ["RunAFlow"] = new[] { "System.Linq", "Runchat" },
+        ["RelayMonitor"] = new[] { "Microsoft.Extensions.DependencyInjection", "Runchat.Relay" },
         ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
         ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
         ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },

@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// The dashboard's HTML pages: each reads <see cref="IRelayMonitor"/> (replays go through <see cref="IRunchatRelay"/>),
+/// builds a model of plain values and renders its template (<see cref="DashboardTemplates"/>).
+/// </summary>
+internal sealed class DashboardPages
+{
+    private const int PageSize = 50;
+    private readonly string _root;
+    private readonly DashboardTemplates _templates = DashboardTemplates.Instance;
+
+    public DashboardPages(string root) => _root = root == "/" ? string.Empty : root;
+
+    public async Task OverviewAsync(HttpContext context)
+    {
+        var monitor = context.RequestServices.GetRequiredService<IRelayMonitor>();
+        var aborted = context.RequestAborted;
+        var counts = await monitor.CountByStateAsync(aborted).ConfigureAwait(false);
+        var unknown = await monitor.ListAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Unknown, Limit = 20 }, aborted).ConfigureAwait(false);
+        var latest = await monitor.ListAsync(new RelayDeliveryQuery { Limit = 15 }, aborted).ConfigureAwait(false);
+        var figures = await monitor.GetOverviewAsync(aborted).ConfigureAwait(false);
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+
+        var model = new OverviewModel(
+            counts.Select(c => new StateCard(DeliveryStates.Name(c.State), DashboardModels.Count(c))).ToList(),
+            figures.StartedLastHour,
+            figures.StartedLastDay,
+            figures.OldestPending is { } oldest ? oldest.UtcDateTime.ToString("u", CultureInfo.InvariantCulture) : null,
+            figures.OldestPending is { } since ? DashboardModels.Age(now - since) : null,
+            now.ToString("HH:mm:ss", CultureInfo.InvariantCulture),
+            figures.ReceivedByRoute.Select(r => new RouteRow(r.Route, _root + "/deliveries?route=" + Uri.EscapeDataString(r.Route), r.Count)).ToList(),
+            Rows(unknown),
+            Rows(latest));
+        await _templates.WriteAsync(context, _root, "overview", "Overview", model).ConfigureAwait(false);
+    }
+
+    public async Task ListAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        RelayDeliveryState? state = null;
+        if (NonEmpty(query["state"]) is { } stateText)
+        {
+            if (!DeliveryStates.TryParse(stateText, out var parsed))
+            {
+                await _templates.WriteMessageAsync(context, _root, "Deliveries", $"There is no state '{stateText}'.", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+                return;
+            }
+
+            state = parsed;
+        }
+
+        var before = NonEmpty(query["before"]);
+        if (before is not null && !DeliveryCursor.TryParse(before, out _, out _, out var error))
+        {
+            await _templates.WriteMessageAsync(context, _root, "Deliveries", error!, StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            return;
+        }
+
+        var filter = new RelayDeliveryQuery { State = state, Route = NonEmpty(query["route"]), Event = NonEmpty(query["event"]), Before = before, Limit = PageSize };
+        var page = await context.RequestServices.GetRequiredService<IRelayMonitor>().ListAsync(filter, context.RequestAborted).ConfigureAwait(false);
+        var model = new DeliveriesModel(
+            Enum.GetValues<RelayDeliveryState>().Select(DeliveryStates.Name).ToList(),
+            state is { } s ? DeliveryStates.Name(s) : string.Empty,
+            filter.Route ?? string.Empty,
+            filter.Event ?? string.Empty,
+            Rows(page),
+            page.NextCursor is { } next ? Older(filter, next) : null);
+        await _templates.WriteAsync(context, _root, "deliveries", "Deliveries", model).ConfigureAwait(false);
+    }
+
+    public async Task DetailAsync(HttpContext context)
+    {
+        var id = (string)context.Request.RouteValues["id"]!;
+        var monitor = context.RequestServices.GetRequiredService<IRelayMonitor>();
+        var delivery = await monitor.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        if (delivery is null)
+        {
+            await _templates.WriteMessageAsync(context, _root, "Not found", $"There is no delivery {id}.", StatusCodes.Status404NotFound).ConfigureAwait(false);
+            return;
+        }
+
+        var payload = await monitor.GetPayloadAsync(id, context.RequestAborted).ConfigureAwait(false) ?? Array.Empty<byte>();
+        ReplayForm? replay = null;
+        if (delivery.State is RelayDeliveryState.Succeeded or RelayDeliveryState.Failed or RelayDeliveryState.Unknown)
+        {
+            var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
+            replay = new ReplayForm(DeliveryPath(delivery.Id) + "/replay", tokens.FormFieldName, tokens.RequestToken ?? string.Empty);
+        }
+
+        var model = new DeliveryModel(
+            DeliveryRow.Of(delivery, _root),
+            _root + "/api/deliveries/" + Uri.EscapeDataString(delivery.Id),
+            context.Request.Query.ContainsKey("replayed"),
+            Fields(delivery),
+            replay,
+            DashboardModels.Pretty(payload));
+        await _templates.WriteAsync(context, _root, "delivery", delivery.Id, model).ConfigureAwait(false);
+    }
+
+    public async Task ReplayAsync(HttpContext context)
+    {
+        var id = (string)context.Request.RouteValues["id"]!;
+        if (await ReplayRefusalAsync(context).ConfigureAwait(false) is { } refusal)
+        {
+            await _templates.WriteMessageAsync(context, _root, "Refused", refusal.Message, refusal.Status).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            if (await context.RequestServices.GetRequiredService<IRunchatRelay>().ReplayAsync(id, context.RequestAborted).ConfigureAwait(false) is null)
+            {
+                await _templates.WriteMessageAsync(context, _root, "Not found", $"There is no delivery {id}.", StatusCodes.Status404NotFound).ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (InvalidOperationException refused)
+        {
+            await _templates.WriteMessageAsync(context, _root, "Not replayed", refused.Message, StatusCodes.Status409Conflict).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+        context.Response.Headers.Location = DeliveryPath(id) + "?replayed=1";
+    }
+
+    /// <summary>Why a replay request is not one the delivery page's form sent, confirmed; null when it is.</summary>
+    private static async Task<(string Message, int Status)?> ReplayRefusalAsync(HttpContext context)
+    {
+        if (!context.Request.HasFormContentType)
+        {
+            return ("A replay is the delivery page's form (application/x-www-form-urlencoded). Nothing was replayed.", StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        try
+        {
+            await context.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(context).ConfigureAwait(false);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return ("The replay was refused: the form's antiforgery token is missing or wrong. Nothing was replayed. Open the delivery again and use its Replay button.", StatusCodes.Status400BadRequest);
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        return form["confirm"] == "yes" ? null : ("The replay was not confirmed. Nothing was replayed.", StatusCodes.Status400BadRequest);
+    }
+
+    private static List<DeliveryField> Fields(RelayDelivery delivery)
+    {
+        static string Or(string? value) => value ?? "–";
+        static string? Time(DateTimeOffset? at) => at?.UtcDateTime.ToString("u", CultureInfo.InvariantCulture);
+
+        return
+        [
+            new("Route", delivery.Route),
+            new(delivery.FlowId is null ? "Job" : "Flow", Or(delivery.FlowId ?? delivery.JobId)),
+            new("Event", Or(delivery.Event)),
+            new("Event id", Or(delivery.DedupeKey.StartsWith("id:", StringComparison.Ordinal) ? delivery.DedupeKey.Substring(3) : delivery.SenderId)),
+            new("Dedupe key", delivery.DedupeKey),
+            new("Attempts", delivery.Attempts.ToString(CultureInfo.InvariantCulture)),
+            new("Received", Or(Time(delivery.ReceivedAt))),
+            new("Updated", Or(Time(delivery.UpdatedAt))),
+            new("Run status", Or(delivery.Status)),
+            new("Message sent", Or(delivery.Message ?? (delivery.Attempts > 0 ? "(the payload, whole)" : null))),
+            new("Final reply", Or(delivery.FinalReply)),
+            new("Error", Or(delivery.LastError)),
+            new("Replayed", Or(Time(delivery.ReplayedAt))),
+            new("Size", delivery.BodyBytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes"),
+        ];
+    }
+
+    private List<DeliveryRow> Rows(RelayDeliveryPage page) => page.Deliveries.Select(d => DeliveryRow.Of(d, _root)).ToList();
+
+    private string DeliveryPath(string id) => _root + "/deliveries/" + Uri.EscapeDataString(id);
+
+    private string Older(RelayDeliveryQuery filter, string cursor) =>
+        $"{_root}/deliveries?state={(filter.State is { } s ? DeliveryStates.Name(s) : string.Empty)}&route={Uri.EscapeDataString(filter.Route ?? string.Empty)}" +
+        $"&event={Uri.EscapeDataString(filter.Event ?? string.Empty)}&before={Uri.EscapeDataString(cursor)}";
+
+    private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues values) =>
+        values.FirstOrDefault() is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
+}
