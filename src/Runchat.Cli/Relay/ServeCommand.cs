@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
@@ -38,25 +39,69 @@ internal static class ServeCommand
     {
         var configuration = RelayConfigurationFile.Read(configPath);
         await using var sandbox = useSandbox ? await SandboxServer.StartAsync(0, CancellationToken.None).ConfigureAwait(false) : null;
+        await using var app = BuildApp(configuration, configPath, sandbox, urls, dashboard);
+        var (options, client) = ValidatedOptions(app, configPath);
 
+        DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
+        await EnsureStoreUsableAsync(app.Services.GetRequiredService<IDeliveryStore>(), location!, cancellationToken).ConfigureAwait(false);
+        using var fileSizeLimit = IgnoreFileSizeSignal();
+
+        app.MapRunchatRelay();
+        if (dashboard)
+        {
+            app.MapRunchatRelayDashboard();
+        }
+
+        await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {location!.Display}; runs go to {UrlDisplay.Safe(client.BaseUrl)}; Ctrl+C to stop).").ConfigureAwait(false);
+        if (dashboard)
+        {
+            await console.Out.WriteLineAsync($"Dashboard: {app.Urls.First().TrimEnd('/')}/relay (this machine only).").ConfigureAwait(false);
+        }
+
+        if (sandbox is not null)
+        {
+            await console.Out.WriteLineAsync($"Triggering jobs on the sandbox at {sandbox.BaseUrl} (its received triggers: {sandbox.BaseUrl.GetLeftPart(UriPartial.Authority)}{SandboxServer.RequestsPath}).").ConfigureAwait(false);
+        }
+
+        foreach (var route in app.Services.GetRequiredService<RelayRouteTable>().Configured)
+        {
+            await console.Out.WriteLineAsync($"  POST {route.Path} -> {route.Target} ({route.Scheme.Name})").ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await console.Out.WriteLineAsync("Stopping: waiting for runs in flight (those cut off become unknown).").ConfigureAwait(false);
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The relay's web app: the configuration (the sandbox's address and key over it with --sandbox), console logs, the client and the relay.</summary>
+    private static WebApplication BuildApp(IConfiguration configuration, string configPath, SandboxServer? sandbox, string urls, bool dashboard)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Directory.GetCurrentDirectory() });
         builder.Configuration.AddConfiguration(configuration);
         if (sandbox is not null)
         {
             builder.Configuration.AddInMemoryCollection(new[]
             {
-                new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:BaseUrl", sandbox.BaseUrl.ToString()),
-                new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:ApiKey", "sandbox-key"),
+                new KeyValuePair<string, string?>("Runchat:BaseUrl", sandbox.BaseUrl.ToString()),
+                new KeyValuePair<string, string?>("Runchat:ApiKey", "sandbox-key"),
             });
         }
-
         else if (string.IsNullOrWhiteSpace(builder.Configuration["Runchat:ApiKey"]))
         {
             // The same variables as runchat-job trigger and the official CLI, besides Runchat__ApiKey.
             var apiKey = RunchatClientOptions.FromEnvironment().ApiKey
                 ?? throw new RelayConfigurationException(
                     $"no Runchat API key: set {RunchatClientOptions.ApiKeyEnvironmentVariable} (or Runchat__ApiKey, or Runchat:ApiKey in {Path.GetFullPath(configPath)}), or add --sandbox to run offline.");
-            builder.Configuration.AddInMemoryCollection(new[] { new System.Collections.Generic.KeyValuePair<string, string?>("Runchat:ApiKey", apiKey) });
+            builder.Configuration.AddInMemoryCollection(new[] { new KeyValuePair<string, string?>("Runchat:ApiKey", apiKey) });
         }
 
         builder.WebHost.UseUrls(urls);
@@ -80,31 +125,32 @@ internal static class ServeCommand
             builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         }
 
-        await using var app = builder.Build();
+        return builder.Build();
+    }
 
-        // Everything that can be wrong with the configuration is said here, in one line each (exit 2),
-        // before the host starts: the host would log a stack trace first.
-        var failures = new System.Collections.Generic.List<string>();
-        RunchatRelayOptions? options = null;
-        RunchatClientOptions? client = null;
-        try
+    /// <summary>
+    /// Everything that can be wrong with the configuration, said here in one line each (exit 2) before the host
+    /// starts: the host would log a stack trace first.
+    /// </summary>
+    private static (RunchatRelayOptions Relay, RunchatClientOptions Client) ValidatedOptions(WebApplication app, string configPath)
+    {
+        var failures = new List<string>();
+        T? Read<T>()
+            where T : class
         {
-            options = app.Services.GetRequiredService<IOptions<RunchatRelayOptions>>().Value;
-        }
-        catch (OptionsValidationException invalid)
-        {
-            failures.AddRange(invalid.Failures);
-        }
-
-        try
-        {
-            client = app.Services.GetRequiredService<IOptions<RunchatClientOptions>>().Value;
-        }
-        catch (OptionsValidationException invalid)
-        {
-            failures.AddRange(invalid.Failures);
+            try
+            {
+                return app.Services.GetRequiredService<IOptions<T>>().Value;
+            }
+            catch (OptionsValidationException invalid)
+            {
+                failures.AddRange(invalid.Failures);
+                return null;
+            }
         }
 
+        var options = Read<RunchatRelayOptions>();
+        var client = Read<RunchatClientOptions>();
         if (options is null || client is null)
         {
             throw new RelayConfigurationException("the configuration is invalid: " + string.Join(" ", failures));
@@ -115,43 +161,7 @@ internal static class ServeCommand
             throw new RelayConfigurationException($"{Path.GetFullPath(configPath)} has no routes (Relay:Routes) and no schedules (Relay:Schedules): the relay would answer 404 to everything. Is the section named Relay?");
         }
 
-        DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
-        await EnsureStoreUsableAsync(app.Services.GetRequiredService<IDeliveryStore>(), location!, cancellationToken).ConfigureAwait(false);
-        using var fileSizeLimit = IgnoreFileSizeSignal();
-
-        app.MapRunchatRelay();
-        if (dashboard)
-        {
-            app.MapRunchatRelayDashboard();
-        }
-        await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
-
-        await console.Out.WriteLineAsync($"Runchat relay listening on {string.Join(", ", app.Urls)} (store {location!.Display}; runs go to {UrlDisplay.Safe(client.BaseUrl)}; Ctrl+C to stop).").ConfigureAwait(false);
-        if (dashboard)
-        {
-            await console.Out.WriteLineAsync($"Dashboard: {app.Urls.First().TrimEnd('/')}/relay (this machine only).").ConfigureAwait(false);
-        }
-        if (sandbox is not null)
-        {
-            await console.Out.WriteLineAsync($"Triggering jobs on the sandbox at {sandbox.BaseUrl} (its received triggers: {sandbox.BaseUrl.GetLeftPart(UriPartial.Authority)}{SandboxServer.RequestsPath}).").ConfigureAwait(false);
-        }
-
-        foreach (var route in app.Services.GetRequiredService<RelayRouteTable>().Configured)
-        {
-            await console.Out.WriteLineAsync($"  POST {route.Path} -> {route.Target} ({route.Scheme.Name})").ConfigureAwait(false);
-        }
-
-        try
-        {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        await console.Out.WriteLineAsync("Stopping: waiting for runs in flight (those cut off become unknown).").ConfigureAwait(false);
-        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        return ExitCodes.Success;
+        return (options, client);
     }
 
     /// <summary>

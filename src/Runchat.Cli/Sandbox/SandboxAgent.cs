@@ -22,6 +22,26 @@ public static class SandboxAgent
 
     public static SandboxReply Handle(string jobId, string? authorization, ReadOnlySpan<byte> body)
     {
+        if (Refusal(jobId, authorization) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (!TryReadAppended(body, out var appended, out var invalid))
+        {
+            return Error(400, invalid!);
+        }
+
+        var failed = jobId.StartsWith("fail-", StringComparison.Ordinal);
+        var reply = appended is null
+            ? $"Sandbox agent ran the saved template of job {jobId}."
+            : $"Sandbox agent received your message ({appended.Length} characters): {Preview(appended)}";
+        return new SandboxReply(200, Answer(jobId, body, appended, reply, failed), Delay: RunDuration(jobId));
+    }
+
+    /// <summary>The API's refusals, chosen by the key and the job id's prefix; null for a job that runs.</summary>
+    private static SandboxReply? Refusal(string jobId, string? authorization)
+    {
         if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.Ordinal) || authorization.Length <= "Bearer ".Length)
         {
             return Error(401, "Unauthorized: send Authorization: Bearer <api key>. The sandbox accepts any non-empty key.");
@@ -37,37 +57,43 @@ public static class SandboxAgent
             return Error(404, $"Job {jobId} not found.");
         }
 
-        if (jobId.StartsWith("forbidden-", StringComparison.Ordinal))
+        return jobId.StartsWith("forbidden-", StringComparison.Ordinal) ? Error(403, "Access denied to the underlying Runchat.") : null;
+    }
+
+    /// <summary>What the body appends: nothing (no body), its <c>message</c>, or its JSON text; false with why for a body that is not a JSON object.</summary>
+    private static bool TryReadAppended(ReadOnlySpan<byte> body, out string? appended, out string? error)
+    {
+        appended = null;
+        error = null;
+        if (body.Length == 0)
         {
-            return Error(403, "Access denied to the underlying Runchat.");
+            return true;
         }
 
-        string? appended = null;
-        if (body.Length > 0)
+        try
         {
-            try
+            using var document = JsonDocument.Parse(body.ToArray());
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                using var document = JsonDocument.Parse(body.ToArray());
-                if (document.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    return Error(400, "Body could not be parsed: the request body must be a JSON object.");
-                }
+                error = "Body could not be parsed: the request body must be a JSON object.";
+                return false;
+            }
 
-                appended = document.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
-                    ? message.GetString()
-                    : Encoding.UTF8.GetString(body);
-            }
-            catch (JsonException exception)
-            {
-                return Error(400, "Body could not be parsed: " + exception.Message);
-            }
+            appended = document.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
+                ? message.GetString()
+                : Encoding.UTF8.GetString(body);
+            return true;
         }
+        catch (JsonException exception)
+        {
+            error = "Body could not be parsed: " + exception.Message;
+            return false;
+        }
+    }
 
-        var failed = jobId.StartsWith("fail-", StringComparison.Ordinal);
-        var reply = appended is null
-            ? $"Sandbox agent ran the saved template of job {jobId}."
-            : $"Sandbox agent received your message ({appended.Length} characters): {Preview(appended)}";
-
+    /// <summary>The run's answer as the API gives it: metadata (tokens, credits, the request's size and hash), the transcript, the status.</summary>
+    private static byte[] Answer(string jobId, ReadOnlySpan<byte> body, string? appended, string reply, bool failed)
+    {
         using var stream = new System.IO.MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
@@ -91,16 +117,7 @@ public static class SandboxAgent
 
             if (failed)
             {
-                json.WriteStartObject();
-                json.WriteString("role", "assistant");
-                json.WriteNull("content");
-                json.WriteStartArray("tool_calls");
-                json.WriteStartObject();
-                json.WriteString("id", "call_1");
-                json.WriteString("type", "function");
-                json.WriteEndObject();
-                json.WriteEndArray();
-                json.WriteEndObject();
+                WriteFailedToolCall(json);
             }
             else
             {
@@ -119,7 +136,21 @@ public static class SandboxAgent
             json.WriteEndObject();
         }
 
-        return new SandboxReply(200, stream.ToArray(), Delay: RunDuration(jobId));
+        return stream.ToArray();
+    }
+
+    private static void WriteFailedToolCall(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("role", "assistant");
+        json.WriteNull("content");
+        json.WriteStartArray("tool_calls");
+        json.WriteStartObject();
+        json.WriteString("id", "call_1");
+        json.WriteString("type", "function");
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     private static string Preview(string text) => text.Length <= 200 ? text : text.Substring(0, 200) + "…";

@@ -82,29 +82,13 @@ public sealed class SandboxServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == RequestsPath)
+        if (await TryServeOwnPathsAsync(context).ConfigureAwait(false))
         {
-            await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(Requests, SandboxJson.Options)).ConfigureAwait(false);
             return;
-        }
-
-        if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == StatsPath)
-        {
-            var stats = new { requests = _requests.Count, in_flight = Volatile.Read(ref _inFlight), max_in_flight = MaxInFlight };
-            await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(stats, SandboxJson.Options)).ConfigureAwait(false);
-            return;
-        }
-
-        // The raw target keeps %2F inside the job id as sent.
-        var rawPath = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
-        var query = rawPath.IndexOf('?');
-        if (query >= 0)
-        {
-            rawPath = rawPath.Substring(0, query);
         }
 
         // The flows: GET /job/{id}, POST /{runchat_id}, GET /{runchat_id}/schema.
-        var route = SandboxRoute.Of(rawPath, context.Request.Method);
+        var route = SandboxRoute.Of(RawPath(context), context.Request.Method);
         if (route.Kind == SandboxRoute.Kinds.NotFound)
         {
             await WriteAsync(context, 404, "{\"error\":\"Not found. The sandbox serves POST and GET /api/v1/job/{runchat_job_id}, POST /api/v1/{runchat_id} and GET /api/v1/{runchat_id}/schema.\"}"u8.ToArray()).ConfigureAwait(false);
@@ -117,7 +101,6 @@ public sealed class SandboxServer : IAsyncDisposable
             return;
         }
 
-        var jobId = route.Id;
         // The limit is the sandbox's own, enforced after reading the whole body: a server that answers
         // early and closes makes the client's upload fail with a broken pipe, which reads as a network
         // failure instead of "too large".
@@ -133,8 +116,37 @@ public sealed class SandboxServer : IAsyncDisposable
             return;
         }
 
-        var bytes = buffer.AsSpan(0, length);
-        _requests.Enqueue(new SandboxRequest(jobId, context.Request.Method, Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), bytes.Length, DateTimeOffset.UtcNow));
+        var bytes = buffer.AsMemory(0, length);
+        _requests.Enqueue(new SandboxRequest(route.Id, context.Request.Method, Convert.ToHexString(SHA256.HashData(bytes.Span)).ToLowerInvariant(), bytes.Length, DateTimeOffset.UtcNow));
+        await AnswerAsync(context, route, bytes).ConfigureAwait(false);
+    }
+
+    /// <summary>The sandbox's own inspection paths: the triggers it received, and how many ran at once.</summary>
+    private async Task<bool> TryServeOwnPathsAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) || (context.Request.Path != RequestsPath && context.Request.Path != StatsPath))
+        {
+            return false;
+        }
+
+        object answer = context.Request.Path == RequestsPath
+            ? Requests
+            : new { requests = _requests.Count, in_flight = Volatile.Read(ref _inFlight), max_in_flight = MaxInFlight };
+        await WriteAsync(context, 200, JsonSerializer.SerializeToUtf8Bytes(answer, SandboxJson.Options)).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The raw target keeps %2F inside the job id as sent; without its query.</summary>
+    private static string RawPath(HttpContext context)
+    {
+        var rawPath = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var query = rawPath.IndexOf('?');
+        return query >= 0 ? rawPath.Substring(0, query) : rawPath;
+    }
+
+    /// <summary>Runs the request as the API would (counted in flight while it runs), after the run's delay unless the caller leaves.</summary>
+    private async Task AnswerAsync(HttpContext context, SandboxRoute route, ReadOnlyMemory<byte> bytes)
+    {
         var inFlight = Interlocked.Increment(ref _inFlight);
         try
         {
@@ -143,16 +155,17 @@ public sealed class SandboxServer : IAsyncDisposable
                 Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
             }
 
+            var jobId = route.Id;
             var authorization = context.Request.Headers.Authorization.FirstOrDefault();
             var reply = route.Kind switch
             {
                 _ when authorization is null || !authorization.StartsWith("Bearer ", StringComparison.Ordinal) || authorization.Length <= "Bearer ".Length
-                    => SandboxAgent.Handle(jobId, authorization, bytes),
+                    => SandboxAgent.Handle(jobId, authorization, bytes.Span),
                 SandboxRoute.Kinds.TriggerJob when SandboxFlows.IsFlowJob(jobId) => SandboxFlows.TriggerJob(jobId),
                 SandboxRoute.Kinds.TriggerJob => SandboxAgent.Handle(jobId, authorization, ReadOnlySpan<byte>.Empty),
-                SandboxRoute.Kinds.RunFlow => SandboxFlows.Run(jobId, bytes),
+                SandboxRoute.Kinds.RunFlow => SandboxFlows.Run(jobId, bytes.Span),
                 SandboxRoute.Kinds.FlowSchema => SandboxFlows.Schema(jobId),
-                _ => SandboxAgent.Handle(jobId, authorization, bytes),
+                _ => SandboxAgent.Handle(jobId, authorization, bytes.Span),
             };
             if (reply.Delay > TimeSpan.Zero)
             {

@@ -347,7 +347,7 @@ public class CliTests : WireMockTest
     [TestCase("00:05:00", 300.0)]
     public void TimeoutTakesSecondsOrATimeSpan(string text, double seconds)
     {
-        Assert.That(Runchat.Cli.TriggerCommand.ParseTimeout(text), Is.EqualTo(TimeSpan.FromSeconds(seconds)));
+        Assert.That(Runchat.Cli.Api.ApiSettings.ParseTimeout(text), Is.EqualTo(TimeSpan.FromSeconds(seconds)));
     }
 
     [TestCase("99999")]
