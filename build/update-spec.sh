@@ -57,6 +57,25 @@ install_candidate() {
 NOTE
 }
 
+# What changed: the spec's diff stat, then the public API regenerated from it and compared with the
+# approved snapshot (the diff printed; nothing approved). Both modes end here.
+report_changes() {
+  git -C "$root" --no-pager diff --stat -- openapi/ || true
+  echo "update-spec: regenerating and comparing the public API..."
+  local log="$work/test.log"
+  if dotnet test "$root/tests/Runchat.Generated.Tests" --filter "FullyQualifiedName~PublicApiMatchesTheApprovedSnapshot" > "$log" 2>&1; then
+    echo "update-spec: the public API is unchanged."
+  elif grep -q "The public API of Runchat.Generated changed" "$log"; then
+    echo "update-spec: the public API changed:"
+    sed -n '/The public API of Runchat.Generated changed/,/Stack Trace/p' "$log" | grep -E '^\s*[+-] ' || true
+    echo "update-spec: review it, run the tests, then re-approve with:"
+    echo "  RUNCHAT_APPROVE_PUBLIC_API=1 dotnet test Runchat.Generated.sln --filter PublicApiMatchesTheApprovedSnapshot"
+  else
+    grep -E 'error|Error' "$log" | sort -u | head -n 20 >&2 || true
+    die "the client no longer builds with this spec (errors above); fix the handwritten layer or revert openapi/"
+  fi
+}
+
 if [ $# -gt 1 ]; then
   pages=()
   rows=""
@@ -87,6 +106,7 @@ top. Nothing in this repository edits the merged document: the build pins our op
 in \`obj/\` (see \`build/Runchat.Generation.targets\`).
 NOTE
   echo "update-spec: wrote openapi/runchat.yaml (merged from $# pages) and openapi/PROVENANCE.md"
+  report_changes
   exit 0
 fi
 
@@ -126,18 +146,4 @@ build pins our operation names on a copy in \`obj/\` (see \`build/Runchat.Genera
 To take a new version, run \`build/update-spec.sh <page.md|spec.yaml|url>\`.
 NOTE
 echo "update-spec: wrote openapi/runchat.yaml ($form) and openapi/PROVENANCE.md"
-git -C "$root" --no-pager diff --stat -- openapi/ || true
-
-echo "update-spec: regenerating and comparing the public API..."
-log="$work/test.log"
-if dotnet test "$root/tests/Runchat.Generated.Tests" --filter "FullyQualifiedName~PublicApiMatchesTheApprovedSnapshot" > "$log" 2>&1; then
-  echo "update-spec: the public API is unchanged."
-elif grep -q "The public API of Runchat.Generated changed" "$log"; then
-  echo "update-spec: the public API changed:"
-  sed -n '/The public API of Runchat.Generated changed/,/Stack Trace/p' "$log" | grep -E '^\s*[+-] ' || true
-  echo "update-spec: review it, run the tests, then re-approve with:"
-  echo "  RUNCHAT_APPROVE_PUBLIC_API=1 dotnet test Runchat.Generated.sln --filter PublicApiMatchesTheApprovedSnapshot"
-else
-  grep -E 'error|Error' "$log" | sort -u | head -n 20 >&2 || true
-  die "the client no longer builds with this spec (errors above); fix the handwritten layer or revert openapi/"
-fi
+report_changes
