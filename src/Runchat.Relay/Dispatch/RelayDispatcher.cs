@@ -28,9 +28,7 @@ internal sealed class RelayDispatcher : BackgroundService
     // Idle: new work wakes the dispatcher (the in-process signal; on PostgreSQL also NOTIFY from any
     // relay's ingest or replay), and a retry this relay scheduled wakes it when it comes due. The poll
     // only bounds what nothing announces: a dead relay's lease running out, a replay from another process
-    // on SQLite, a notification lost while the LISTEN connection was down. Measured idle (relay serve,
-    // nothing to do): a claim query costs about 14 ms of CPU on PostgreSQL and 6 on SQLite, so polling
-    // each second kept an idle relay at 18 ms/s; every 5 s it is under 10 ms/s (see the benchmarks README).
+    // on SQLite, a notification lost while the LISTEN connection was down (why 5 s: docs/design.md).
     private static readonly TimeSpan SafetyPoll = TimeSpan.FromSeconds(5);
 
     private readonly IDeliveryStore _store;
