@@ -23,6 +23,9 @@ public sealed class RawHttpPeer : IDisposable
     private readonly TimeSpan _holdOpen;
     private int _connections;
 
+    // Accepted connections whose request is not yet read in full (nor closed by the client).
+    private int _unread;
+
     /// <param name="respond">The raw response to write for a request, or null to close the connection without answering.</param>
     /// <param name="delay">How long to wait after reading a request before answering (an agent that takes its time).</param>
     /// <param name="holdOpen">How long to keep the connection open after writing the response (a body that stalls).</param>
@@ -42,6 +45,27 @@ public sealed class RawHttpPeer : IDisposable
     public int Connections => Volatile.Read(ref _connections);
 
     public ConcurrentQueue<RawRequest> Requests { get; } = new();
+
+    /// <summary>
+    /// The requests, once every connection a client opened is read to its end: none waiting in the listen backlog,
+    /// none accepted and mid-request (seen so on two looks 10 ms apart). After a call has returned, every copy it
+    /// sent is counted here, however slow the machine: a count that never depends on how long a test sleeps.
+    /// </summary>
+    public async Task<IReadOnlyCollection<RawRequest>> SettledRequestsAsync()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (var quiet = 0; quiet < 2; quiet = _listener.Pending() || Volatile.Read(ref _unread) > 0 ? 0 : quiet + 1)
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new TimeoutException($"the peer still had a connection unread after 10 s ({Volatile.Read(ref _unread)} accepted and unread).");
+            }
+
+            await Task.Delay(10);
+        }
+
+        return Requests.ToArray();
+    }
 
     /// <summary>Headers promising a body of <paramref name="declaredLength"/> bytes, and only the start of it.</summary>
     public static string Truncated(string start, int declaredLength) =>
@@ -70,6 +94,7 @@ public sealed class RawHttpPeer : IDisposable
                 return;
             }
 
+            Interlocked.Increment(ref _unread);
             Interlocked.Increment(ref _connections);
             _ = Task.Run(() => ServeAsync(socket));
         }
@@ -80,13 +105,29 @@ public sealed class RawHttpPeer : IDisposable
         using (socket)
         {
             var stream = socket.GetStream();
-            var request = await ReadRequestAsync(stream);
+            RawRequest? request;
+            try
+            {
+                request = await ReadRequestAsync(stream);
+                if (request is not null)
+                {
+                    Requests.Enqueue(request);
+                }
+            }
+            catch (IOException)
+            {
+                request = null; // the client reset the connection mid-request
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _unread);
+            }
+
             if (request is null)
             {
                 return;
             }
 
-            Requests.Enqueue(request);
             if (_delay > TimeSpan.Zero)
             {
                 try
