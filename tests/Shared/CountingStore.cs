@@ -14,6 +14,7 @@ namespace Runchat.TestSupport;
 internal class CountingStore : DelegatingStore
 {
     private long _adds, _claims, _emptyClaims, _claimed, _starts, _started, _lost, _limited, _renewals, _recoveries, _completes, _reschedules, _notified, _completedTotal;
+    private long _emptyClaimsTotal, _limitedTotal, _notifiedTotal;
 
     private CountingStore(IDeliveryStore inner)
         : base(inner)
@@ -36,6 +37,15 @@ internal class CountingStore : DelegatingStore
     /// <summary>Every send recorded since the store was made (never reset).</summary>
     public long CompletedTotal => Interlocked.Read(ref _completedTotal);
 
+    /// <summary>Claims that found nothing due, since the store was made (never reset): the dispatcher looked and had nothing to send.</summary>
+    public long EmptyClaimsTotal => Interlocked.Read(ref _emptyClaimsTotal);
+
+    /// <summary>Starts held back by a limit, since the store was made (never reset).</summary>
+    public long LimitedTotal => Interlocked.Read(ref _limitedTotal);
+
+    /// <summary>Notifications (PostgreSQL's NOTIFY, and the one at each LISTEN's start) since the store was made (never reset).</summary>
+    public long NotifiedTotal => Interlocked.Read(ref _notifiedTotal);
+
     public override Task<AddResult> AddAsync(NewDelivery delivery, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _adds);
@@ -56,6 +66,7 @@ internal class CountingStore : DelegatingStore
         if (claimed.Count == 0)
         {
             Interlocked.Increment(ref _emptyClaims);
+            Interlocked.Increment(ref _emptyClaimsTotal);
         }
 
         return claimed;
@@ -69,7 +80,7 @@ internal class CountingStore : DelegatingStore
         {
             case SendStartOutcome.Started: Interlocked.Increment(ref _started); break;
             case SendStartOutcome.Lost: Interlocked.Increment(ref _lost); break;
-            default: Interlocked.Increment(ref _limited); break;
+            default: Interlocked.Increment(ref _limited); Interlocked.Increment(ref _limitedTotal); break;
         }
 
         return start;
@@ -107,6 +118,6 @@ internal class CountingStore : DelegatingStore
             : base(inner) => _notifications = notifications;
 
         public Task ListenAsync(Action onNotified, Action<Exception> onFailure, CancellationToken cancellationToken) =>
-            _notifications.ListenAsync(() => { Interlocked.Increment(ref _notified); onNotified(); }, onFailure, cancellationToken);
+            _notifications.ListenAsync(() => { Interlocked.Increment(ref _notified); Interlocked.Increment(ref _notifiedTotal); onNotified(); }, onFailure, cancellationToken);
     }
 }

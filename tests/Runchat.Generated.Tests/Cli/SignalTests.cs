@@ -39,10 +39,11 @@ public class SignalTests
     [TestCase("INT")]
     public async Task AnInterruptedTriggerExits130AndSaysTheRunMayGoOn(string signal)
     {
-        // slow- jobs take 30 s in the sandbox: the signal arrives while the agent "runs".
-        using var process = Start("trigger", "slow-job", "--message", "hello", "--sandbox");
+        // slow- jobs take 30 s in the sandbox: the signal arrives while the agent "runs" (the sandbox has the request).
+        await using var sandbox = await Runchat.Cli.Sandbox.SandboxServer.StartAsync();
+        using var process = Start("trigger", "slow-job", "--message", "hello", "--base-url", sandbox.BaseUrl.ToString(), "--api-key", "sandbox-key");
         var error = process.StandardError.ReadToEndAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Eventually.HoldsAsync(() => sandbox.Requests.Count == 1, TimeSpan.FromSeconds(20), "the trigger reached the agent");
 
         var elapsed = await ExitTimeAfter(process, signal);
 

@@ -77,9 +77,10 @@ public class ClassificationTests : PerStoreFixture
         await using var relay = await StartRelayAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")));
 
         var delivery = await DeliverOnceAsync(relay);
-        await Task.Delay(500);
+        await relay.IdleAsync();
 
         Assert.That(delivery.State, Is.EqualTo(expected));
+        Assert.That((await relay.Relay.GetAsync(delivery.Id))!.State, Is.EqualTo(expected), "and stays so");
         Assert.That(delivery.Status, Is.EqualTo(runStatus));
         Assert.That(delivery.Attempts, Is.EqualTo(1));
         Assert.That(_runchat.LogEntries.Count(), Is.EqualTo(1), "never sent again");
@@ -96,7 +97,9 @@ public class ClassificationTests : PerStoreFixture
         await using var relay = await StartRelayAsync(RunchatUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")), client: c => c.Timeout = TimeSpan.FromSeconds(1));
 
         var delivery = await DeliverOnceAsync(relay);
-        await Task.Delay(2500);
+        // WireMock logs the request once its (3 s) answer is written; the relay gave up on it at 1 s.
+        await Eventually.HoldsAsync(() => _runchat.LogEntries.Any(), TimeSpan.FromSeconds(10), "the server logged the request");
+        await relay.IdleAsync();
 
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Unknown));
         Assert.That(delivery.LastError, Does.Contain("may still be running"));
@@ -110,10 +113,10 @@ public class ClassificationTests : PerStoreFixture
         await using var relay = await StartRelayAsync(peer.BaseUrl, o => o.Routes.Add(RelayHost.Route("/hooks/open", "demo-agent")));
 
         var delivery = await DeliverOnceAsync(relay);
-        await Task.Delay(500);
+        await relay.IdleAsync();
 
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Unknown));
-        Assert.That(peer.Requests, Has.Count.EqualTo(1));
+        Assert.That(await peer.SettledRequestsAsync(), Has.Count.EqualTo(1));
     }
 
     [Test]

@@ -136,7 +136,7 @@ public class DashboardTests : PerStoreFixture
         // The state changes on the open page, without a reload (the relay sends it), and the agent ran exactly once more.
         await page.WaitForSelectorAsync("[data-state].state-succeeded", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.That(await page.TextContentAsync("[data-state]"), Is.EqualTo("succeeded"), _relay.Errors);
-        await Task.Delay(300);
+        await _relay.IdleAsync();
         Assert.That(_sandbox.Requests.Count, Is.EqualTo(before + 1));
         Assert.That(dialogs, Is.Zero, "no script from the payload ran");
     }
@@ -156,7 +156,7 @@ public class DashboardTests : PerStoreFixture
         using var replay = await http.PostAsync($"/relay/deliveries/{_unknownId}/replay", new FormUrlEncodedContent(new[] { new System.Collections.Generic.KeyValuePair<string, string>("confirm", "yes") }));
         Assert.That((int)replay.StatusCode, Is.EqualTo(400));
         Assert.That(await replay.Content.ReadAsStringAsync(), Does.Contain("Nothing was replayed"));
-        await Task.Delay(500);
+        await _relay.IdleAsync();
         Assert.That(_sandbox.Requests.Count, Is.EqualTo(before));
         Assert.That((await _relay.Relay.GetAsync(_unknownId))!.State, Is.EqualTo(RelayDeliveryState.Unknown));
 

@@ -77,7 +77,7 @@ public class IdentityTests : PerStoreFixture
         }
 
         var deliveries = await _relay.SettledAsync(1, TimeSpan.FromSeconds(10));
-        await Task.Delay(300);
+        await _relay.IdleAsync();
         Assert.That(deliveries, Has.Count.EqualTo(1));
         Assert.That(deliveries[0].DedupeKey, Does.StartWith("sha256:"));
         Assert.That(deliveries[0].SenderId, Is.EqualTo("guid-original"), "the sender's delivery id is kept as a label");
@@ -113,7 +113,7 @@ public class IdentityTests : PerStoreFixture
         Assert.That(conflict.Status, Is.EqualTo(409));
         Assert.That(conflict.Body.GetProperty("error").GetString(), Does.Contain("different body"));
         var deliveries = await _relay.SettledAsync(1, TimeSpan.FromSeconds(10));
-        await Task.Delay(300);
+        await _relay.IdleAsync();
         Assert.That(deliveries, Has.Count.EqualTo(1));
         Assert.That(_sandbox.Requests.Single().BodySha256, Is.EqualTo(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(small)).ToLowerInvariant()));
         Assert.That(_relay.Errors.Split('\n').Count(l => l.Contains("different body")), Is.EqualTo(1), "logged once");
@@ -170,8 +170,7 @@ public class IdentityTests : PerStoreFixture
         Assert.That(status, Is.EqualTo(200));
         Assert.That(answer.GetProperty("challenge").GetString(), Is.EqualTo("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"));
         Assert.That(unsigned.Status, Is.EqualTo(401), "the handshake is answered only after the signature check");
-        await Task.Delay(300);
-        Assert.That(await _relay.Relay.ListAsync(), Is.Empty);
+        Assert.That(await _relay.Relay.ListAsync(), Is.Empty, "stored or not when answered: nothing stored, nothing can run");
         Assert.That(_sandbox.Requests, Is.Empty);
     }
 
@@ -194,8 +193,7 @@ public class IdentityTests : PerStoreFixture
         var (status, _) = await PostFormAsync(Encoding.UTF8.GetBytes("ssl_check=1&token=abc"));
 
         Assert.That(status, Is.EqualTo(200));
-        await Task.Delay(300);
-        Assert.That(await _relay.Relay.ListAsync(), Is.Empty);
+        Assert.That(await _relay.Relay.ListAsync(), Is.Empty, "stored or not when answered");
     }
 
     [Test]

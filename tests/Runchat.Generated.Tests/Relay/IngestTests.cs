@@ -89,7 +89,7 @@ public class IngestTests : PerStoreFixture
         Assert.That(second.Body.GetProperty("duplicate").GetBoolean(), Is.True);
         Assert.That(second.Body.GetProperty("delivery_id").GetString(), Is.EqualTo(first.Body.GetProperty("delivery_id").GetString()));
         await _relay.SettledAsync(1, TimeSpan.FromSeconds(10));
-        await Task.Delay(300);
+        await _relay.IdleAsync();
         Assert.That(_sandbox.Requests, Has.Count.EqualTo(1));
     }
 
@@ -140,7 +140,7 @@ public class IngestTests : PerStoreFixture
 
         Assert.That(status, Is.EqualTo(expected), what);
         Assert.That(answer.GetProperty("error").GetString(), Does.Contain(phrase), what);
-        await Task.Delay(200);
+        // Stored or not when the answer is written: nothing stored, nothing can run.
         Assert.That(await _relay.Relay.ListAsync(), Is.Empty, "nothing stored");
         Assert.That(_sandbox.Requests, Is.Empty, "no run");
     }

@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
+using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -57,7 +58,10 @@ public class LimitTests : PerStoreFixture
             await relay.PostAsync("/hooks/open", $"{{\"n\":{i}}}");
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Three run; the fourth is claimed and held back by the limit (counted), not sent.
+        await Eventually.HoldsAsync(async () => (await relay.Relay.ListAsync(RelayDeliveryState.Succeeded)).Count == 3, TimeSpan.FromSeconds(10), "three runs");
+        var limited = relay.Counting.LimitedTotal;
+        await Eventually.HoldsAsync(() => relay.Counting.LimitedTotal > limited + 1, TimeSpan.FromSeconds(10), "a start after the third held back by the limit, twice");
 
         var deliveries = await relay.Relay.ListAsync();
         Assert.That(sandbox.Requests, Has.Count.EqualTo(3));

@@ -15,6 +15,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 using Runchat.Relay;
+using Runchat.TestSupport;
+using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -89,6 +91,12 @@ public sealed class RelayHost : IAsyncDisposable
             o.RetryBaseDelay = TimeSpan.FromMilliseconds(200);
             configure(o);
         });
+        // The store the relay opens, counted (CountingStore): IdleAsync and the tests read what its dispatcher did.
+        builder.Services.AddSingleton<IDeliveryStore>(static provider =>
+        {
+            DeliveryStoreLocation.TryParse(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<RunchatRelayOptions>>().Value.Store, out var location, out _);
+            return CountingStore.Wrap(location!.Open());
+        });
         services?.Invoke(builder.Services);
         var app = builder.Build();
         try
@@ -162,6 +170,26 @@ public sealed class RelayHost : IAsyncDisposable
     }
 
     public async Task StopAsync() => await _app.StopAsync();
+
+    /// <summary>What the relay's dispatcher asked of its store (unless the test registered a store of its own).</summary>
+    internal CountingStore Counting => Services.GetRequiredService<IDeliveryStore>() as CountingStore
+        ?? throw new InvalidOperationException("The test registered its own IDeliveryStore; the host's counters are not there.");
+
+    /// <summary>
+    /// Wakes the dispatcher twice and waits until each time it has looked for due work and found none. A delivery
+    /// that was going to run (again) would have been found: after this, a count of runs is final, with no sleep.
+    /// </summary>
+    public async Task IdleAsync()
+    {
+        var store = Counting;
+        var signal = Services.GetRequiredService<DispatchSignal>();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var before = store.EmptyClaimsTotal;
+            signal.Notify();
+            await Eventually.HoldsAsync(() => store.EmptyClaimsTotal > before, TimeSpan.FromSeconds(15), "the dispatcher looked for work and found none");
+        }
+    }
 
     /// <summary>Stops the relay and leaves its store, for a restart on the same store.</summary>
     public async ValueTask DisposeAsyncKeepingDatabase()
