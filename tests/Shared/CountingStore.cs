@@ -14,7 +14,7 @@ namespace Runchat.TestSupport;
 internal class CountingStore : DelegatingStore
 {
     private long _adds, _claims, _emptyClaims, _claimed, _starts, _started, _lost, _limited, _renewals, _recoveries, _completes, _reschedules, _notified, _completedTotal;
-    private long _emptyClaimsTotal, _limitedTotal, _notifiedTotal;
+    private long _claimsTotal, _emptyClaimsTotal, _limitedTotal, _notifiedTotal;
 
     private CountingStore(IDeliveryStore inner)
         : base(inner)
@@ -36,6 +36,9 @@ internal class CountingStore : DelegatingStore
 
     /// <summary>Every send recorded since the store was made (never reset).</summary>
     public long CompletedTotal => Interlocked.Read(ref _completedTotal);
+
+    /// <summary>Claims made, since the store was made (never reset).</summary>
+    public long ClaimsTotal => Interlocked.Read(ref _claimsTotal);
 
     /// <summary>Claims that found nothing due, since the store was made (never reset): the dispatcher looked and had nothing to send.</summary>
     public long EmptyClaimsTotal => Interlocked.Read(ref _emptyClaimsTotal);
@@ -62,6 +65,7 @@ internal class CountingStore : DelegatingStore
     {
         var claimed = await Inner.ClaimAsync(request, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _claims);
+        Interlocked.Increment(ref _claimsTotal);
         Interlocked.Add(ref _claimed, claimed.Count);
         if (claimed.Count == 0)
         {

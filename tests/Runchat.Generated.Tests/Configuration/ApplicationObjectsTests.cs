@@ -103,7 +103,7 @@ public class ApplicationObjectsTests : WireMockTest
         var client = new RunchatClient(Options(o => o.BaseUrl = peer.BaseUrl));
 
         var call = client.TriggerAgentJobAsync("demo-agent", "hi");
-        await Task.Delay(500);
+        await Eventually.HoldsAsync(() => !peer.Requests.IsEmpty, TimeSpan.FromSeconds(10), "the call is in flight (the agent has it)");
         var watch = Stopwatch.StartNew();
         client.Dispose();
         var exception = await Caught(call);

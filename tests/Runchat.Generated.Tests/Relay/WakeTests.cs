@@ -8,6 +8,7 @@ using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
 using Runchat.TestSupport;
+using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -31,7 +32,9 @@ public class WakeTests
         var other = testStore.Open(); // another relay's store on the same database
         try
         {
-            await Task.Delay(1500); // the dispatcher is idle, listening
+            // The dispatcher is listening (the LISTEN's start wakes it once) and idle.
+            await Eventually.HoldsAsync(() => relay.Counting.NotifiedTotal >= 1, TimeSpan.FromSeconds(10), "the relay is listening");
+            await relay.IdleAsync();
 
             // Stored by another relay: announced by NOTIFY at its commit.
             var started = DateTime.UtcNow;
@@ -79,14 +82,18 @@ public class WakeTests
         var other = testStore.Open(); // a third relay's store: its ingest commit sends the one NOTIFY
         try
         {
-            await Task.Delay(1500); // both dispatchers idle, listening
+            // Both dispatchers listening and idle.
+            await Eventually.HoldsAsync(() => stores.All(s => s.NotifiedTotal >= 1), TimeSpan.FromSeconds(10), "both relays are listening");
+            await a.IdleAsync();
+            await b.IdleAsync();
             foreach (var store in stores) store.TakeSnapshot();
+            var claimsBefore = stores.Select(s => s.ClaimsTotal).ToArray();
 
             var started = DateTime.UtcNow;
             await other.AddAsync(new NewDelivery("dlv_wake_both", "/hooks/open", "demo-agent", "sha256:both", Encoding.UTF8.GetBytes("{\"n\":1}"), DateTimeOffset.UtcNow), default);
             await WaitForAsync(a, "dlv_wake_both", TimeSpan.FromSeconds(5));
             var sent = DateTime.UtcNow - started;
-            await Task.Delay(500); // the instance that lost the race has looked by now
+            await Eventually.HoldsAsync(() => stores[0].ClaimsTotal > claimsBefore[0] && stores[1].ClaimsTotal > claimsBefore[1], TimeSpan.FromSeconds(2), "both instances looked for the work, woken by the NOTIFY (the safety poll is 5 s)");
 
             var counters = stores.Select(store => Parse(store.TakeSnapshot())).ToArray();
             TestContext.Out.WriteLine($"sent after {sent.TotalMilliseconds:0} ms; instance a: {string.Join(", ", counters[0])}; instance b: {string.Join(", ", counters[1])}");

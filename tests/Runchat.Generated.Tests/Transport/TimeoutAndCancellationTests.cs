@@ -34,8 +34,7 @@ public class TimeoutAndCancellationTests : WireMockTest
 
         Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(6)), "the 30 s agent was not waited for");
         Assert.That(exception!.Message, Does.Contain("1.5 s").And.Contain("may still be running"));
-        await Task.Delay(300);
-        Assert.That(agent.Requests, Has.Count.EqualTo(1), "a timeout is never retried");
+        Assert.That(await agent.SettledRequestsAsync(), Has.Count.EqualTo(1), "a timeout is never retried");
         Assert.That(agent.Connections, Is.EqualTo(1));
     }
 
@@ -54,11 +53,7 @@ public class TimeoutAndCancellationTests : WireMockTest
     {
         using var cancellation = new CancellationTokenSource();
         var call = client.TriggerAgentJobAsync("demo-agent", "go", cancellation.Token);
-        var waited = Stopwatch.StartNew();
-        while (agent.Requests.IsEmpty && waited.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.HoldsAsync(() => !agent.Requests.IsEmpty, TimeSpan.FromSeconds(10), "the agent has the request");
 
         Assert.That(agent.Requests, Has.Count.EqualTo(1), "the request reached the agent");
         await Task.Delay(settle);
