@@ -8,9 +8,23 @@
 # installed with apt-get where it is missing; without it they are skipped, except in CI, where they fail.
 #
 #   bash build/test.sh                                  # everything
+#   bash build/test.sh --fast                           # the inner loop: no real processes (Category=Process skipped)
 #   bash build/test.sh --filter "Category=Postgres"     # any dotnet test arguments
+#
+# --fast skips the tests that start `runchat-job` or a browser as real processes (crashes, kills, signals,
+# two relay instances, the dashboard in Chromium); everything else runs, PostgreSQL included. It cannot be
+# combined with a --filter of your own: add "&TestCategory!=Process" to yours instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--fast" ]; then
+    args+=(--filter "TestCategory!=Process")
+  else
+    args+=("$arg")
+  fi
+done
 
 if [ -z "${RUNCHAT_TEST_POSTGRES:-}" ]; then
   if exports=$(bash build/postgres.sh start); then
@@ -34,4 +48,4 @@ if [ -z "${RUNCHAT_TEST_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ] && command 
     || echo "test: could not install chromium; the dashboard's browser tests will say so" >&2
 fi
 
-dotnet test Runchat.Generated.sln "$@"
+dotnet test Runchat.Generated.sln "${args[@]}"

@@ -143,17 +143,17 @@ internal sealed class RelayDispatcher : BackgroundService
                     _logger.LogDebug("The relay's store still does not answer: {Error}", exception.Message);
                 }
 
-                await _signal.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken, ignoreNotifications: true).ConfigureAwait(false);
+                await _signal.WaitAsync(TimeSpan.FromSeconds(1), _time, stoppingToken, ignoreNotifications: true).ConfigureAwait(false);
                 continue;
             }
 
             switch (step)
             {
                 case DispatchStep.LimitReached:
-                    await _runEnded.WaitAsync(LimitPoll, stoppingToken).ConfigureAwait(false);
+                    await _runEnded.WaitAsync(LimitPoll, _time, stoppingToken).ConfigureAwait(false);
                     break;
                 case DispatchStep.NothingDue:
-                    await _signal.WaitAsync(SafetyPoll, stoppingToken).ConfigureAwait(false);
+                    await _signal.WaitAsync(SafetyPoll, _time, stoppingToken).ConfigureAwait(false);
                     break;
             }
         }
@@ -299,18 +299,24 @@ internal sealed class DispatchSignal
         }
     }
 
-    /// <summary>Waits for a notification, at most <paramref name="timeout"/>; with <paramref name="ignoreNotifications"/>, the whole timeout.</summary>
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken, bool ignoreNotifications = false)
+    /// <summary>
+    /// Waits for a notification, at most <paramref name="timeout"/> as <paramref name="time"/> counts it (a test's fake
+    /// clock too); with <paramref name="ignoreNotifications"/>, the whole timeout.
+    /// </summary>
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken, bool ignoreNotifications = false)
     {
+        using var timer = new CancellationTokenSource(timeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
         try
         {
             if (ignoreNotifications)
             {
-                await Task.Delay(timeout, cancellationToken).ConfigureAwait(false);
-                return;
+                await Task.Delay(Timeout.InfiniteTimeSpan, either.Token).ConfigureAwait(false);
             }
-
-            await _semaphore.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            else
+            {
+                await _semaphore.WaitAsync(either.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {

@@ -53,7 +53,7 @@ public class PublicApiTests
         File.WriteAllText(receivedPath, current);
         Assert.Fail("The public API of Runchat.Generated changed. If that is deliberate, re-approve it " +
                     "(RUNCHAT_APPROVE_PUBLIC_API=1 dotnet test --filter PublicApiMatchesTheApprovedSnapshot) and commit " +
-                    "tests/Runchat.Generated.Tests/PublicApi/PublicApi.approved.txt.\n\n" + LineDiff(approved, current));
+                    "tests/Runchat.Generated.Tests/PublicApi/PublicApi.approved.txt.\n\n" + TextDiff.Lines(approved, current));
     }
 
     [Test]
@@ -69,24 +69,4 @@ public class PublicApiTests
     }
 
     /// <summary>A minimal line diff (added and removed lines, in order), readable in a test log.</summary>
-    public static string LineDiff(string before, string after)
-    {
-        var a = before.Split('\n');
-        var b = after.Split('\n');
-        var lcs = new int[a.Length + 1, b.Length + 1];
-        for (var i = a.Length - 1; i >= 0; i--)
-        for (var j = b.Length - 1; j >= 0; j--)
-            lcs[i, j] = a[i] == b[j] ? lcs[i + 1, j + 1] + 1 : Math.Max(lcs[i + 1, j], lcs[i, j + 1]);
-
-        var diff = new StringBuilder();
-        int x = 0, y = 0;
-        while (x < a.Length || y < b.Length)
-        {
-            if (x < a.Length && y < b.Length && a[x] == b[y]) { x++; y++; }
-            else if (y < b.Length && (x == a.Length || lcs[x, y + 1] >= lcs[x + 1, y])) diff.Append("+ ").AppendLine(b[y++]);
-            else diff.Append("- ").AppendLine(a[x++]);
-        }
-
-        return diff.ToString();
-    }
 }

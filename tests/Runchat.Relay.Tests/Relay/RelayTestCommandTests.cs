@@ -16,8 +16,8 @@ public class RelayTestCommandTests
 {
     private string _directory = null!;
     private string _config = null!;
-    private static readonly string Opened = Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "webhooks", "github", "issues", "opened.payload.json");
-    private static readonly string Starred = Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "webhooks", "github", "star", "created.payload.json");
+    private static readonly string Opened = Repository.Path("tests", "Runchat.Relay.Tests", "Fixtures", "webhooks", "github", "issues", "opened.payload.json");
+    private static readonly string Starred = Repository.Path("tests", "Runchat.Relay.Tests", "Fixtures", "webhooks", "github", "star", "created.payload.json");
 
     [SetUp]
     public void WriteConfig()

@@ -47,7 +47,7 @@ public class RoutesTests : PerStoreFixture
     [TearDown]
     public void StopRunchat() => _runchat.Stop();
 
-    private static readonly string Corpus = Repository.Path("tests", "Runchat.Generated.Tests", "Fixtures", "webhooks", "github");
+    private static readonly string Corpus = Repository.Path("tests", "Runchat.Relay.Tests", "Fixtures", "webhooks", "github");
 
     /// <summary>Every example: its folder (the X-GitHub-Event), its file name, its bytes.</summary>
     private static IEnumerable<(string Event, string Name, byte[] Body)> Payloads() =>

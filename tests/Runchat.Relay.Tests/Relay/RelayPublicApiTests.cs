@@ -3,7 +3,6 @@ using System.IO;
 using NUnit.Framework;
 using PublicApiGenerator;
 using Runchat.Relay;
-using Runchat.Tests.PublicApi;
 using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;
@@ -16,7 +15,7 @@ namespace Runchat.Tests.Relay;
 [Category("Generation")]
 public class RelayPublicApiTests
 {
-    private static string ApprovedPath => Repository.Path("tests", "Runchat.Generated.Tests", "Relay", "RelayPublicApi.approved.txt");
+    private static string ApprovedPath => Repository.Path("tests", "Runchat.Relay.Tests", "Relay", "RelayPublicApi.approved.txt");
 
     private static string Current() =>
         typeof(RunchatRelayOptions).Assembly.GeneratePublicApi(new ApiGeneratorOptions
@@ -44,7 +43,7 @@ public class RelayPublicApiTests
         Assert.That(approved == current, Is.True,
             "The public API of Runchat.Relay changed. If that is deliberate, re-approve it " +
             "(RUNCHAT_APPROVE_PUBLIC_API=1 dotnet test --filter RelayPublicApiMatchesTheApprovedSnapshot) and commit " +
-            "tests/Runchat.Generated.Tests/Relay/RelayPublicApi.approved.txt.\n\n" + PublicApiTests.LineDiff(approved, current));
+            "tests/Runchat.Relay.Tests/Relay/RelayPublicApi.approved.txt.\n\n" + TextDiff.Lines(approved, current));
     }
 
     [Test]

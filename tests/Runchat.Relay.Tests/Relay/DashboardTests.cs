@@ -90,6 +90,7 @@ public class DashboardTests : PerStoreFixture
     }
 
     [Test]
+    [Category("Process")] // a real browser
     public async Task AnOperatorFindsTheUnknownDeliveryReadsItAndReplaysItOnce()
     {
         var chromium = Chromium();
@@ -201,6 +202,7 @@ public class DashboardTests : PerStoreFixture
     }
 
     [Test]
+    [Category("Process")] // a real browser
     public async Task APageServedUnderARebindingNameInTheBrowserShowsNothingAndReplaysNothing()
     {
         var chromium = Chromium();

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Newtonsoft.Json.Linq;
 using NUnit.Framework;
+using Runchat.Tests.TestSupport;
 using Runchat.Cli.Sandbox;
 
 namespace Runchat.Tests.Cli;
@@ -52,9 +53,9 @@ public class SandboxContractTests
     [Test]
     public async Task RawPayloadIsAppendedAsItsExactText()
     {
-        var response = await _client.TriggerAgentJobAsync("relay", JobPayload.FromJson(Triggers.RawPayloadTests.FragileWebhook));
+        var response = await _client.TriggerAgentJobAsync("relay", JobPayload.FromJson(TestPayloads.FragileWebhook));
 
-        Assert.That(response.Transcript[2].Text, Is.EqualTo(Triggers.RawPayloadTests.FragileWebhook));
+        Assert.That(response.Transcript[2].Text, Is.EqualTo(TestPayloads.FragileWebhook));
     }
 
     [Test]

@@ -95,7 +95,7 @@ public class CliTests : WireMockTest
     public async Task PayloadFromFileArrivesByteIdenticalAtTheSandbox()
     {
         var path = Path.Combine(Path.GetTempPath(), "runchat-payload-" + Guid.NewGuid() + ".json");
-        var bytes = Encoding.UTF8.GetBytes(Triggers.RawPayloadTests.FragileWebhook);
+        var bytes = Encoding.UTF8.GetBytes(TestPayloads.FragileWebhook);
         await File.WriteAllBytesAsync(path, bytes);
         try
         {
@@ -243,7 +243,7 @@ public class CliTests : WireMockTest
     [Test]
     public async Task PayloadFromStandardInputArrivesByteIdenticalAtTheSandbox()
     {
-        var bytes = Encoding.UTF8.GetBytes(Triggers.RawPayloadTests.FragileWebhook);
+        var bytes = Encoding.UTF8.GetBytes(TestPayloads.FragileWebhook);
 
         var (exitCode, output, error) = await RunAsync(bytes, "trigger", "webhook-relay", "--payload", "@-", "--json", "--sandbox");
 

@@ -27,6 +27,7 @@ namespace Runchat.Tests.Relay;
 [Category("Postgres")]
 [Parallelizable(ParallelScope.All)]
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
+[Category("Process")]
 public class ScaleOutTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
