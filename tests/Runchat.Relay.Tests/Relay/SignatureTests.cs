@@ -208,4 +208,103 @@ public class SignatureTests
             Assert.That(scheme.ToString(), Does.Not.Contain(secret).And.Not.Contain("c2VjcmV0"));
         }
     }
+
+    private static WebhookScheme HexScheme(string name) => name switch
+    {
+        "github" => WebhookSignature.GitHub("a github webhook secret"),
+        "stripe" => WebhookSignature.Stripe("whsec_a_stripe_endpoint_secret"),
+        "slack" => WebhookSignature.Slack("a slack signing secret 0123456789"),
+        _ => WebhookSignature.HmacSha256("X-Signature", "a generic shared secret"),
+    };
+
+    /// <summary>The scheme's own headers for <see cref="Body"/> at <see cref="Now"/>, with its 64 hex digits replaced by <paramref name="hex"/>.</summary>
+    private static HeaderDictionary WithHex(WebhookScheme scheme, string hex)
+    {
+        var headers = new HeaderDictionary();
+        foreach (var (name, value) in scheme.Sign(Encoding.UTF8.GetBytes(Body), Now, "evt_1Q2w3E"))
+        {
+            headers[name] = System.Text.RegularExpressions.Regex.Replace(value, "[0-9a-f]{64}", hex);
+        }
+
+        return headers;
+    }
+
+    [TestCase("github")]
+    [TestCase("stripe")]
+    [TestCase("slack")]
+    [TestCase("hmac-sha256")]
+    public void ASignatureOfTheRightLengthThatIsNotHexIsRefused(string name)
+    {
+        var scheme = HexScheme(name);
+        var genuine = WithHex(scheme, "$0");
+
+        Assert.That(Verify(scheme, genuine, Body).IsValid, Is.True, "the scheme's own signature verifies");
+        foreach (var forged in new[] { new string('z', 64), "0x" + new string('0', 62), new string(' ', 64), "g" + new string('0', 63) })
+        {
+            Check check = null!;
+            Assert.DoesNotThrow(() => check = Verify(scheme, WithHex(scheme, forged), Body), $"'{forged}' is an answer, never an exception");
+            Assert.That(check.IsValid, Is.False, $"{name}: '{forged}' (64 characters, not hex) is not a signature");
+        }
+    }
+
+    [TestCase("github")]
+    [TestCase("stripe")]
+    [TestCase("slack")]
+    [TestCase("hmac-sha256")]
+    public void ASignatureOneHexDigitShortOrLongIsRefused(string name)
+    {
+        var scheme = HexScheme(name);
+        var genuine = WithHex(scheme, "$0");
+        var signature = System.Text.RegularExpressions.Regex.Match(string.Join(" ", genuine.Values), "[0-9a-f]{64}").Value;
+
+        Assert.That(Verify(scheme, WithHex(scheme, signature[..63]), Body).IsValid, Is.False, "63 digits");
+        Assert.That(Verify(scheme, WithHex(scheme, signature + "0"), Body).IsValid, Is.False, "65 digits");
+        Assert.That(Verify(scheme, WithHex(scheme, signature[..62]), Body).IsValid, Is.False, "62 digits (31 bytes)");
+    }
+
+    [TestCase("webhook-id")]
+    [TestCase("webhook-signature")]
+    [TestCase("webhook-timestamp")]
+    public void AStandardWebhooksRequestWithoutOneOfItsHeadersIsRefusedNeverThrown(string missing)
+    {
+        var scheme = WebhookSignature.StandardWebhooks(StandardSecret);
+        var headers = new HeaderDictionary();
+        foreach (var (name, value) in scheme.Sign(Encoding.UTF8.GetBytes(Body), Now, "msg_2Kx"))
+        {
+            if (name != missing)
+            {
+                headers[name] = value;
+            }
+        }
+
+        Check check = null!;
+        Assert.DoesNotThrow(() => check = Verify(scheme, headers, Body));
+        Assert.That(check.IsValid, Is.False);
+        Assert.That(check.Error, Does.Contain(missing == "webhook-timestamp" ? "webhook-timestamp" : "missing"));
+    }
+
+    [Test]
+    public void AStandardWebhooksSecretWithoutItsPrefixIsTheSameKey()
+    {
+        // Some senders show the key as bare base64; the relay documents that both spellings work.
+        var oracle = new StandardWebhooks.StandardWebhook(StandardSecret);
+        var headers = new HeaderDictionary { ["webhook-id"] = "msg_bare", ["webhook-timestamp"] = Now.ToUnixTimeSeconds().ToString(), ["webhook-signature"] = oracle.Sign("msg_bare", Now, Body) };
+        var bare = WebhookSignature.StandardWebhooks(StandardSecret["whsec_".Length..]);
+
+        Assert.That(Verify(bare, headers, Body).IsValid, Is.True);
+        Assert.Throws<ArgumentException>(() => WebhookSignature.StandardWebhooks("whsec_" + StandardSecret), "a prefix twice is not base64");
+    }
+
+    [Test]
+    public void StripesEventIdIsTheTopLevelIdNotOneNestedBeforeIt()
+    {
+        const string secret = "whsec_test_stripe_endpoint_secret";
+        const string nested = "{\"data\":{\"object\":{\"id\":\"in_nested\",\"object\":\"invoice\"}},\"type\":\"invoice.paid\",\"id\":\"evt_top\"}";
+        var header = Stripe.EventUtility.GenerateSignatureHeader(nested, secret, Now.ToUnixTimeSeconds());
+
+        var check = Verify(WebhookSignature.Stripe(secret), new HeaderDictionary { ["Stripe-Signature"] = header }, nested);
+
+        Assert.That(check.IsValid, Is.True, check.Error);
+        Assert.That(check.SignedId, Is.EqualTo("evt_top"));
+    }
 }
