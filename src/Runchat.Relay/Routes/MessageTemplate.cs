@@ -31,6 +31,9 @@ internal sealed class MessageTemplate
     /// <summary>The most statements a render may run: enough for any message, not for a runaway loop.</summary>
     public const int MaxSteps = 100_000;
 
+    /// <summary>How deep loops and blocks may nest in a render.</summary>
+    public const int MaxRecursion = 20;
+
     private static readonly FluidParser Parser = CreateParser();
 
     private static readonly TemplateOptions Options = CreateOptions();
@@ -83,6 +86,11 @@ internal sealed class MessageTemplate
         catch (LimitedWriter.TooLongException)
         {
             return (null, $"The Message template rendered more than {MaxLength} characters; nothing was sent.");
+        }
+        catch (InvalidOperationException limit) when (limit.Message.StartsWith("The maximum", StringComparison.Ordinal))
+        {
+            // Fluid's own words blame a "cyclic include", which a Message cannot have: said in the relay's.
+            return (null, $"The Message template ran past its limits ({MaxSteps:N0} statements, loops and blocks nested {MaxRecursion} deep); nothing was sent.");
         }
         catch (Exception failure)
         {
@@ -138,7 +146,7 @@ internal sealed class MessageTemplate
         var options = new TemplateOptions
         {
             MaxSteps = MaxSteps,
-            MaxRecursion = 20,
+            MaxRecursion = MaxRecursion,
             CultureInfo = CultureInfo.InvariantCulture,
             TimeZone = TimeZoneInfo.Utc,
             // Strictness is the model's own (JsonModelValue, ModelObject): a name the payload does not have is an

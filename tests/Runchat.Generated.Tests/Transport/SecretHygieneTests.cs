@@ -56,7 +56,13 @@ public class SecretHygieneTests : WireMockTest
         using var client = new RunchatClient(options);
 
         Assert.That(options.ToString(), Does.Not.Contain(ApiKey));
+        Assert.That(options.ToString(), Does.Contain("ApiKey = ").And.Contain("BaseUrl = http://localhost:"), "it does describe the options");
+        // RunchatClient keeps object's ToString (its type name); should it ever describe itself, the key stays out.
         Assert.That(client.ToString(), Does.Not.Contain(ApiKey));
+        foreach (var property in typeof(RunchatClient).GetProperties())
+        {
+            Assert.That(property.GetValue(client)?.ToString() ?? string.Empty, Does.Not.Contain(ApiKey), property.Name);
+        }
     }
 
     [Test]

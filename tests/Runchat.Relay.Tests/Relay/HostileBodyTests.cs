@@ -36,6 +36,7 @@ public class HostileBodyTests : PerStoreFixture
     private IDeliveryStore _reader = null!;
     private TempDirectory _temp = null!;
     private RelayProcess _relay = null!;
+    private long _heldAtStart;
     private HttpClient _http = null!;
 
     public HostileBodyTests(string storeKind)
@@ -82,6 +83,14 @@ public class HostileBodyTests : PerStoreFixture
         _relay = await RelayProcess.StartAsync(config);
         _reader = _store.Open();
         _http = new HttpClient { BaseAddress = _relay.Url, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    [SetUp]
+    public void MeasureThisTestsPeak()
+    {
+        // What the tests before this one left behind is not this test's: the peak starts again from what is held now.
+        _relay.ResetPeakWorkingSet();
+        _heldAtStart = _relay.WorkingSet;
     }
 
     [OneTimeTearDown]
@@ -212,7 +221,7 @@ public class HostileBodyTests : PerStoreFixture
 
     [TestCase(false)]
     [TestCase(true)]
-    public async Task AFiveMegabyteBodyThroughAWhenScanIsAnsweredWithinASecond(bool matches)
+    public async Task AFiveMegabyteBodyThroughAWhenScanCostsAboutWhatStoringItCosts(bool matches)
     {
         var items = string.Join(",", Enumerable.Range(0, 60_000).Select(i => $"{{\"name\":\"item-{i}\",\"tags\":[\"a\",\"b\"],\"n\":{i}}}"));
         var body = "{\"type\":\"scan\",\"items\":[" + items + (matches ? ",{\"name\":\"agent\"}" : string.Empty) + "]}";
@@ -220,11 +229,18 @@ public class HostileBodyTests : PerStoreFixture
         body = body.Replace("\"tags\":[\"a\",\"b\"]", "\"tags\":[\"a\",\"b\"],\"pad\":\"pppppppppppppppppppppppppppppp\"");
         Assert.That(Encoding.UTF8.GetByteCount(body), Is.GreaterThan(5_000_000));
 
+        // The baseline, in the same run: the same bytes read, parsed and stored by a route whose When does not scan
+        // (it looks for labels the body has none of: ignored, stored, never run). A machine under load slows both.
+        var baselineClock = Stopwatch.StartNew();
+        var (baselineStatus, _) = await PostAsync("/hooks/regex", body);
+        var baseline = baselineClock.Elapsed;
         var clock = Stopwatch.StartNew();
         var (status, answer) = await PostAsync("/hooks/scan", body);
-        TestContext.Out.WriteLine($"5 MB through When: {status} in {clock.ElapsedMilliseconds} ms");
+        var scan = clock.Elapsed;
+        TestContext.Out.WriteLine($"5 MB: {scan.TotalMilliseconds:0} ms through a When that scans every node, {baseline.TotalMilliseconds:0} ms through one that does not ({scan / baseline:0.00}x)");
 
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)));
+        Assert.That(baselineStatus, Is.EqualTo(200));
+        Assert.That(scan, Is.LessThan(3 * baseline + TimeSpan.FromMilliseconds(300)), "the scan costs about what reading and storing the body costs, not a multiple of it");
         Assert.That(status, Is.EqualTo(matches ? 202 : 200), answer);
         AssertSmallPeak();
         if (matches)
@@ -274,9 +290,9 @@ public class HostileBodyTests : PerStoreFixture
 
     private void AssertSmallPeak()
     {
-        var peak = _relay.PeakWorkingSet;
-        TestContext.Out.WriteLine($"relay peak working set so far: {peak / (1024 * 1024)} MB");
-        Assert.That(peak, Is.LessThan(300L * 1024 * 1024), "the relay's peak working set");
+        var growth = _relay.PeakWorkingSet - _heldAtStart;
+        TestContext.Out.WriteLine($"relay working set grew by at most {growth / (1024 * 1024)} MB in this test (from {_heldAtStart / (1024 * 1024)} MB)");
+        Assert.That(growth, Is.LessThan(200L * 1024 * 1024), "how far the relay's working set grew in this test");
     }
 
     private async Task<RelayDelivery> PostAndSettleAsync(string path, string body, string? jobId = null, bool expectRun = true)

@@ -165,7 +165,7 @@ public class RouteRulesTests
     [TestCase("{{ payload.isue.title }}", "payload has no 'isue' (it has: action, when, issue)")]
     [TestCase("{{ paylod.issue }}", "'paylod' is not in the model")]
     [TestCase("{{ payload.issue.title | no_such_filter }}", "no_such_filter")]
-    [TestCase("{% for i in (1..9999) %}{% for j in (1..9999) %}{% endfor %}{% endfor %}", "")]
+    [TestCase("{% for i in (1..9999) %}{% for j in (1..9999) %}{% endfor %}{% endfor %}", "ran past its limits (100,000 statements")]
     [TestCase("{% for i in (1..9999) %}0123456789A{% endfor %}", "more than 100000 characters")]
     [TestCase("{% assign s = 'xxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", "grew past 100000")]
     [TestCase("{% capture s %}{% for i in (1..9999) %}0123456789A{% endfor %}{% endcapture %}{{ s | size }}", "grew past 100000")]
@@ -178,17 +178,46 @@ public class RouteRulesTests
         Assert.That(error, Does.Contain(phrase).And.Contain("othing was sent"));
     }
 
-    [TestCase("{{ payload.GetType }}")]
-    [TestCase("{{ payload.issue.title.Length }}{{ payload.issue.GetType.Assembly }}")]
-    [TestCase("{{ 'now' | date: '%Y' }}{{ payload | json }}")]
-    public async Task ATemplateReachesNoFileNoEnvironmentAndNoDotNetObject(string template)
+    [TestCase("{{ payload.GetType }}", "payload has no 'GetType'")]
+    [TestCase("{{ payload.issue.title.Length }}", "no 'Length'")]
+    [TestCase("{{ payload.issue.title.GetType.Assembly }}", "no 'GetType'")]
+    [TestCase("{{ RUNCHAT_TEMPLATE_PROBE }}", "'RUNCHAT_TEMPLATE_PROBE' is not in the model")]
+    [TestCase("{{ delivery.GetType }}", "no 'GetType'")]
+    public async Task ATemplateReachesNoEnvironmentAndNoDotNetObject(string template, string phrase)
     {
         Environment.SetEnvironmentVariable("RUNCHAT_TEMPLATE_PROBE", "env-secret-value");
-        var (message, error) = await Render(template + "{{ RUNCHAT_TEMPLATE_PROBE }}", Labelled);
+        try
+        {
+            var (message, error) = await Render(template, Labelled);
 
-        var text = (message ?? string.Empty) + (error ?? string.Empty);
-        Assert.That(text, Does.Not.Contain("root:").And.Not.Contain("env-secret-value").And.Not.Contain("System.").And.Not.Contain("Runchat.Relay"));
-        Assert.That(error, Is.Not.Null, "an unknown name in the model is an error, so the probe never renders");
+            Assert.That(message, Is.Null, "a name the model does not have is an error, never an empty or a .NET value");
+            Assert.That(error, Does.Contain(phrase));
+            Assert.That(error, Does.Not.Contain("env-secret-value").And.Not.Contain("System.").And.Not.Contain("Runchat.Relay"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("RUNCHAT_TEMPLATE_PROBE", null);
+        }
+    }
+
+    [TestCase("{% include '/etc/passwd' %}")]
+    [TestCase("{% render '/etc/passwd' %}")]
+    [TestCase("{% macro leak() %}{% endmacro %}{{ leak() }}")]
+    public void ATemplateThatWouldReadAFileOrDefineAFunctionIsRefusedAtStart(string template)
+    {
+        // include/render are removed and functions off (AllowFunctions = false): refused when the route is read, never at a render.
+        var exception = Assert.Throws<ArgumentException>(() => MessageTemplate.Parse(template));
+        Assert.That(exception!.Message, Does.Contain("not a Liquid template Fluid can read"));
+    }
+
+    [Test]
+    public async Task AssignAndCaptureBuildWhatTheyAreGiven()
+    {
+        var (message, error) = await Render(
+            "{% assign n = payload.issue.number | plus: 1 %}{% capture title %}[{{ payload.issue.title | upcase }}]{% endcapture %}{{ title }} #{{ n }}", Labelled);
+
+        Assert.That(error, Is.Null);
+        Assert.That(message, Is.EqualTo("[CRASH ON SAVE] #8"));
     }
 
     [Test]

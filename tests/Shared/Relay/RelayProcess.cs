@@ -26,23 +26,31 @@ internal sealed class RelayProcess : IDisposable
     public int Id => _process.Id;
 
     /// <summary>The most memory the relay has held so far (Linux's VmHWM: its peak resident set), in bytes.</summary>
-    public long PeakWorkingSet
-    {
-        get
-        {
-            foreach (var line in System.IO.File.ReadLines($"/proc/{_process.Id}/status"))
-            {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line.Substring(6).Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-                }
-            }
+    public long PeakWorkingSet => ReadStatus("VmHWM:");
 
-            throw new InvalidOperationException("no VmHWM in /proc/" + _process.Id + "/status");
-        }
-    }
+    /// <summary>The memory the relay holds now (Linux's VmRSS), in bytes.</summary>
+    public long WorkingSet => ReadStatus("VmRSS:");
+
+    /// <summary>
+    /// Starts <see cref="PeakWorkingSet"/> again from what the relay holds now (Linux's <c>clear_refs</c> 5), so
+    /// that a test measures its own peak rather than the largest of every test before it.
+    /// </summary>
+    public void ResetPeakWorkingSet() => System.IO.File.WriteAllText($"/proc/{_process.Id}/clear_refs", "5");
 
     public bool HasExited => _process.HasExited;
+
+    private long ReadStatus(string field)
+    {
+        foreach (var line in System.IO.File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line.Substring(field.Length).Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException($"no {field} in /proc/{_process.Id}/status");
+    }
 
     /// <summary>What it printed so far (stdout and stderr), for assertions and failure messages.</summary>
     public string Output
