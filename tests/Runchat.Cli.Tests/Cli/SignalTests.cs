@@ -14,7 +14,7 @@ namespace Runchat.Tests.Cli;
 [Category("Cli")]
 [Parallelizable(ParallelScope.All)]
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
-[Category("Process")]
+[ProcessTest]
 public class SignalTests
 {
     private static Process Start(params string[] args) => ToolProcess.Start(args);

@@ -179,4 +179,36 @@ public class KeyAtNoExitTests : WireMockTest
         Assert.That(SecretRedactor.Redact("the sandbox key", new[] { "sandbox" }), Is.EqualTo("the sandbox key"));
         Assert.That(SecretRedactor.Redact(Encoding.UTF8.GetString(new byte[] { 0x5c }), keys), Is.EqualTo("\\"));
     }
+
+    [TestCase(",")]
+    [TestCase("")]
+    [TestCase(" and ")]
+    public void AKeyRepeatedRightAfterItselfShowsNeitherCopy(string between)
+    {
+        var keys = new[] { ApiKey };
+
+        var text = "key=" + ApiKey + between + ApiKey + between + ApiKey;
+
+        Assert.That(SecretRedactor.Redact(text, keys), Is.EqualTo("key=[REDACTED]" + between + "[REDACTED]" + between + "[REDACTED]"));
+        Assert.That(SecretRedactor.Redact(text, ApiKey), Is.EqualTo("key=[REDACTED]" + between + "[REDACTED]" + between + "[REDACTED]"));
+    }
+
+    [TestCase("%")]
+    [TestCase("%4")]
+    [TestCase("\\x4")]
+    [TestCase("\\x")]
+    [TestCase("\\u00")]
+    [TestCase("&#")]
+    [TestCase("&#x")]
+    [TestCase("&#10")]
+    public void ATextCutInsideAnEscapeIsLeftAsItIsAndNeverThrows(string cut)
+    {
+        var keys = new[] { ApiKey };
+
+        // A body cut at a size limit can end anywhere, inside an escape too: nothing to decode past its end.
+        Assert.That(SecretRedactor.Redact("body " + cut, keys), Is.EqualTo("body " + cut));
+        Assert.That(SecretRedactor.RedactTrailingPrefix("body " + cut, keys), Is.EqualTo("body " + cut));
+        Assert.That(SecretRedactor.Contains(new ArraySegment<byte>(Encoding.UTF8.GetBytes("body " + cut)), ApiKey), Is.False);
+        Assert.That(SecretRedactor.Redact(ApiKey + cut, keys), Is.EqualTo("[REDACTED]" + cut));
+    }
 }

@@ -236,8 +236,12 @@ public class NeverTwiceTests : WireMockTest
         using var peer = new RawHttpPeer(_ => RawHttpPeer.Ok(ResponseBodies.Success()), delay: TimeSpan.FromSeconds(3));
         var client = Build(peer.BaseUrl, onRunchat: b => b.AddStandardHedgingHandler());
 
-        _ = await Caught(client.TriggerAgentJobAsync("demo-agent", "hi"));
+        // The hedge fires after 2 s, while the first send waits for its answer: the guard refuses it, and the hedging
+        // handler takes that refusal as the outcome. The caller is told the agent may have run, never a silent copy.
+        var exception = await Caught(client.TriggerAgentJobAsync("demo-agent", "hi"));
 
+        Assert.That(exception, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(exception!.Message, Does.Contain(Refused).And.Contain("still waiting for its answer").And.Contain("the agent may have run"));
         Assert.That(await peer.SettledRequestsAsync(), Has.Count.EqualTo(1));
     }
 

@@ -23,7 +23,7 @@ namespace Runchat.Tests.Relay;
 [Category("Relay")]
 [Parallelizable(ParallelScope.All)]
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
-[Category("Process")]
+[ProcessTest]
 public class CrashTests : PerStoreFixture
 {
     public CrashTests(string storeKind)

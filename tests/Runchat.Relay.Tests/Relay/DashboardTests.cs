@@ -90,7 +90,7 @@ public class DashboardTests : PerStoreFixture
     }
 
     [Test]
-    [Category("Process")] // a real browser
+    [ProcessTest] // a real browser
     public async Task AnOperatorFindsTheUnknownDeliveryReadsItAndReplaysItOnce()
     {
         var chromium = Chromium();
@@ -202,7 +202,7 @@ public class DashboardTests : PerStoreFixture
     }
 
     [Test]
-    [Category("Process")] // a real browser
+    [ProcessTest] // a real browser
     public async Task APageServedUnderARebindingNameInTheBrowserShowsNothingAndReplaysNothing()
     {
         var chromium = Chromium();

@@ -25,7 +25,7 @@ namespace Runchat.Tests.Relay;
 [TestFixture]
 [Category("Relay")]
 [Parallelizable(ParallelScope.Children)]
-[Category("Process")]
+[ProcessTest]
 public class HardeningTests
 {
     private const string StandardSecret = "whsec_aGFyZGVuaW5nLXRlc3Qtc2VjcmV0LXZhbHVlLTAx";

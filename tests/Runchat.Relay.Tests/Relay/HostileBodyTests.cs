@@ -24,7 +24,7 @@ namespace Runchat.Tests.Relay;
 [TestFixture(TestStore.Sqlite)]
 [TestFixture(TestStore.Postgres)]
 [Category("Relay")]
-[Category("Process")]
+[ProcessTest]
 [NonParallelizable]
 public class HostileBodyTests : PerStoreFixture
 {

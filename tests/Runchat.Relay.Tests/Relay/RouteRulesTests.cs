@@ -81,6 +81,45 @@ public class RouteRulesTests
         Assert.That(WhyNot(route, null, Labelled), Does.Contain("names no event"));
     }
 
+    [TestCase("issues.opened", true)]
+    [TestCase("issues.closed", true)]
+    [TestCase("issue_comment.created", true)]
+    [TestCase("issues.labeled", false)]
+    [TestCase("push", false)]
+    public void ARouteWithSeveralEventPatternsRunsWhatAnyOfThemNames(string eventName, bool runs)
+    {
+        var route = Route(r =>
+        {
+            r.Events.Add("issues.opened");
+            r.Events.Add("issues.closed");
+            r.Events.Add("issue_comment.*");
+        });
+
+        var why = WhyNot(route, eventName, Labelled);
+
+        Assert.That(why is null, Is.EqualTo(runs), why);
+        if (!runs)
+        {
+            Assert.That(why, Is.EqualTo($"The event '{eventName}' is not one this route runs (issues.opened, issues.closed, issue_comment.*)."));
+        }
+    }
+
+    [Test]
+    public void ARouteWithEventsAndWhenRunsOnlyWhatBothLetThrough()
+    {
+        var route = Route(r =>
+        {
+            r.Events.Add("issues.opened");
+            r.When = "$.issue.labels[?(@.name == 'agent')]";
+        });
+
+        Assert.That(WhyNot(route, "issues.opened", Labelled), Is.Null);
+        Assert.That(WhyNot(route, "issues.closed", Labelled), Does.Contain("is not one this route runs"));
+        Assert.That(WhyNot(route, "issues.opened", Unlabelled), Does.Contain("does not match the route's When"));
+        Assert.That(route.Filter.IsEmpty, Is.False);
+        Assert.That(Route(r => { }).Filter.IsEmpty, Is.True);
+    }
+
     [TestCase("When", "$.issue[?(@.name ==", "When is not a JSONPath")]
     [TestCase("When", "  ", "When is empty")]
     [TestCase("Message", "{% if payload.issue %}unclosed", "Message is not a Liquid template")]

@@ -14,6 +14,7 @@ using Npgsql;
 using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
+using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -27,7 +28,7 @@ namespace Runchat.Tests.Relay;
 [Category("Postgres")]
 [Parallelizable(ParallelScope.All)]
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
-[Category("Process")]
+[ProcessTest]
 public class ScaleOutTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };

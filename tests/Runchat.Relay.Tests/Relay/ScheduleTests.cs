@@ -266,7 +266,7 @@ public class ScheduleTests
 
     [Test]
     [Category("Postgres")]
-    [Category("Process")]
+    [ProcessTest]
     [Platform(Exclude = "Win", Reason = "POSIX signals")]
     public async Task TwoRelaysOnOnePostgreSqlRunEachTickOnceEvenWhenOneIsKilled()
     {
@@ -335,7 +335,7 @@ public class ScheduleTests
     }
 
     [Test]
-    [Category("Process")]
+    [ProcessTest]
     [Platform(Exclude = "Win", Reason = "POSIX signals")]
     public async Task ARelayStoppedForEightSecondsResumesWithOneTickNotABurst()
     {
@@ -374,7 +374,7 @@ public class ScheduleTests
 
     [Test]
     [Platform(Exclude = "Win", Reason = "POSIX signals")]
-    [Category("Process")]
+    [ProcessTest]
     public async Task OneRelayOnSqliteRunsEachTickOnceAcrossARestart()
     {
         await using var sandbox = await SandboxServer.StartAsync();
