@@ -30,6 +30,9 @@ internal static class SecretRedactor
     /// <summary>The shortest cut-off start of a key that is redacted at the end of a truncated text.</summary>
     public const int MinimumPrefixLength = 4;
 
+    /// <summary>The most characters one character of a key can take in a spelling this class reads: <c>&amp;#X0000041;</c>.</summary>
+    private const int LongestSpelling = 11;
+
     public static bool IsSecret(string? key) => key is not null && key.Length >= MinimumKeyLength;
 
     /// <summary>The text with every spelling of each key replaced by <see cref="Redacted"/>.</summary>
@@ -86,7 +89,7 @@ internal static class SecretRedactor
             }
 
             // The longest start of the key that the text ends with, in any spelling.
-            for (var start = Math.Max(0, text.Length - (key.Length * 6)); start < text.Length; start++)
+            for (var start = Math.Max(0, text.Length - (key.Length * LongestSpelling)); start < text.Length; start++)
             {
                 if (!MayStart(text[start], key[0]))
                 {
