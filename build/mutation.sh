@@ -63,7 +63,12 @@ case "$mode" in
     if [ -z "$ref" ]; then
       if git rev-parse -q --verify origin/main >/dev/null; then ref=origin/main; else ref=main; fi
     fi
-    base=$(git merge-base "$ref" HEAD)
+    if ! base=$(git merge-base "$ref" HEAD 2>/dev/null); then
+      echo "mutation: cannot find $ref in this clone (a shallow clone?); fetch it, or name another base" >&2
+      exit 2
+    fi
+    # Within each area, only the mutants of files changed since the base (Stryker's --since).
+    since=$base
     changed=$(git diff --name-only "$base" -- src; git diff --name-only -- src; git ls-files --others --exclude-standard -- src)
     areas=()
     for area in "${areas_all[@]}"; do
@@ -114,6 +119,9 @@ for area in "${areas[@]}"; do
   fi
   echo "mutation: $area ($(test_project "$area"))" >&2
   start=$(date +%s)
+  # Stryker reads the projects as MSBuild evaluates them after a build: the client's generated code
+  # (obj/**/generated) must exist, or its analysis fails on a fresh clone.
+  dotnet build "$(test_project "$area")" -v q -nologo >&2
   (cd "$(test_project "$area")" && dotnet stryker "${args[@]}") >&2 || true
   seconds=$(( $(date +%s) - start ))
   report="$output/reports/mutation-report.json"

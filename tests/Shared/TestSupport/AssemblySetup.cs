@@ -1,6 +1,8 @@
 using System.Threading;
 using NUnit.Framework;
 
+[assembly: Runchat.Tests.TestSupport.SequentialUnderMutation]
+
 namespace Runchat.Tests.TestSupport;
 
 /// <summary>

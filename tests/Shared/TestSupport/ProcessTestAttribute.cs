@@ -34,3 +34,23 @@ public sealed class ProcessTestAttribute : CategoryAttribute, IApplyToTest
         }
     }
 }
+
+/// <summary>
+/// Under mutation testing (<see cref="ProcessTestAttribute.SkipVariable"/> set), every test runs alone, one after
+/// another: Stryker records which mutants a test covers in one list per test host, so tests running side by side
+/// would be credited with each other's coverage, or lose their own (mutants reported "no coverage", or "survived"
+/// against a test that never reached them). Otherwise NUnit's own parallelism is left as the fixtures ask.
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = false)]
+public sealed class SequentialUnderMutationAttribute : NUnitAttribute, IApplyToTest
+{
+    /// <inheritdoc />
+    public void ApplyToTest(Test test)
+    {
+        if (Environment.GetEnvironmentVariable(ProcessTestAttribute.SkipVariable) == "1")
+        {
+            // No parallel dispatcher at all: NUnit runs every test on one thread (NumberOfTestWorkers=0).
+            test.Properties.Set(PropertyNames.LevelOfParallelism, 0);
+        }
+    }
+}
