@@ -521,8 +521,9 @@ internal sealed class JsonPathQuery
         }
 
         /// <summary>
-        /// Newtonsoft's ordering: null before everything; with a number on either side both are read as numbers
-        /// (a string that is one, true as 1); else with a boolean on either side, as booleans; else strings, ordinally.
+        /// Newtonsoft's ordering: null before everything; a boolean on the left compares as booleans (a number is
+        /// true unless 0); else with a number on either side both are read as numbers (a string that is one, true as
+        /// 1); else with a boolean on the right, as booleans; else strings, ordinally.
         /// A value that cannot be read so (<c>'b' &gt; 1</c>) fails the evaluation, as it fails in Newtonsoft.
         /// </summary>
         private static int Compare(JsonElement left, JsonElement right)
@@ -532,12 +533,19 @@ internal sealed class JsonPathQuery
                 return left.ValueKind == right.ValueKind ? 0 : left.ValueKind == JsonValueKind.Null ? -1 : 1;
             }
 
+            // As Newtonsoft's JValue.Compare, the left side's kind decides first: a boolean compares as booleans
+            // (true < 1.5 is false: 1.5 is true too).
+            if (left.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return BooleanOf(left, right).CompareTo(BooleanOf(right, left));
+            }
+
             if (left.ValueKind == JsonValueKind.Number || right.ValueKind == JsonValueKind.Number)
             {
                 return CompareNumbers(left, right);
             }
 
-            if (left.ValueKind is JsonValueKind.True or JsonValueKind.False || right.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            if (right.ValueKind is JsonValueKind.True or JsonValueKind.False)
             {
                 return BooleanOf(left, right).CompareTo(BooleanOf(right, left));
             }
@@ -574,6 +582,7 @@ internal sealed class JsonPathQuery
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
+            JsonValueKind.Number => value.GetDouble() != 0,
             _ => bool.TryParse(value.GetString(), out var parsed) ? parsed : throw Incomparable(value, other),
         };
 

@@ -40,6 +40,13 @@ public class JsonPathQueryTests
         "$.nested..[?(@.x == 1)]", "$.nested.a[?(@.x < 2.5)]", "$.nested.a[?(@.x > 'a')]", "$.e[?(@ == null)]", "$.e[?(@ != null)]",
         "$.list[1:3]", "$.list[-2:]", "$.list[:-1]", "$.list[3:1:-1]", "$['odd']['key with space']",
         "$['odd']['it\\'s']", "$.odd['dot.key']", "$.odd.dollar$", "$..x[?(@ > 0)]", "$.list[?(@ =~ /^b$/)]", "$.issue.title",
+        "$.issue.labels[?(@.id <= 208045946)]", "$.issue.labels[?(@.id <= 1)]", "$.list[?(@ <= 2)]", "$.l[?(@ <= 1.5)]", "$.l[?(@ < 1.5)]",
+        "$.issue.labels[ 0 ]", "$.issue.labels[ 0 , 1 ].name", "$[ 'issue' ][ 'number' ]", "$.list[ 1 : 3 ]", "$.list[ : : -1 ]",
+        "$.issue.labels[?( @.name == 'bug' )]", "$.issue.labels[?(@.name=='bug')]", "$.issue.labels[?(@.id >= 1 && @.id <= 1)]",
+        "$.list[-1:-3:-1]", "$.list[:2:-1]", "$.list[5:0:-2]", "$.list[-9:9]", "$.list[9:-9:-1]", "$.list[1:1]",
+        "$.issue.labels[?(@.name == 'bug' || @.name == 'agent' || @.name == 'x')]", "$.issue.labels[?(@.id > 0 && @.id < 300000000 && @.name != 'x')]",
+        "$.l[?(@ > -1.5e+2)]", "$.l[?(@ == 1.5E0)]", "$.issue.labels[?(@.name =~ /BUG|AGENT/i)]", "$.l[?(@ == true)]", "$.l[?(@ == false)]",
+        "$.list[?(@ =~ /^B$/i)]", "$.l[?(@ > 0.5)]", "$.l[?(@ >= 0)]", "$.l[?(@ < 0.5)]", "$.l[?(@ <= 0)]", "$.list[?(@.x == 1 || @ == 2)]", "$.odd['it\\'s','dot.key']", "$['odd'].*", "$..labels[?(@.name)].id",
     };
 
     private static readonly string[] Documents = LoadDocuments();
@@ -103,6 +110,13 @@ public class JsonPathQueryTests
     [TestCase("$.a[?(@.name =~ /x/q)]", "'q' is not a regular expression flag")]
     [TestCase("$.a[?(@.name =~ 'x')]", "=~ takes a regular expression")]
     [TestCase("$.a]", "unexpected ']'")]
+    [TestCase("$.a[1,2:3]", "an index list cannot mix ',' and ':'")]
+    [TestCase("$.a[1:2:3:4]", "a slice has at most two ':'")]
+    [TestCase("$.a[99999999999]", "'99999999999' is not an array index")]
+    [TestCase("$['abc", "a quoted name or string is not closed")]
+    [TestCase("$.a[?(@.name =~ /abc", "a regular expression is not closed with '/'")]
+    [TestCase("$.a[?(@.x == 1", "is expected at the end")]
+    [TestCase("$.a[?(@.x == 1]", "is expected where")]
     public void AnExpressionThatDoesNotParseIsRefusedSayingWhere(string expression, string phrase)
     {
         Assert.That(() => JsonPathQuery.Parse(expression), Throws.ArgumentException.With.Message.Contains(phrase).And.Message.Contains("(at character"));
