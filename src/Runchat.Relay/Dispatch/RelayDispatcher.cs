@@ -291,6 +291,9 @@ internal sealed class DispatchSignal
 {
     private readonly SemaphoreSlim _semaphore = new(0, int.MaxValue);
 
+    /// <summary>Whether a notification waits for the dispatcher to take it.</summary>
+    public bool IsPending => _semaphore.CurrentCount > 0;
+
     public void Notify()
     {
         if (_semaphore.CurrentCount == 0)

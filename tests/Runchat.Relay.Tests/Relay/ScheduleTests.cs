@@ -61,6 +61,81 @@ public class ScheduleTests
         Assert.That(errors.Single(), Does.Contain("Relay:Schedules:0 (weekday-digest)").And.Contain(phrase));
     }
 
+    [TestCase("digest!", false)]
+    [TestCase("weekly digest", false)]
+    [TestCase("", false)]
+    [TestCase("  ", false)]
+    [TestCase("weekly.digest_2-x", true)]
+    public void AScheduleNameIsLettersDigitsAndDashesUnderscoresDots(string name, bool valid)
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "schedules.db") };
+        options.Schedules.Add(new RelayScheduleOptions { Name = name, Cron = "0 9 * * *", JobId = "digest-agent" });
+
+        var errors = options.Validate();
+
+        Assert.That(errors, valid ? Is.Empty : Has.One.Contains("Name is required: letters, digits, '-', '_' and '.'."));
+    }
+
+    [TestCase("digest-agent", "digest-flow", null, "set exactly one of JobId and FlowId")]
+    [TestCase(null, null, null, "set exactly one of JobId and FlowId")]
+    [TestCase(null, "digest-flow", "Digest {{ schedule.name }}", "Message is for agent jobs")]
+    [TestCase(null, "digest-flow", null, null)]
+    [TestCase("digest-agent", null, "Digest {{ schedule.name }}", null)]
+    public void AScheduleRunsExactlyOneJobOrFlowAndOnlyAJobTakesAMessage(string? jobId, string? flowId, string? message, string? phrase)
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "schedules.db") };
+        options.Schedules.Add(new RelayScheduleOptions { Name = "digest", Cron = "0 9 * * *", JobId = jobId, FlowId = flowId, Message = message });
+
+        var errors = options.Validate();
+
+        Assert.That(errors, phrase is null ? Is.Empty : Has.One.Contains("Relay:Schedules:0 (digest)").And.One.Contains(phrase));
+    }
+
+    [Test]
+    public void AScheduleSaysItsCronZoneAndTargetAsWritten()
+    {
+        var job = new RelayScheduleOptions { Name = "digest", Cron = "0 9 * * 1-5", TimeZone = "Europe/Berlin", JobId = "digest-agent" };
+        var flow = new RelayScheduleOptions { Name = "sync", Cron = "*/5 * * * *", FlowId = "sync-flow" };
+
+        Assert.That(job.ToString(), Is.EqualTo("digest: 0 9 * * 1-5 (Europe/Berlin) -> digest-agent"));
+        Assert.That(flow.ToString(), Is.EqualTo("sync: */5 * * * * (UTC) -> flow sync-flow"));
+        Assert.That(job.Create(out var error)!.CronText, Is.EqualTo("0 9 * * 1-5"), error);
+    }
+
+    [Test]
+    public async Task ATickIsStoredForItsOwnJobAndWakesTheDispatcherAtOnce()
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqlDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 0, 500, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "digest-agent" });
+        Assert.That(harness.Signal.IsPending, Is.False, "nothing is due yet");
+
+        await harness.AdvanceAsync(TimeSpan.FromSeconds(2));
+        await Eventually.HoldsAsync(() => harness.Added.Count == 1, TimeSpan.FromSeconds(10), "the 00:00:02 tick");
+
+        var tick = harness.Added.Single();
+        Assert.That((tick.Route, tick.JobId, tick.Event, tick.DedupeKey), Is.EqualTo(("schedule:every-2s", "digest-agent", "schedule", "schedule:every-2s:2026-12-06T00:00:02Z")));
+        Assert.That(harness.Signal.IsPending, Is.True, "the dispatcher is woken for the tick, not left to its next poll");
+    }
+
+    [TestCase(5000, 1)]
+    [TestCase(5001, 0)]
+    public async Task ATickWokenUpToFiveSecondsLateIsOnTimeAndLaterIsAMisfire(int lateMilliseconds, int runs)
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqlDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 9, 59, 0, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = "skip" });
+
+        // Stopped at 09:59, woken at 10:00:05 (exactly the grace) or a millisecond after it, for the 10:00 tick.
+        await harness.StallAsync(TimeSpan.FromMinutes(1) + TimeSpan.FromMilliseconds(lateMilliseconds));
+        await harness.SettleAsync();
+
+        Assert.That(RelayScheduler.Grace, Is.EqualTo(TimeSpan.FromSeconds(5)));
+        Assert.That(harness.Added.Select(d => d.DedupeKey), Is.EqualTo(Enumerable.Repeat("schedule:hourly:2026-12-06T10:00:00Z", runs)));
+    }
+
     /// <summary>A scheduler on a fake clock and a real SQLite store: it starts, the clock advances by <paramref name="advance"/> a minute at a time, and it stops.</summary>
     private static async Task<(IReadOnlyList<RelayDelivery> Deliveries, RelayDeliveryState? State)> RunSchedulerAsync(
         RelayScheduleOptions schedule, DateTimeOffset start, Func<IDeliveryStore, Task> before, TimeSpan advance)

@@ -23,8 +23,9 @@ internal sealed class SchedulerHarness : IAsyncDisposable
     private readonly RelayScheduler _scheduler;
     private readonly RecordingStore _store;
 
-    private SchedulerHarness(CountingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options)
+    private SchedulerHarness(CountingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options, DispatchSignal signal)
     {
+        Signal = signal;
         _clock = clock;
         _scheduler = scheduler;
         _store = store;
@@ -32,6 +33,9 @@ internal sealed class SchedulerHarness : IAsyncDisposable
     }
 
     public RunchatRelayOptions Options { get; }
+
+    /// <summary>The signal the scheduler wakes the dispatcher with.</summary>
+    public DispatchSignal Signal { get; }
 
     /// <summary>What the scheduler stored, in order.</summary>
     public IReadOnlyList<NewDelivery> Added => _store.Added;
@@ -53,8 +57,9 @@ internal sealed class SchedulerHarness : IAsyncDisposable
         Assert.That(options.Validate(), Is.Empty);
         var clock = new CountingClock(start);
         var recording = new RecordingStore(store);
-        var scheduler = new RelayScheduler(new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(options)), recording, clock, new DispatchSignal(), NullLogger<RelayScheduler>.Instance);
-        var harness = new SchedulerHarness(clock, scheduler, recording, options);
+        var signal = new DispatchSignal();
+        var scheduler = new RelayScheduler(new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(options)), recording, clock, signal, NullLogger<RelayScheduler>.Instance);
+        var harness = new SchedulerHarness(clock, scheduler, recording, options, signal);
         var waiting = clock.NextWait();
         await scheduler.StartAsync(default);
         await harness.UntilWaitingAsync(waiting, "the scheduler waits for its first tick");
