@@ -212,27 +212,34 @@ internal static class ExactJson
             return new ReadOnlyMemory<byte>(body.Array, body.Offset + bom, body.Count - bom);
         }
 
-        Encoding encoding;
+        var text = Decode(body, EncodingNamed(name!));
+        return Encoding.UTF8.GetBytes(text.Length > 0 && text[0] == '\uFEFF' ? text.Substring(1) : text);
+    }
+
+    /// <exception cref="FormatException">This runtime has no encoding of that name.</exception>
+    private static Encoding EncodingNamed(string name)
+    {
         try
         {
-            encoding = Encoding.GetEncoding(name, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
+            return Encoding.GetEncoding(name, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
         }
         catch (ArgumentException exception)
         {
             throw new FormatException($"its Content-Type names the charset '{name}', which this client cannot decode", exception);
         }
+    }
 
-        string text;
+    /// <exception cref="FormatException">The body is not valid in <paramref name="encoding"/>.</exception>
+    private static string Decode(ArraySegment<byte> body, Encoding encoding)
+    {
         try
         {
-            text = encoding.GetString(body.Array!, body.Offset, body.Count);
+            return encoding.GetString(body.Array!, body.Offset, body.Count);
         }
         catch (DecoderFallbackException exception)
         {
             throw new FormatException($"it is not valid {encoding.WebName}, the charset its Content-Type names", exception);
         }
-
-        return Encoding.UTF8.GetBytes(text.Length > 0 && text[0] == '\uFEFF' ? text.Substring(1) : text);
     }
 
     public static bool IsBlank(ReadOnlyMemory<byte> utf8)
