@@ -219,4 +219,28 @@ public class SchemeReadingTests
         Assert.That(scheme.ReadPayload(request).ToArray(), Is.EqualTo(Encoding.UTF8.GetBytes("a=1")), "the body as it came, a form included");
         Assert.Throws<ArgumentNullException>(() => scheme.ReadPayload(null!));
     }
+
+    [Test]
+    public void ASecretOfSixteenBytesIsEnoughAndFifteenAreNot()
+    {
+        Assert.That(WebhookSignature.HmacSha256("X-Signature", new string('k', 16)), Is.Not.Null);
+        Assert.That(WebhookSignature.Slack(new string('k', 16)), Is.Not.Null);
+        Assert.That(Assert.Throws<ArgumentException>(() => WebhookSignature.HmacSha256("X-Signature", new string('k', 15)))!.Message, Does.Contain("is 15 bytes; at least 16"));
+    }
+
+    [TestCase(300, true)]
+    [TestCase(-300, true)]
+    [TestCase(301, false)]
+    [TestCase(-301, false)]
+    public void ATimestampExactlyAtTheToleranceIsAccepted(int ageSeconds, bool valid)
+    {
+        const string body = "command=%2Fdeploy";
+        var signedAt = Now.ToUnixTimeSeconds() - ageSeconds;
+        var mac = Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(SlackSecret), Encoding.UTF8.GetBytes($"v0:{signedAt}:{body}"))).ToLowerInvariant();
+        var headers = new HeaderDictionary { ["X-Slack-Request-Timestamp"] = signedAt.ToString(), ["X-Slack-Signature"] = "v0=" + mac };
+
+        var verification = WebhookSignature.Slack(SlackSecret).Verify(Request(body, Form, headers));
+
+        Assert.That(verification.IsValid, Is.EqualTo(valid), verification.Error);
+    }
 }
