@@ -22,7 +22,7 @@ if [ "${1:-}" = "--dry" ]; then
   dotnet "$dll" --filter '*' --job dry --artifacts "$out/dry" > "$out/dry.log"
   found=$(sed -n 's/.*Found \([0-9]*\) benchmark(s) in total.*/\1/p' "$out/dry.log")
   executed=$(sed -n 's/^Global total time.*executed benchmarks: \([0-9]*\).*/\1/p' "$out/dry.log")
-  if [ -z "$found" ] || [ "$found" != "$executed" ] || grep -qiE 'has failed|Exception:' "$out/dry.log"; then
+  if [ -z "$found" ] || [ "$found" != "$executed" ] || grep -iE 'has failed|Exception:' "$out/dry.log" >/dev/null; then
     echo "bench: dry run failed ($executed of ${found:-?} benchmarks ran); see $out/dry.log" >&2
     exit 1
   fi
@@ -32,7 +32,7 @@ if [ "${1:-}" = "--dry" ]; then
   exports=$(RUNCHAT_POSTGRES_OPTIONS='-c shared_preload_libraries=pg_stat_statements' bash "$root/build/postgres.sh" start)
   eval "$exports"
   trap 'bash "$root/build/postgres.sh" stop "$RUNCHAT_TEST_POSTGRES_DIR"' EXIT
-  if ! dotnet "$dll" cost 300 1 1 > "$out/cost-dry.log" 2>&1 || ! grep -q "2 instances / 1 instance, above idle" "$out/cost-dry.log"; then
+  if ! dotnet "$dll" cost 300 1 1 > "$out/cost-dry.log" 2>&1 || ! grep -F "2 instances / 1 instance, above idle" "$out/cost-dry.log" >/dev/null; then
     echo "bench: the relay cost dry run failed; see $out/cost-dry.log" >&2
     tail -n 20 "$out/cost-dry.log" >&2
     exit 1
