@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -12,6 +13,7 @@ using NUnit.Framework;
 using Runchat.Cli.Sandbox;
 using Runchat.Relay;
 using Runchat.Tests.TestSupport;
+using Runchat.TestSupport;
 
 namespace Runchat.Tests.Relay;
 
@@ -137,7 +139,7 @@ public class ScheduleTests
     }
 
     /// <summary>A scheduler on a fake clock and a real SQLite store: it starts, the clock advances by <paramref name="advance"/> a minute at a time, and it stops.</summary>
-    private static async Task<(IReadOnlyList<RelayDelivery> Deliveries, RelayDeliveryState? State)> RunSchedulerAsync(
+    private static async Task<(IReadOnlyList<RelayDelivery> Deliveries, bool DispatcherWoken)> RunSchedulerAsync(
         RelayScheduleOptions schedule, DateTimeOffset start, Func<IDeliveryStore, Task> before, TimeSpan advance)
     {
         await using var testStore = TestStore.Create(TestStore.Sqlite);
@@ -153,7 +155,7 @@ public class ScheduleTests
 
             await harness.StopAsync();
             var all = (await store.ListAsync(null, default)).Where(d => d.Route == "schedule:" + schedule.Name).OrderBy(d => d.DedupeKey, StringComparer.Ordinal).ToList();
-            return (all, all.LastOrDefault()?.State);
+            return (all, harness.Signal.IsPending);
         }
         finally
         {
@@ -213,6 +215,41 @@ public class ScheduleTests
         await harness.SettleAsync();
 
         Assert.That(harness.Added.Select(d => d.DedupeKey), Is.EqualTo(misfire == "skip" ? Array.Empty<string>() : new[] { "schedule:hourly:2026-12-06T10:00:00Z" }));
+    }
+
+    // Woken at 00:03:00 + late for the 00:01 tick, of a schedule every minute: 00:02 and 00:03 were due too.
+    [TestCase(2, "skip", "woke 122 s late (the process was stopped or the machine slept): 2 tick(s) missed, the latest (2026-12-06 00:03:00Z) runs.")]
+    [TestCase(2, "run-once", "woke 122 s late (the process was stopped or the machine slept): 2 tick(s) missed, the latest (2026-12-06 00:03:00Z) runs.")]
+    [TestCase(30, "skip", "woke 150 s late (the process was stopped or the machine slept): 3 tick(s) missed, the latest (2026-12-06 00:03:00Z) is skipped too (Misfire: skip).")]
+    [TestCase(30, "run-once", "woke 150 s late (the process was stopped or the machine slept): 2 tick(s) missed, the latest (2026-12-06 00:03:00Z) runs once (Misfire: run-once).")]
+    public async Task AScheduleWokenLateWarnsHowManyTicksItMissedAndWhatBecameOfTheLatest(int lateSeconds, string misfire, string warning)
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqlDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 30, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "minutely", Cron = "* * * * *", JobId = "digest-agent", Misfire = misfire });
+
+        await harness.StallAsync(TimeSpan.FromSeconds(150 + lateSeconds));
+        await harness.SettleAsync();
+
+        Assert.That(harness.Warnings, Is.EqualTo(new[] { "Schedule minutely " + warning }));
+        var runs = lateSeconds <= 5 || misfire == "run-once" ? new[] { "schedule:minutely:2026-12-06T00:03:00Z" } : Array.Empty<string>();
+        Assert.That(harness.Added.Select(d => d.DedupeKey), Is.EqualTo(runs));
+    }
+
+    [Test]
+    public async Task ATickOnTimeWarnsOfNothing()
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var store = (SqlDeliveryStore)testStore.Open();
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 12, 6, 0, 0, 30, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "minutely", Cron = "* * * * *", JobId = "digest-agent" });
+
+        await harness.StallAsync(TimeSpan.FromSeconds(34)); // 00:01:04: four seconds late, within the grace
+        await harness.SettleAsync();
+
+        Assert.That(harness.Added.Select(d => d.DedupeKey), Is.EqualTo(new[] { "schedule:minutely:2026-12-06T00:01:00Z" }));
+        Assert.That(harness.Warnings, Is.Empty);
     }
 
     [Test]
@@ -291,18 +328,62 @@ public class ScheduleTests
         }
     };
 
+    [Test]
+    public async Task AStoreThatCannotBeReadAtStartUpSkipsTheCatchUpAndTheScheduleGoesOn()
+    {
+        await using var testStore = TestStore.Create(TestStore.Sqlite);
+        using var inner = (SqlDeliveryStore)testStore.Open();
+        await LastTickAt(new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero), RelayDeliveryState.Succeeded)(inner);
+        var store = new FirstReadFails(inner);
+        await using var harness = await SchedulerHarness.StartAsync(store, new DateTimeOffset(2026, 6, 1, 11, 20, 0, TimeSpan.Zero),
+            new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = "run-once" });
+        Assert.That(store.Failed, Is.True, "the catch-up read the store and met the error");
+
+        await harness.AdvanceAsync(TimeSpan.FromMinutes(40));
+        await Eventually.HoldsAsync(() => harness.Added.Count == 1, TimeSpan.FromSeconds(10), "the 12:00 tick");
+
+        Assert.That(harness.Faulted, Is.Null, "the scheduler runs on");
+        Assert.That(harness.Added.Single().DedupeKey, Is.EqualTo("schedule:hourly:2026-06-01T12:00:00Z"), "no catch-up of 11:00: its last tick could not be read");
+    }
+
+    private sealed class FirstReadFails(IDeliveryStore inner) : DelegatingStore(inner)
+    {
+        private int _reads;
+
+        public bool Failed => Volatile.Read(ref _reads) > 0;
+
+        public override Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _reads) == 1
+                ? throw new Microsoft.Data.Sqlite.SqliteException("the store is down (a test)", 10)
+                : base.ListPageAsync(query, cancellationToken);
+    }
+
+    [Test]
+    public async Task ARelayStartingExactlyAtAMissedTickCatchesUpThatTickNotTheOneBefore()
+    {
+        // The last tick ran at 08:00; the relay starts at 11:00:00 sharp: the 11:00 tick is the latest missed.
+        var (deliveries, _) = await RunSchedulerAsync(
+            new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = "run-once" },
+            new DateTimeOffset(2026, 6, 1, 11, 0, 0, TimeSpan.Zero),
+            LastTickAt(new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero), RelayDeliveryState.Succeeded),
+            TimeSpan.Zero);
+
+        Assert.That(deliveries.Select(d => d.DedupeKey), Is.EqualTo(new[] { "schedule:hourly:2026-06-01T08:00:00Z", "schedule:hourly:2026-06-01T11:00:00Z" }));
+    }
+
     [TestCase("run-once", new[] { "schedule:hourly:2026-06-01T11:00:00Z" })]
     [TestCase("skip", new string[0])]
     public async Task AfterThreeHoursDownOnlyTheLatestMissedTickRunsOrNone(string misfire, string[] enqueued)
     {
         // The last tick ran at 08:00; the relays were down until 11:20: 09:00, 10:00 and 11:00 were missed.
-        var (deliveries, _) = await RunSchedulerAsync(
+        var (deliveries, woken) = await RunSchedulerAsync(
             new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = misfire },
             new DateTimeOffset(2026, 6, 1, 11, 20, 0, TimeSpan.Zero),
             LastTickAt(new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero), RelayDeliveryState.Succeeded),
             TimeSpan.Zero);
 
         Assert.That(deliveries.Select(d => d.DedupeKey).Where(k => !k.EndsWith("08:00:00Z", StringComparison.Ordinal)), Is.EqualTo(enqueued), "never a burst");
+        Assert.That(woken, Is.EqualTo(enqueued.Length > 0), "the caught-up tick wakes the dispatcher");
     }
 
     [TestCase("skip", RelayDeliveryState.Failed, "Skipped (Overlap: skip)")]
@@ -310,7 +391,7 @@ public class ScheduleTests
     public async Task ATickWhileThePreviousRunGoesOnIsRecordedSkippedOrRun(string overlap, RelayDeliveryState expected, string? reason)
     {
         // The 10:00 tick is still pending (a slow run) when 11:00 comes.
-        var (deliveries, _) = await RunSchedulerAsync(
+        var (deliveries, woken) = await RunSchedulerAsync(
             new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Overlap = overlap },
             new DateTimeOffset(2026, 6, 1, 10, 30, 0, TimeSpan.Zero),
             LastTickAt(new DateTimeOffset(2026, 6, 1, 10, 0, 0, TimeSpan.Zero)),
@@ -318,6 +399,7 @@ public class ScheduleTests
 
         var eleven = deliveries.Single(d => d.DedupeKey == "schedule:hourly:2026-06-01T11:00:00Z");
         Assert.That(eleven.State, Is.EqualTo(expected));
+        Assert.That(woken, Is.EqualTo(expected == RelayDeliveryState.Pending), "the dispatcher is woken for a tick to run, not for one recorded skipped");
         Assert.That(eleven.Event, Is.EqualTo("schedule"));
         if (reason is not null)
         {

@@ -3,7 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
@@ -23,8 +24,11 @@ internal sealed class SchedulerHarness : IAsyncDisposable
     private readonly RelayScheduler _scheduler;
     private readonly RecordingStore _store;
 
-    private SchedulerHarness(CountingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options, DispatchSignal signal)
+    private readonly FakeLogger<RelayScheduler> _logger;
+
+    private SchedulerHarness(CountingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options, DispatchSignal signal, FakeLogger<RelayScheduler> logger)
     {
+        _logger = logger;
         Signal = signal;
         _clock = clock;
         _scheduler = scheduler;
@@ -39,6 +43,9 @@ internal sealed class SchedulerHarness : IAsyncDisposable
 
     /// <summary>What the scheduler stored, in order.</summary>
     public IReadOnlyList<NewDelivery> Added => _store.Added;
+
+    /// <summary>The scheduler's warnings, as an operator reads them, in order.</summary>
+    public IReadOnlyList<string> Warnings => _logger.Collector.GetSnapshot().Where(r => r.Level == LogLevel.Warning).Select(r => r.Message).ToList();
 
     /// <summary>Set to make the next AddAsync throw as a store that is down would; cleared when it has.</summary>
     public bool FailNextAdd
@@ -58,8 +65,9 @@ internal sealed class SchedulerHarness : IAsyncDisposable
         var clock = new CountingClock(start);
         var recording = new RecordingStore(store);
         var signal = new DispatchSignal();
-        var scheduler = new RelayScheduler(new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(options)), recording, clock, signal, NullLogger<RelayScheduler>.Instance);
-        var harness = new SchedulerHarness(clock, scheduler, recording, options, signal);
+        var logger = new FakeLogger<RelayScheduler>();
+        var scheduler = new RelayScheduler(new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(options)), recording, clock, signal, logger);
+        var harness = new SchedulerHarness(clock, scheduler, recording, options, signal, logger);
         var waiting = clock.NextWait();
         await scheduler.StartAsync(default);
         await harness.UntilWaitingAsync(waiting, "the scheduler waits for its first tick");
