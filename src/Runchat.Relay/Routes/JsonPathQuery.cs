@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -27,6 +26,12 @@ namespace Runchat.Relay;
 /// the relay stores the delivery <c>failed</c> with the reason, never "ignored".
 /// </para>
 /// </remarks>
+/// <summary>How far one evaluation of a <see cref="JsonPathQuery"/> may go: the relay's are <see cref="Default"/>; tests pass their own, with a test clock.</summary>
+internal sealed record JsonPathLimits(int MaxVisits, TimeSpan MaxDuration, TimeProvider Time)
+{
+    public static readonly JsonPathLimits Default = new(JsonPathQuery.MaxVisits, JsonPathQuery.MaxDuration, TimeProvider.System);
+}
+
 internal sealed class JsonPathQuery
 {
     /// <summary>How long one regular expression match may run.</summary>
@@ -67,16 +72,21 @@ internal sealed class JsonPathQuery
 
     /// <summary>Whether the path selects at least one node of <paramref name="root"/> (a JSON null counts).</summary>
     /// <exception cref="JsonPathException">The evaluation went past its bounds, or compared what cannot be compared.</exception>
-    public bool Selects(JsonElement root)
+    public bool Selects(JsonElement root) => Selects(root, JsonPathLimits.Default);
+
+    /// <inheritdoc cref="Selects(JsonElement)"/>
+    public bool Selects(JsonElement root, JsonPathLimits limits)
     {
-        var budget = new Budget();
-        using var nodes = Evaluate(_steps, root, root, budget).GetEnumerator();
+        using var nodes = Evaluate(_steps, root, root, new Budget(limits)).GetEnumerator();
         return nodes.MoveNext();
     }
 
     /// <summary>Every node the path selects, in document order.</summary>
-    /// <exception cref="JsonPathException">As for <see cref="Selects"/>.</exception>
-    public IEnumerable<JsonElement> Select(JsonElement root) => Evaluate(_steps, root, root, new Budget());
+    /// <exception cref="JsonPathException">As for <see cref="Selects(JsonElement)"/>.</exception>
+    public IEnumerable<JsonElement> Select(JsonElement root) => Select(root, JsonPathLimits.Default);
+
+    /// <inheritdoc cref="Select(JsonElement)"/>
+    public IEnumerable<JsonElement> Select(JsonElement root, JsonPathLimits limits) => Evaluate(_steps, root, root, new Budget(limits));
 
     private static IEnumerable<JsonElement> Evaluate(Step[] steps, JsonElement root, JsonElement start, Budget budget)
     {
@@ -147,17 +157,27 @@ internal sealed class JsonPathQuery
         }
     }
 
-    /// <summary>The limits of one evaluation: nodes visited and time, with each regular expression's own timeout.</summary>
+    /// <summary>
+    /// The limits of one evaluation: nodes visited, and time (read every 1,024 nodes and before each regular
+    /// expression, which has its own timeout too).
+    /// </summary>
     private sealed class Budget
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly JsonPathLimits _limits;
+        private readonly long _started;
         private int _visits;
+
+        public Budget(JsonPathLimits limits)
+        {
+            _limits = limits;
+            _started = limits.Time.GetTimestamp();
+        }
 
         public void Visit()
         {
-            if (++_visits > MaxVisits)
+            if (++_visits > _limits.MaxVisits)
             {
-                throw new JsonPathException($"it visited more than {MaxVisits:N0} nodes of the payload");
+                throw new JsonPathException($"it visited more than {_limits.MaxVisits:N0} nodes of the payload");
             }
 
             if ((_visits & 1023) == 0)
@@ -168,9 +188,9 @@ internal sealed class JsonPathQuery
 
         public void CheckTime()
         {
-            if (_clock.Elapsed > MaxDuration)
+            if (_limits.Time.GetElapsedTime(_started) > _limits.MaxDuration)
             {
-                throw new JsonPathException($"it ran longer than {MaxDuration.TotalSeconds:0.#} s");
+                throw new JsonPathException($"it ran longer than {_limits.MaxDuration.TotalSeconds:0.#} s");
             }
         }
     }

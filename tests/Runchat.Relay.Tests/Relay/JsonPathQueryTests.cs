@@ -173,6 +173,79 @@ public class JsonPathQueryTests
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(200)));
     }
 
+    private const string CostDocument = "{\"a\":{\"x\":1,\"y\":[1,2,3]},\"b\":[{\"x\":1},{\"x\":2},{\"y\":3}],\"c\":\"s\"}";
+
+    // What each kind of step counts against the node budget, on a document of 15 nodes (the root, 14 under it).
+    [TestCase("$.*", 3, 3, TestName = "every member of an object")]
+    [TestCase("$.a", 1, 1, TestName = "a name")]
+    [TestCase("$['a','c','z']", 3, 2, TestName = "each name in a list, found or not")]
+    [TestCase("$..*", 15, 15, TestName = "a scan, the node itself and every node under it")]
+    [TestCase("$..x", 15, 3, TestName = "a scan for a name, every node")]
+    [TestCase("$.b[*]", 4, 3, TestName = "every item of an array")]
+    [TestCase("$.b[0,2,5]", 4, 2, TestName = "each index in a list, present or not")]
+    [TestCase("$.b[0:2]", 3, 2, TestName = "each item of a slice")]
+    [TestCase("$.b[::-1]", 4, 3, TestName = "each item of a backward slice")]
+    [TestCase("$.b[?(@.x)]", 7, 2, TestName = "a filter, each item and what its condition reads")]
+    [TestCase("$..[?(@.x)]", 20, 3, TestName = "a scanning filter, every node and what the condition reads on objects")]
+    [TestCase("$.b[?(@.x == $.a.x)]", 11, 1, TestName = "a filter reading the document, once per item with a value to compare")]
+    public void EachStepCountsTheNodesItVisitsAgainstTheBudget(string expression, int visits, int selected)
+    {
+        var query = JsonPathQuery.Parse(expression);
+        using var document = JsonDocument.Parse(CostDocument);
+        var still = new SteppingClock(TimeSpan.Zero);
+
+        Assert.That(query.Select(document.RootElement, new JsonPathLimits(visits, TimeSpan.FromSeconds(1), still)).Count(), Is.EqualTo(selected), "within a budget of exactly its cost");
+        Assert.That(() => query.Select(document.RootElement, new JsonPathLimits(visits - 1, TimeSpan.FromSeconds(1), still)).Count(),
+            Throws.TypeOf<JsonPathException>().With.Message.EqualTo($"it visited more than {visits - 1:N0} nodes of the payload"));
+    }
+
+    [TestCase(1022, 1, false, TestName = "1,023 nodes: the clock is not read")]
+    [TestCase(1023, 1000, false, TestName = "1,024 nodes: read, exactly the limit is within it")]
+    [TestCase(1023, 1001, true, TestName = "1,024 nodes: read, past the limit")]
+    public void TheClockIsReadEvery1024NodesAndPastTheLimitTheEvaluationStops(int items, int millisecondsPerRead, bool stops)
+    {
+        // A clock that moves only when read: each read is a further step, so the number of reads is what this sees.
+        var query = JsonPathQuery.Parse("$.list[*]");
+        using var document = JsonDocument.Parse("{\"list\":[" + string.Join(",", Enumerable.Repeat("1", items)) + "]}");
+        var limits = new JsonPathLimits(JsonPathQuery.MaxVisits, TimeSpan.FromSeconds(1), new SteppingClock(TimeSpan.FromMilliseconds(millisecondsPerRead)));
+
+        if (stops)
+        {
+            Assert.That(() => query.Select(document.RootElement, limits).Count(), Throws.TypeOf<JsonPathException>().With.Message.EqualTo("it ran longer than 1 s"));
+        }
+        else
+        {
+            Assert.That(query.Select(document.RootElement, limits).Count(), Is.EqualTo(items));
+        }
+    }
+
+    [Test]
+    public void TheClockIsReadBeforeEachRegularExpression()
+    {
+        var query = JsonPathQuery.Parse("$.labels[?(@.name =~ /^agent$/)]");
+        using var document = JsonDocument.Parse("{\"labels\":[{\"name\":\"agent\"}]}");
+
+        Assert.That(query.Selects(document.RootElement, new JsonPathLimits(100, TimeSpan.FromSeconds(1), new SteppingClock(TimeSpan.Zero))), Is.True);
+        Assert.That(() => query.Selects(document.RootElement, new JsonPathLimits(100, TimeSpan.FromSeconds(1), new SteppingClock(TimeSpan.FromSeconds(2)))),
+            Throws.TypeOf<JsonPathException>().With.Message.EqualTo("it ran longer than 1 s"));
+    }
+
+    [Test]
+    public void TheRelaysLimitsAreFiveMillionNodesAndOneSecondOnTheSystemClock()
+    {
+        Assert.That(JsonPathLimits.Default, Is.EqualTo(new JsonPathLimits(5_000_000, TimeSpan.FromSeconds(1), TimeProvider.System)));
+    }
+
+    /// <summary>A clock whose every timestamp read is <c>step</c> after the one before.</summary>
+    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks += step.Ticks;
+    }
+
     private static string[] Select(JsonPathQuery query, string json)
     {
         using var document = JsonDocument.Parse(json);
