@@ -173,6 +173,30 @@ public class JsonPathQueryTests
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(200)));
     }
 
+    // Spaces between the tokens of a bracket or a filter: each pair selects the same nodes.
+    [TestCase(" $.b[*]", "$.b[*]")]
+    [TestCase("$.b[*] ", "$.b[*]")]
+    [TestCase("$.b[ * ]", "$.b[*]")]
+    [TestCase("$.b[ 0 ]", "$.b[0]")]
+    [TestCase("$.b[ 0 , 2 ]", "$.b[0,2]")]
+    [TestCase("$.b[ 0 : 2 ]", "$.b[0:2]")]
+    [TestCase("$.b[ : : -1 ]", "$.b[::-1]")]
+    [TestCase("$[ 'a' , 'c' ]", "$['a','c']")]
+    [TestCase("$[ 'a' ]", "$['a']")]
+    [TestCase("$.b[ ? ( @.x ) ]", "$.b[?(@.x)]")]
+    [TestCase("$.b[?( @.x  ==  2 )]", "$.b[?(@.x==2)]")]
+    [TestCase("$.b[?(@.x == 1  ||  @.y == 3 )]", "$.b[?(@.x==1||@.y==3)]")]
+    [TestCase("$.b[?(@.x == 1 && @.x != 2)]", "$.b[?(@.x==1&&@.x!=2)]")]
+    [TestCase("$.b[?( ( @.x == 1 ) || ( @.y ) )]", "$.b[?((@.x==1)||(@.y))]")]
+    [TestCase("$..[?(@.c =~  /^s$/ )]", "$..[?(@.c=~/^s$/)]")]
+    [TestCase("$..[ ?(@.x == 2) ]", "$..[?(@.x==2)]")]
+    public void SpacesBetweenTokensAreSkipped(string spaced, string compact)
+    {
+        var expected = Select(JsonPathQuery.Parse(compact), CostDocument);
+        Assert.That(expected, Is.Not.Empty, "the compact form selects something");
+        Assert.That(Select(JsonPathQuery.Parse(spaced), CostDocument), Is.EqualTo(expected));
+    }
+
     private const string CostDocument = "{\"a\":{\"x\":1,\"y\":[1,2,3]},\"b\":[{\"x\":1},{\"x\":2},{\"y\":3}],\"c\":\"s\"}";
 
     // What each kind of step counts against the node budget, on a document of 15 nodes (the root, 14 under it).
