@@ -209,7 +209,8 @@ internal sealed class MessageTemplate
                     Refuse("join", length);
                 }
 
-                Refuse("join", length + (Math.Max(count - 1, 0) * (arguments.Count > 0 ? arguments.At(0).ToStringValue().Length : 1)));
+                // Fluid joins with the first argument as written, nothing without one (not Shopify's space).
+                Refuse("join", length + (Math.Max(count - 1, 0) * arguments.At(0).ToStringValue().Length));
                 return join(input, arguments, context);
             });
         }

@@ -201,6 +201,44 @@ public class RouteRulesTests
         Assert.That(error, Does.Contain(phrase));
     }
 
+    // Each bound at its edge: exactly 100,000 characters (or items) is within it, one more is not.
+    [TestCase("{{ payload.s }}", 100_000, null)]
+    [TestCase("{{ payload.s }}", 100_001, "more than 100000 characters")]
+    [TestCase("{% capture c %}{{ payload.s }}{% endcapture %}{{ c | size }}", 100_000, "100000")]
+    [TestCase("{% capture c %}{{ payload.s }}{% endcapture %}{{ c | size }}", 100_001, "'c' grew past 100000 characters")]
+    [TestCase("{% assign c = payload.s | append: payload.s %}{{ c | size }}", 50_000, "100000")]
+    [TestCase("{% assign c = payload.s | append: payload.s %}{{ c | size }}", 50_001, "'append' grew past 100000 characters")]
+    [TestCase("{{ payload.s | split: '' | size }}", 100_000, "100000")]
+    [TestCase("{{ payload.s | split: '' | size }}", 100_001, "'split' grew past 100000 characters or items")]
+    [TestCase("{{ payload.s | replace: 'x', 'yy' | size }}", 50_000, "100000")]
+    [TestCase("{{ payload.s | replace: 'x', 'yy' | size }}", 50_001, "the replace filter would build more than 100000 characters")]
+    [TestCase("{{ payload.s | replace: 'xx', 'y' | size }}", 100_000, "50000")]
+    [TestCase("{{ payload.s | split: '' | join: ', ' | size }}", 33_334, "100000")]
+    [TestCase("{{ payload.s | split: '' | join: ', ' | size }}", 33_335, "the join filter would build more than 100000 characters")]
+    [TestCase("{{ payload.s | split: '' | join | size }}", 100_000, "100000")]
+    public async Task EveryBoundHoldsExactlyAtOneHundredThousand(string template, int length, string? outcome)
+    {
+        var body = Encoding.UTF8.GetBytes("{\"s\":\"" + new string('x', length) + "\"}");
+
+        var (message, error) = await Render(template, body);
+
+        if (outcome is null)
+        {
+            Assert.That(error, Is.Null);
+            Assert.That(message, Has.Length.EqualTo(length));
+        }
+        else if (char.IsDigit(outcome[0]))
+        {
+            Assert.That(error, Is.Null);
+            Assert.That(message, Is.EqualTo(outcome));
+        }
+        else
+        {
+            Assert.That(message, Is.Null);
+            Assert.That(error, Does.Contain(outcome));
+        }
+    }
+
     [TestCase("{{ payload.isue.title }}", "payload has no 'isue' (it has: action, when, issue)")]
     [TestCase("{{ paylod.issue }}", "'paylod' is not in the model")]
     [TestCase("{{ payload.issue.title | no_such_filter }}", "no_such_filter")]
