@@ -69,6 +69,15 @@ public sealed class RelayDelivery
     /// </summary>
     public string? Message { get; init; }
 
+    /// <summary>Where the reply (the route's PostReply) stands; null when the route posts none, or the run has not ended.</summary>
+    public RelayReplyState? ReplyState { get; init; }
+
+    /// <summary>The comment or message posted (GitHub's comment URL, the Slack thread and message, the webhook URL).</summary>
+    public string? ReplyUrl { get; init; }
+
+    /// <summary>Why the reply is not posted (yet), or why none will be (an <c>unknown</c> run); never a secret.</summary>
+    public string? ReplyError { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Id} {Route} -> {(FlowId is null ? "job " + JobId : "flow " + FlowId)}: {DeliveryStates.Name(State)} (attempts {Attempts})";
 }

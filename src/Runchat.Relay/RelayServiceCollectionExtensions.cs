@@ -61,6 +61,21 @@ public static class RunchatRelayServiceCollectionExtensions
         services.TryAddSingleton<RelayTelemetry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayScheduler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, ReplyPoster>());
+        // The replies' client: the poster owns its retries (a post to GitHub or Slack is not idempotent), so resilience
+        // handlers configured for every client (Aspire's ServiceDefaults retry POST) are left out, as for Runchat's.
+        services.AddHttpClient(ReplyPoster.HttpClientName)
+            .ConfigureAdditionalHttpMessageHandlers(static (handlers, _) =>
+            {
+                for (var i = handlers.Count - 1; i >= 0; i--)
+                {
+                    if (handlers[i] is Microsoft.Extensions.Http.Resilience.ResilienceHandler)
+                    {
+                        handlers.RemoveAt(i);
+                    }
+                }
+            })
+            .RedactLoggedHeaders(static header => string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase));
         return services;
     }
 
@@ -77,6 +92,10 @@ public static class RunchatRelayServiceCollectionExtensions
             foreach (var route in _section.GetSection("Routes").GetChildren())
             {
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(route, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayRouteOptions>()));
+                var reply = route.GetSection(nameof(RelayRouteOptions.PostReply));
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayReplyOptions>()));
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply.GetSection(nameof(RelayReplyOptions.GitHub)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelayGitHubOptions>()));
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply.GetSection(nameof(RelayReplyOptions.Slack)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelaySlackOptions>()));
             }
 
             foreach (var schedule in _section.GetSection("Schedules").GetChildren())

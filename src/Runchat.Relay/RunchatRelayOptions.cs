@@ -174,6 +174,12 @@ public sealed class RelayRouteOptions
     /// </summary>
     public string? Message { get; set; }
 
+    /// <summary>
+    /// Where the agent's answer goes once the run has ended: a GitHub comment, a Slack thread, or a signed webhook
+    /// (<see cref="RelayReplyOptions"/>). Unset: the answer is stored (<c>relay show</c>) and posted nowhere.
+    /// </summary>
+    public RelayReplyOptions? PostReply { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Path} -> {JobId} ({Signature})";
 

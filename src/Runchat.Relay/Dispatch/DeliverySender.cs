@@ -92,7 +92,7 @@ internal sealed class DeliverySender : IDisposable
             }
             else
             {
-                await _store.CompleteAsync(delivery.Id, _owner, outcome.State, outcome.Result, now, CancellationToken.None).ConfigureAwait(false);
+                await _store.CompleteAsync(delivery.Id, _owner, outcome.State, outcome.Result, ReplyStates.OnCompletion(delivery.PostsReply, outcome.State), now, CancellationToken.None).ConfigureAwait(false);
                 var level = outcome.State == RelayDeliveryState.Succeeded ? LogLevel.Information : LogLevel.Warning;
                 _logger.Log(level, "Delivery {DeliveryId} to job {JobId}: {State}{Error}", delivery.Id, delivery.JobId, DeliveryStates.Name(outcome.State), outcome.Result.Error is null ? string.Empty : " (" + outcome.Result.Error + ")");
             }

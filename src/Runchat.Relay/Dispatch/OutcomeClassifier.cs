@@ -33,14 +33,34 @@ internal static class OutcomeClassifier
             _ => response.AdditionalProperties.TryGetValue("status", out var raw) ? raw?.ToString() : null,
         };
 
-        if (response.IsSuccess)
+        var (state, error) = response.IsSuccess
+            ? (RelayDeliveryState.Succeeded, null)
+            : response.Status == AgentJobResponseStatus.Error
+                ? (RelayDeliveryState.Failed, "The agent run finished with status: error: " + (response.Error ?? "(no error text)"))
+                : (RelayDeliveryState.Unknown, $"The run answered with status '{status ?? "(none)"}', which is neither success nor error.");
+        return new Outcome(state, new RunResult(status, response.FinalReply, error) { RunchatId = response.RunchatId, Credits = CreditsOf(response.Metadata) });
+    }
+
+    /// <summary>The <c>credits</c> of the answer's metadata (stringified JSON), as written; null when it has none or is not JSON.</summary>
+    internal static string? CreditsOf(string? metadata)
+    {
+        if (string.IsNullOrWhiteSpace(metadata))
         {
-            return new Outcome(RelayDeliveryState.Succeeded, new RunResult(status, response.FinalReply, null));
+            return null;
         }
 
-        return response.Status == AgentJobResponseStatus.Error
-            ? new Outcome(RelayDeliveryState.Failed, new RunResult(status, response.FinalReply, "The agent run finished with status: error: " + (response.Error ?? "(no error text)")))
-            : new Outcome(RelayDeliveryState.Unknown, new RunResult(status, response.FinalReply, $"The run answered with status '{status ?? "(none)"}', which is neither success nor error."));
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(metadata);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("credits", out var credits)
+                && credits.ValueKind is System.Text.Json.JsonValueKind.Number or System.Text.Json.JsonValueKind.String
+                ? (credits.ValueKind == System.Text.Json.JsonValueKind.String ? credits.GetString() : credits.GetRawText())
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A flow run that answered 200 ran: succeeded, with its outputs as the reply ("Label: value" per line).</summary>

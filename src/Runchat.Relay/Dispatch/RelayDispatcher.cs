@@ -227,12 +227,14 @@ internal sealed class RelayDispatcher : BackgroundService
     /// </summary>
     private async Task<ClaimedDelivery?> PrepareAsync(ClaimedDelivery claim)
     {
+        var route = _routes.Find(claim.Route);
+        claim = claim with { PostsReply = route?.PostReply is not null };
         if (claim.FlowId is not null)
         {
             return claim;
         }
 
-        var (message, error) = await RouteRules.RenderAsync(_routes.Find(claim.Route), claim).ConfigureAwait(false);
+        var (message, error) = await RouteRules.RenderAsync(route, claim).ConfigureAwait(false);
         if (error is null)
         {
             return claim with { Message = message };

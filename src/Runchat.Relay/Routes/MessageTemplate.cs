@@ -40,25 +40,34 @@ internal sealed class MessageTemplate
 
     private readonly IFluidTemplate _template;
 
-    private MessageTemplate(IFluidTemplate template) => _template = template;
+    private MessageTemplate(IFluidTemplate template, string key)
+    {
+        _template = template;
+        Key = key;
+    }
 
+    /// <summary>The configuration key the template came from, as its errors name it: <c>Message</c>, <c>PostReply.Template</c>.</summary>
+    public string Key { get; }
+
+    /// <param name="source">The template.</param>
+    /// <param name="key">The configuration key it came from, named in every error.</param>
     /// <exception cref="ArgumentException">The template does not parse; the message says where.</exception>
-    public static MessageTemplate Parse(string source)
+    public static MessageTemplate Parse(string source, string key = "Message")
     {
         if (string.IsNullOrWhiteSpace(source))
         {
-            throw new ArgumentException("Message is empty; leave it out to send the payload whole.");
+            throw new ArgumentException(key == "Message" ? "Message is empty; leave it out to send the payload whole." : $"{key} is empty; leave it out for the default.");
         }
 
         if (!Parser.TryParse(source, out var template, out var error))
         {
-            throw new ArgumentException($"Message is not a Liquid template Fluid can read: {error}");
+            throw new ArgumentException($"{key} is not a Liquid template Fluid can read: {error}");
         }
 
         // A range is built whole before its loop's first step: (1..100000000) would allocate and spend
         // seconds before the step limit could stop it. Only literal ranges of a bounded size are allowed.
         new RangeCheck().VisitTemplate(template);
-        return new MessageTemplate(template);
+        return new MessageTemplate(template, key);
     }
 
     /// <summary>The text for one delivery, or why there is none (a render error, an empty or too long result).</summary>
@@ -78,6 +87,11 @@ internal sealed class MessageTemplate
             }));
         }
 
+        if (model.Run is { } run)
+        {
+            context.SetValue("run", ModelObject.Of("run", ("status", run.Status), ("final_reply", run.FinalReply), ("error", run.Error), ("credits", run.Credits)));
+        }
+
         using var writer = new LimitedWriter(MaxLength);
         try
         {
@@ -85,27 +99,27 @@ internal sealed class MessageTemplate
         }
         catch (LimitedWriter.TooLongException)
         {
-            return (null, $"The Message template rendered more than {MaxLength} characters; nothing was sent.");
+            return (null, $"The {Key} template rendered more than {MaxLength} characters; nothing was sent.");
         }
         catch (InvalidOperationException limit) when (limit.Message.StartsWith("The maximum", StringComparison.Ordinal))
         {
             // Fluid's own words blame a "cyclic include", which a Message cannot have: said in the relay's.
-            return (null, $"The Message template ran past its limits ({MaxSteps:N0} statements, loops and blocks nested {MaxRecursion} deep); nothing was sent.");
+            return (null, $"The {Key} template ran past its limits ({MaxSteps:N0} statements, loops and blocks nested {MaxRecursion} deep); nothing was sent.");
         }
         catch (Exception failure)
         {
             // Whatever a render throws (a strict miss, the step limit, a filter's error) fails this delivery only.
-            return (null, $"The Message template could not be rendered: {failure.Message}. Nothing was sent.");
+            return (null, $"The {Key} template could not be rendered: {failure.Message}. Nothing was sent.");
         }
 
         var text = writer.ToString();
         if (string.IsNullOrWhiteSpace(text))
         {
-            return (null, "The Message template rendered an empty message; nothing was sent (a blank message is never sent).");
+            return (null, $"The {Key} template rendered an empty message; nothing was sent (a blank message is never sent).");
         }
 
         return text.Contains('\0', StringComparison.Ordinal)
-            ? (null, "The Message template rendered a NUL character, which no store keeps and no agent reads as text; nothing was sent.")
+            ? (null, $"The {Key} template rendered a NUL character, which no store keeps and no agent reads as text; nothing was sent.")
             : (text, null);
     }
 
@@ -336,4 +350,10 @@ internal sealed record MessageModel(JsonElement Payload, string? EventName, stri
 {
     /// <summary>For a schedule's tick: its name and fire time (in the schedule's time zone), as <c>schedule.name</c> and <c>schedule.fire_time</c>.</summary>
     public (string Name, DateTimeOffset FireTime)? Schedule { get; init; }
+
+    /// <summary>For a reply: how the run ended, as <c>run.status</c>, <c>run.final_reply</c>, <c>run.error</c>, <c>run.credits</c>.</summary>
+    public RunFacts? Run { get; init; }
 }
+
+/// <summary>What a reply's template knows of the run: its status (<c>succeeded</c> or <c>failed</c>), the agent's final reply, the error, and the credits it spent (as Runchat reported them).</summary>
+internal sealed record RunFacts(string Status, string? FinalReply, string? Error, string? Credits);

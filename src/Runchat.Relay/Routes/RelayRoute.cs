@@ -39,6 +39,9 @@ internal sealed record RelayRoute
     /// <summary>The text the agent receives instead of the payload, when the route has a Message.</summary>
     public MessageTemplate? Message { get; init; }
 
+    /// <summary>Where the agent's answer goes once the run has ended (PostReply); null when nowhere.</summary>
+    public ReplyRoute? PostReply { get; init; }
+
     /// <summary>What the route runs, for logs and start lines: <c>job &lt;id&gt;</c> or <c>flow &lt;id&gt;</c>.</summary>
     public string Target => FlowId is null ? "job " + JobId : "flow " + FlowId;
 
@@ -95,6 +98,7 @@ internal sealed record RelayRoute
                 Reply = options.Reply,
                 Filter = RouteFilter.Create(options.Events?.ToArray(), options.When),
                 Message = options.Message is null ? null : MessageTemplate.Parse(options.Message),
+                PostReply = options.PostReply is null ? null : ReplyRoute.Create(options.PostReply, Scheme.Name, TimeProvider.System),
             };
         }
         catch (ArgumentException invalid)

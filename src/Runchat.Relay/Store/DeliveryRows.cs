@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id, message";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id, message, reply_state, reply_url, reply_error";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
@@ -32,7 +32,20 @@ internal static class DeliveryRows
         Event = reader.IsDBNull(15) ? null : reader.GetString(15),
         FlowId = reader.IsDBNull(16) ? null : reader.GetString(16),
         Message = reader.IsDBNull(17) ? null : reader.GetString(17),
+        ReplyState = reader.IsDBNull(18) ? null : ReplyStates.Parse(reader.GetString(18)),
+        ReplyUrl = reader.IsDBNull(19) ? null : reader.GetString(19),
+        ReplyError = reader.IsDBNull(20) ? null : reader.GetString(20),
     };
+
+    /// <summary>A claimed reply (<see cref="ReplyTransitions.ClaimedColumns"/>).</summary>
+    public static ClaimedReply ReadClaimedReply(DbDataReader reader)
+    {
+        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+        var flowId = Text(3);
+        return new ClaimedReply(reader.GetString(0), reader.GetString(1), flowId is null ? reader.GetString(2) : null, flowId, (byte[])reader.GetValue(4), Text(5),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DeliveryStates.Parse(reader.GetString(9)),
+            new RunResult(Text(10), Text(11), Text(12)) { Credits = Text(13), RunchatId = Text(14) }, reader.GetInt32(15));
+    }
 
     /// <summary>The columns <see cref="ReadClaimed"/> expects, in order: what a claim returns.</summary>
     public const string ClaimedColumns = "id, route, job_id, body, attempts, trace_parent, sender_trace, next_attempt_at, received_at, event_name, dedupe_key, sender_id, flow_id";

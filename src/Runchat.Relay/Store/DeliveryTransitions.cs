@@ -116,7 +116,14 @@ internal static class DeliveryTransitions
     public static readonly DeliveryTransition Complete = new("CompleteAsync",
         from: [RelayDeliveryState.Sending, RelayDeliveryState.Unknown], to: [RelayDeliveryState.Succeeded, RelayDeliveryState.Failed, RelayDeliveryState.Unknown],
         guard: "id = @id AND claimed_by = @owner",
-        set: "state = @state, run_status = @status, final_reply = @reply, last_error = @error, claimed_by = NULL, lease_until = NULL, updated_at = @now");
+        set: "state = @state, run_status = @status, final_reply = @reply, last_error = @error, claimed_by = NULL, lease_until = NULL, updated_at = @now, " +
+             "run_credits = @credits, runchat_id = @runchatId, " +
+             // The reply (ReplyStates.OnCompletion): 'post' makes it pending unless one is pending, posting, posted or unknown
+             // (one reply per delivery: a replay's run does not post a second); 'withheld' says why none is posted.
+             "reply_state = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN 'pending' ELSE reply_state END, " +
+             "reply_next_at = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN @now ELSE reply_next_at END, " +
+             "reply_error = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN NULL " +
+             "WHEN @replyPlan = 'withheld' AND reply_state IS NULL THEN @replyWithheld ELSE reply_error END");
 
     /// <summary>A send that provably did not happen goes back to pending, unclaimed, due at <c>@next</c>.</summary>
     public static readonly DeliveryTransition Reschedule = new("RescheduleAsync",

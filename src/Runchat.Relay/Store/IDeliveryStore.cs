@@ -61,7 +61,8 @@ internal interface IDeliveryStore : IDeliveryReader
     /// known of the run. Also over an <c>unknown</c> that another relay set when this one's lease lapsed:
     /// a known outcome beats a guess.
     /// </summary>
-    Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <remarks>The reply: what the route's PostReply does with this outcome (<see cref="ReplyStates.OnCompletion"/>), set in the same statement.</remarks>
+    Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, ReplyPlan reply, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>A claimed delivery that cannot be sent (its Message does not render): <c>failed</c> with the reason, never started.</summary>
     Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken);
@@ -76,6 +77,19 @@ internal interface IDeliveryStore : IDeliveryReader
     /// </summary>
     /// <exception cref="InvalidOperationException">It is <c>pending</c> or <c>sending</c>, or it changed since it was seen.</exception>
     Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> due replies (<see cref="ReplyTransitions"/>) to <paramref name="owner"/>, each
+    /// committed as <c>posting</c> with one more attempt before anything is posted. Oldest due first.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedReply>> ClaimRepliesAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken);
+
+    /// <summary>Records how <paramref name="owner"/>'s post ended; false when it no longer held the reply (its lease lapsed and it was recovered).</summary>
+    /// <remarks>A <c>pending</c> or <c>unknown</c> reply is due again at <c>next</c>; with no <c>next</c>, never.</remarks>
+    Task<bool> FinishReplyAsync(string id, string owner, RelayReplyState state, string? url, string? error, DateTimeOffset? next, CancellationToken cancellationToken);
+
+    /// <summary>Posts whose poster died become <c>unknown</c> (looked for before any second post); every one at start on a single-process store.</summary>
+    Task<int> RecoverRepliesAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken);
 }
 
 /// <summary>The store's reads: none changes anything, and all but <see cref="ListAsync"/> are bounded.</summary>
@@ -192,6 +206,9 @@ internal sealed record ClaimedDelivery(string Id, string Route, string JobId, by
 
     /// <summary>The text the agent receives, rendered from the route's Message when the delivery was claimed; null to send the payload whole.</summary>
     public string? Message { get; init; }
+
+    /// <summary>Whether the delivery's route posts a reply (PostReply) once the run has ended.</summary>
+    public bool PostsReply { get; init; }
 }
 
 /// <param name="Owner">Who claims (one id per relay process).</param>
@@ -227,7 +244,14 @@ internal enum SendStartOutcome
 }
 
 /// <summary>What is known of a run once its send has ended.</summary>
-internal sealed record RunResult(string? Status, string? FinalReply, string? Error);
+internal sealed record RunResult(string? Status, string? FinalReply, string? Error)
+{
+    /// <summary>The run's Runchat id, as the answer named it.</summary>
+    public string? RunchatId { get; init; }
+
+    /// <summary>The credits the run spent, as the answer's metadata said them (the number as written).</summary>
+    public string? Credits { get; init; }
+}
 
 /// <summary>The names of the states, as stored and shown (lower case).</summary>
 internal static class DeliveryStates

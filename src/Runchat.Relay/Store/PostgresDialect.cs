@@ -236,6 +236,12 @@ internal sealed class PostgresDialect : SqlDialect, IDeliveryNotifications
         SELECT {DeliveryRows.ClaimedColumns} FROM claimed ORDER BY next_attempt_at, received_at;
         """;
 
+    public override string ClaimRepliesSql() => ReplyTransitions.Sql($$"""
+        WITH due AS (
+            SELECT id FROM {0} WHERE {{ReplyTransitions.Due}} ORDER BY reply_next_at LIMIT @max FOR UPDATE SKIP LOCKED)
+        UPDATE {0} SET {{ReplyTransitions.Claim}} WHERE id IN (SELECT id FROM due) RETURNING {{ReplyTransitions.ClaimedColumns}}
+        """, Deliveries, '@');
+
     public override async Task<SendStart> StartSendAsync(DbConnection connection, StartRequest request, MinuteCount sent, CancellationToken cancellationToken)
     {
         var npgsql = (NpgsqlConnection)connection;

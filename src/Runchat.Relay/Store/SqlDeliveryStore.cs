@@ -182,9 +182,13 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
     public Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync(DeliveryTransitions.Release.Update(_table, _p), command => Bind(command, "owner", owner), cancellationToken);
 
-    public Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, ReplyPlan reply, DateTimeOffset now, CancellationToken cancellationToken) =>
         CountedAsync(DeliveryTransitions.Complete.Update(_table, _p), DeliveryStates.Name(state), now, command =>
         {
+            Bind(command, "credits", result.Credits);
+            Bind(command, "runchatId", result.RunchatId);
+            Bind(command, "replyPlan", reply.Plan);
+            Bind(command, "replyWithheld", reply.Withheld ?? string.Empty);
             Bind(command, "id", id);
             Bind(command, "owner", owner);
             Bind(command, "state", DeliveryStates.Name(state));
@@ -237,6 +241,46 @@ internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications,
         }).ConfigureAwait(false);
         return DeliveryRows.Replayed(seen, changed, await GetAsync(seen.Id, cancellationToken).ConfigureAwait(false), now);
     }
+
+    public async Task<IReadOnlyList<ClaimedReply>> ClaimRepliesAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = _dialect.ClaimRepliesSql();
+        Bind(command, "owner", owner);
+        Bind(command, "lease", leaseUntil.ToUnixTimeMilliseconds());
+        Bind(command, "now", now.ToUnixTimeMilliseconds());
+        Bind(command, "max", max);
+        return await _dialect.WriteAsync(async () =>
+        {
+            var rows = new List<ClaimedReply>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(DeliveryRows.ReadClaimedReply(reader));
+            }
+
+            return (IReadOnlyList<ClaimedReply>)rows;
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<bool> FinishReplyAsync(string id, string owner, RelayReplyState state, string? url, string? error, DateTimeOffset? next, CancellationToken cancellationToken) =>
+        await WriteAsync(ReplyTransitions.Sql(ReplyTransitions.Finish, _table, _p), command =>
+        {
+            Bind(command, "id", id);
+            Bind(command, "owner", owner);
+            Bind(command, "replyState", ReplyStates.Name(state));
+            Bind(command, "url", url);
+            Bind(command, "error", error);
+            Bind(command, "next", next?.ToUnixTimeMilliseconds());
+        }, cancellationToken).ConfigureAwait(false) > 0;
+
+    public Task<int> RecoverRepliesAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken) =>
+        WriteAsync(ReplyTransitions.Sql(atStart && _dialect.SingleProcess ? ReplyTransitions.RecoverAll : ReplyTransitions.Recover, _table, _p), command =>
+        {
+            Bind(command, "now", now.ToUnixTimeMilliseconds());
+            Bind(command, "error", ReplyTransitions.Interrupted);
+        }, cancellationToken);
 
     public async Task<RelayDelivery?> GetAsync(string id, CancellationToken cancellationToken)
     {

@@ -84,6 +84,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>The claim: <see cref="DeliveryTransitions.Claim"/> on up to <c>max</c> due rows, oldest due first, returning <see cref="DeliveryRows.ClaimedColumns"/>.</summary>
     public abstract string ClaimSql();
 
+    /// <summary>The statement that claims due replies (<see cref="ReplyTransitions"/>), returning <see cref="ReplyTransitions.ClaimedColumns"/>.</summary>
+    public abstract string ClaimRepliesSql();
+
     /// <summary>
     /// <see cref="DeliveryTransitions.Start"/> with the limits counted over the whole store under the dialect's lock, the
     /// start counted in <see cref="Starts"/> and the send in <see cref="Minutes"/>; or why not.

@@ -169,6 +169,9 @@ internal sealed class SqliteDialect : SqlDialect
             $" RETURNING {DeliveryRows.ClaimedColumns}";
     }
 
+    public override string ClaimRepliesSql() =>
+        ReplyTransitions.Sql($"UPDATE {{0}} SET {ReplyTransitions.Claim} WHERE id IN (SELECT id FROM {{0}} WHERE {ReplyTransitions.Due} ORDER BY reply_next_at LIMIT @max) RETURNING {ReplyTransitions.ClaimedColumns}", "deliveries", '$');
+
     public override async Task<SendStart> StartSendAsync(DbConnection connection, StartRequest request, MinuteCount sent, CancellationToken cancellationToken)
     {
         // The limits are counted in the transaction that starts the send and counts it, under the write turn.

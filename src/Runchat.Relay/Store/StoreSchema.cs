@@ -20,7 +20,7 @@ namespace Runchat.Relay;
 internal sealed class StoreSchema
 {
     /// <summary>The version this relay writes into <c>runchat_relay_schema</c>, and the newest it reads.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>The steps, in order.</summary>
     public static readonly IReadOnlyList<SchemaStep> Steps = new SchemaStep[]
@@ -28,6 +28,7 @@ internal sealed class StoreSchema
         new(1, "deliveries, their indexes, and the starts per second", BaseAsync),
         new(2, "the text sent to the agent (RelayDelivery.Message)", (d, c, t, ct) => d.AddColumnAsync(c, t, d.Deliveries, "message", d.Text, ct)),
         new(3, "lists by route, by event, and by either with a state read an index; outcomes per minute", CountsAsync),
+        new(4, "replies (PostReply): their state, lease and outcome on the delivery; the run's credits and Runchat id", RepliesAsync),
     };
 
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -130,6 +131,23 @@ internal sealed class StoreSchema
         await ExecuteAsync(connection, transaction,
             $"CREATE TABLE IF NOT EXISTS {dialect.Minutes} (outcome {dialect.Text} NOT NULL, minute {dialect.BigInt} NOT NULL, route {dialect.Text} NOT NULL, " +
             $"instance {dialect.Text} NOT NULL, count {dialect.BigInt} NOT NULL, PRIMARY KEY (outcome, minute, route, instance)){dialect.ClusteredByKey}", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task RepliesAsync(SqlDialect dialect, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var (t, i, table) = (dialect.Text, dialect.BigInt, dialect.Deliveries);
+        foreach (var (column, type) in new[]
+                 {
+                     ("run_credits", t), ("runchat_id", t), ("reply_state", t), ("reply_attempts", "INTEGER"), ("reply_next_at", i),
+                     ("reply_claimed_by", t), ("reply_lease_until", i), ("reply_url", t), ("reply_error", t),
+                 })
+        {
+            await dialect.AddColumnAsync(connection, transaction, table, column, type, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Partial: the replies due and the posts in flight are a handful among millions of deliveries.
+        await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_reply_due ON {table} (reply_next_at) WHERE reply_state IN ('pending', 'unknown')", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_reply_posting ON {table} (reply_lease_until) WHERE reply_state = 'posting'", cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)

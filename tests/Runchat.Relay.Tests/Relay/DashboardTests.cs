@@ -54,7 +54,7 @@ public class DashboardTests : PerStoreFixture
             await store.AddAsync(new NewDelivery(_unknownId, "/hooks/open", "demo-agent", "sha256:dashboard", Encoding.UTF8.GetBytes(Payload), now.AddMinutes(-5), Event: "form.submitted"), default);
             await store.ClaimAsync(new ClaimRequest("test-owner", now, now.AddMinutes(1), 100), default);
             await store.StartSendAsync(new StartRequest(_unknownId, "test-owner", now, now.AddMinutes(1), 100, 100_000), default);
-            await store.CompleteAsync(_unknownId, "test-owner", RelayDeliveryState.Unknown, new RunResult(null, null, "The relay shut down while the request to Runchat was in flight: the agent may or may not have run."), now, default);
+            await store.CompleteAsync(_unknownId, "test-owner", RelayDeliveryState.Unknown, new RunResult(null, null, "The relay shut down while the request to Runchat was in flight: the agent may or may not have run."), ReplyPlan.None, now, default);
         }
         finally
         {

@@ -55,7 +55,7 @@ public class MigrationTests : PerStoreFixture
             Assert.That(claimed.Single().Id, Is.EqualTo("dlv_old_pending"));
             var start = await store.StartSendAsync(new StartRequest("dlv_old_pending", "upgrade", now, now.AddMinutes(1), 10, 1000, "a message"), default);
             Assert.That(start.Outcome, Is.EqualTo(SendStartOutcome.Started));
-            await store.CompleteAsync("dlv_old_pending", "upgrade", RelayDeliveryState.Succeeded, new RunResult("success", "ok", null), now, default);
+            await store.CompleteAsync("dlv_old_pending", "upgrade", RelayDeliveryState.Succeeded, new RunResult("success", "ok", null), ReplyPlan.None, now, default);
             Assert.That((await store.GetAsync("dlv_old_pending", default))!.Message, Is.EqualTo("a message"));
 
             // And new deliveries are stored beside the old; the same signed id is still a duplicate.

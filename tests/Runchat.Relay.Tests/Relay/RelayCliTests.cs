@@ -63,7 +63,7 @@ public class RelayCliTests : PerStoreFixture
         var claimed = await store.ClaimAsync(new ClaimRequest("cli-test", now, now.AddMinutes(1), 10), default);
         await store.StartSendAsync(new StartRequest(claimed.Single().Id, "cli-test", now, now.AddMinutes(1), 10, 1000), default);
         const string Reply = "The agent said \"done\" <ok> & it's fine: sha256=<hex>";
-        await store.CompleteAsync("dlv_cli_1", "cli-test", RelayDeliveryState.Succeeded, new RunResult("success", Reply, null), now, default);
+        await store.CompleteAsync("dlv_cli_1", "cli-test", RelayDeliveryState.Succeeded, new RunResult("success", Reply, null), ReplyPlan.None, now, default);
         (store as IDisposable)?.Dispose();
 
         var (exitCode, output, error) = await RunAsync("relay", "show", "--config", _config, "dlv_cli_1", "--json");

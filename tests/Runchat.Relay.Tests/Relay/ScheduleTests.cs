@@ -44,6 +44,19 @@ public class ScheduleTests
         Assert.That(schedule.FireTimeOf(schedule.DedupeKey(first)), Is.EqualTo(first));
     }
 
+    [TestCase("sometimes", "skip", "Misfire is skip or run-once; got 'sometimes'.")]
+    [TestCase("skip", "queue", "Overlap is skip or allow; got 'queue'.")]
+    [TestCase("RUN-ONCE", "Allow", null)]
+    public void MisfireAndOverlapTakeTheirNamedValuesOnly(string misfire, string overlap, string? error)
+    {
+        var schedule = new RelayScheduleOptions { Name = "digest", Cron = "0 9 * * *", JobId = "digest-agent", Misfire = misfire, Overlap = overlap };
+
+        var created = schedule.Create(out var problem);
+
+        Assert.That(problem, Is.EqualTo(error));
+        Assert.That(created is null, Is.EqualTo(error is not null));
+    }
+
     [TestCase("61 * * * *", null, "Cron '61 * * * *' is not a cron expression")]
     [TestCase("0 9 * * 1-5", "Mars/Olympus", "TimeZone 'Mars/Olympus' is not a time zone")]
     [TestCase("*/2 * * * * *", null, null)]
@@ -324,7 +337,7 @@ public class ScheduleTests
             var now = fire.AddSeconds(1);
             await store.ClaimAsync(new ClaimRequest("test", now.AddYears(1), now.AddYears(1).AddMinutes(1), 10), default);
             await store.StartSendAsync(new StartRequest("dlv_earlier", "test", now, now.AddMinutes(1), 10, 1000), default);
-            await store.CompleteAsync("dlv_earlier", "test", state, new RunResult("success", "ok", null), now, default);
+            await store.CompleteAsync("dlv_earlier", "test", state, new RunResult("success", "ok", null), ReplyPlan.None, now, default);
         }
     };
 

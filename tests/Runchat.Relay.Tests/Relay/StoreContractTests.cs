@@ -142,7 +142,7 @@ public class StoreContractTests : PerStoreFixture
 
         Assert.That(a.Outcome, Is.EqualTo(SendStartOutcome.Started));
         Assert.That(b.Outcome, Is.EqualTo(SendStartOutcome.LimitReached), "relay-b holds its claim but may not start: relay-a's run counts");
-        await _store.CompleteAsync(first, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "ok", null), T0, default);
+        await _store.CompleteAsync(first, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "ok", null), ReplyPlan.None, T0, default);
         Assert.That((await StartAsync(second, "relay-b", T0, maxConcurrent: 1)).Outcome, Is.EqualTo(SendStartOutcome.Started));
     }
 
@@ -216,8 +216,8 @@ public class StoreContractTests : PerStoreFixture
         await _store.RecoverInterruptedAsync(T0 + TimeSpan.FromSeconds(10), atStart: false, default);
         Assert.That((await _store.GetAsync(id, default))!.State, Is.EqualTo(RelayDeliveryState.Unknown));
 
-        await _store.CompleteAsync(id, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "Done.", null), T0 + TimeSpan.FromSeconds(11), default);
-        await _store.CompleteAsync(id, "relay-b", RelayDeliveryState.Failed, new RunResult(null, null, "not mine"), T0 + TimeSpan.FromSeconds(12), default);
+        await _store.CompleteAsync(id, "relay-a", RelayDeliveryState.Succeeded, new RunResult("success", "Done.", null), ReplyPlan.None, T0 + TimeSpan.FromSeconds(11), default);
+        await _store.CompleteAsync(id, "relay-b", RelayDeliveryState.Failed, new RunResult(null, null, "not mine"), ReplyPlan.None, T0 + TimeSpan.FromSeconds(12), default);
 
         var delivery = (await _store.GetAsync(id, default))!;
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded), "the owner's known outcome wins; another relay's write does not");

@@ -100,10 +100,10 @@ internal class CountingStore : DelegatingStore
         return Inner.RenewAsync(owner, ids, leaseUntil, cancellationToken);
     }
 
-    public override async Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken)
+    public override async Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, ReplyPlan reply, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // Counted once recorded: the benchmark waits for every delivery's outcome to be in the store.
-        await Inner.CompleteAsync(id, owner, state, result, now, cancellationToken).ConfigureAwait(false);
+        await Inner.CompleteAsync(id, owner, state, result, reply, now, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _completes);
         Interlocked.Increment(ref _completedTotal);
     }

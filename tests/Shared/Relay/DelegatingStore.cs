@@ -25,8 +25,8 @@ internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDis
 
     public virtual Task<int> ReleaseAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken) => Inner.ReleaseAsync(owner, now, cancellationToken);
 
-    public virtual Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, DateTimeOffset now, CancellationToken cancellationToken) =>
-        Inner.CompleteAsync(id, owner, state, result, now, cancellationToken);
+    public virtual Task CompleteAsync(string id, string owner, RelayDeliveryState state, RunResult result, ReplyPlan reply, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Inner.CompleteAsync(id, owner, state, result, reply, now, cancellationToken);
 
     public virtual Task RejectAsync(string id, string owner, string error, DateTimeOffset now, CancellationToken cancellationToken) => Inner.RejectAsync(id, owner, error, now, cancellationToken);
 
@@ -42,6 +42,15 @@ internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDis
     public virtual Task<IReadOnlyList<RelayDelivery>> ListAsync(RelayDeliveryState? state, CancellationToken cancellationToken) => Inner.ListAsync(state, cancellationToken);
 
     public virtual Task<IReadOnlyList<RelayDelivery>> ListPageAsync(DeliveryPageQuery query, CancellationToken cancellationToken) => Inner.ListPageAsync(query, cancellationToken);
+
+    public virtual Task<IReadOnlyList<ClaimedReply>> ClaimRepliesAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken) =>
+        Inner.ClaimRepliesAsync(owner, now, leaseUntil, max, cancellationToken);
+
+    public virtual Task<bool> FinishReplyAsync(string id, string owner, RelayReplyState state, string? url, string? error, DateTimeOffset? next, CancellationToken cancellationToken) =>
+        Inner.FinishReplyAsync(id, owner, state, url, error, next, cancellationToken);
+
+    public virtual Task<int> RecoverRepliesAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken) =>
+        Inner.RecoverRepliesAsync(now, atStart, cancellationToken);
 
     public virtual Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken) => Inner.GetBodyAsync(id, cancellationToken);
 
