@@ -47,5 +47,8 @@ internal static class ShowCommand
         $"message:     {d.Message ?? (d.Attempts > 0 ? "(the payload, whole)" : "-")}",
         $"final_reply: {d.FinalReply ?? "-"}",
         $"last_error:  {d.LastError ?? "-"}",
+        $"reply_state: {(d.ReplyState is { } reply ? ReplyStates.Name(reply) : "-")}",
+        $"reply_url:   {d.ReplyUrl ?? "-"}",
+        $"reply_error: {d.ReplyError ?? "-"}",
     });
 }

@@ -174,6 +174,9 @@ internal sealed class DashboardPages
             new("Message sent", Or(delivery.Message ?? (delivery.Attempts > 0 ? "(the payload, whole)" : null))),
             new("Final reply", Or(delivery.FinalReply)),
             new("Error", Or(delivery.LastError)),
+            // Why no reply was posted (an unknown run, a refusal) is the reply's error: shown beside its state.
+            new("Reply", delivery.ReplyState is { } reply ? ReplyStates.Name(reply) + (delivery.ReplyUrl is { } url ? ": " + url : string.Empty) : "–"),
+            new("Reply error", Or(delivery.ReplyError)),
             new("Replayed", Or(Time(delivery.ReplayedAt))),
             new("Size", delivery.BodyBytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes"),
         ];
