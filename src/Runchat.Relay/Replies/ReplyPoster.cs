@@ -27,11 +27,11 @@ internal sealed class ReplyPoster : BackgroundService
     /// <summary>How many attempts a reply gets before it is given up (failed, or unknown when the last may have arrived).</summary>
     public const int MaxAttempts = 8;
 
-    /// <summary>How long one reply's requests may take, its lookup, token and post together.</summary>
-    public static readonly TimeSpan PostTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>A claim's lease: the relay's <c>ClaimLease</c> (30 s by default), after which a dead poster's reply is recovered as unknown.</summary>
+    private readonly TimeSpan _lease;
 
-    /// <summary>A claim's lease: longer than <see cref="PostTimeout"/>, so a live poster never loses it mid-post.</summary>
-    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(3);
+    /// <summary>How long one reply's requests may take, its lookup, token and post together: four fifths of the lease, so a live poster never loses it mid-post.</summary>
+    private readonly TimeSpan _postTimeout;
 
     /// <summary>The longest wait between two attempts, a Retry-After included.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(10);
@@ -55,6 +55,8 @@ internal sealed class ReplyPoster : BackgroundService
         _time = time;
         _logger = logger;
         _retryBaseDelay = options.Value.RetryBaseDelay;
+        _lease = options.Value.ClaimLease;
+        _postTimeout = _lease * 0.8;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -79,7 +81,7 @@ internal sealed class ReplyPoster : BackgroundService
 
                 atStart = false;
                 // Not cancellable: a claim committed but never read would wait for its lease.
-                claimed = await _store.ClaimRepliesAsync(_owner, now, now + Lease, Batch, CancellationToken.None).ConfigureAwait(false);
+                claimed = await _store.ClaimRepliesAsync(_owner, now, now + _lease, Batch, CancellationToken.None).ConfigureAwait(false);
                 storeDownSince = null;
             }
             catch (Exception exception)
@@ -177,7 +179,7 @@ internal sealed class ReplyPoster : BackgroundService
         }
 
         var http = _http.CreateClient(HttpClientName);
-        using var timeout = new CancellationTokenSource(PostTimeout, _time);
+        using var timeout = new CancellationTokenSource(_postTimeout, _time);
         try
         {
             if (reply.Attempts > 1)
