@@ -14,8 +14,8 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// <c>github-comment</c>: a comment on the issue or pull request the payload names (<c>repository.full_name</c>, and
-/// <c>issue.number</c> or <c>pull_request.number</c>), through GitHub's REST API, carrying the delivery id as a hidden
-/// HTML comment. After a post whose outcome is unknown, the issue's comments since the delivery was received are read
+/// <c>issue.number</c> or <c>pull_request.number</c>) through GitHub's REST API, or on the discussion
+/// (<c>discussion.node_id</c>) through its GraphQL API, carrying the delivery id as a hidden HTML comment. After a post whose outcome is unknown, the issue's comments since the delivery was received are read
 /// for that marker first, and the comment is posted only when it is absent.
 /// </summary>
 /// <remarks>
@@ -79,9 +79,10 @@ internal sealed class GitHubCommentTarget : ReplyTarget
     {
         var repository = PayloadPaths.String(payload, "repository", "full_name");
         var number = PayloadPaths.Number(payload, "issue", "number") ?? PayloadPaths.Number(payload, "pull_request", "number");
-        if (repository is null || number is null || repository.Split('/') is not { Length: 2 } parts || parts[0].Length == 0 || parts[1].Length == 0)
+        var discussion = number is null ? PayloadPaths.String(payload, "discussion", "node_id") : null;
+        if (repository is null || (number is null && discussion is null) || repository.Split('/') is not { Length: 2 } parts || parts[0].Length == 0 || parts[1].Length == 0)
         {
-            error = "the payload names no issue or pull request (repository.full_name with issue.number or pull_request.number) to comment on";
+            error = "the payload names no issue, pull request or discussion (repository.full_name with issue.number, pull_request.number or discussion.node_id) to comment on";
             return null;
         }
 
@@ -93,8 +94,41 @@ internal sealed class GitHubCommentTarget : ReplyTarget
         }
 
         error = null;
+        if (discussion is not null)
+        {
+            // Discussions have no REST comments API: GraphQL, at api/graphql (GitHub.com) or HOST/api/graphql (Enterprise Server).
+            return new ReplyAddress(GraphQlUrl, $"{repository} discussion #{PayloadPaths.String(payload, "discussion", "number")}") { Installation = installation, Discussion = discussion };
+        }
+
         var url = new Uri(_api, $"repos/{Uri.EscapeDataString(parts[0])}/{Uri.EscapeDataString(parts[1])}/issues/{number}/comments");
         return new ReplyAddress(url, $"{repository}#{number}") { Installation = installation };
+    }
+
+    /// <summary>GitHub's GraphQL endpoint: <c>https://api.github.com/graphql</c>, or <c>https://HOST/api/graphql</c> beside <c>HOST/api/v3/</c>.</summary>
+    private Uri GraphQlUrl => _api.AbsolutePath.EndsWith("/api/v3/", StringComparison.OrdinalIgnoreCase) ? new Uri(_api, "../graphql") : new Uri(_api, "graphql");
+
+    private async Task<JsonDocument> GraphQlAsync(HttpClient http, ReplyAddress address, string query, JsonObject variables, CancellationToken cancellationToken)
+    {
+        using var request = await RequestAsync(http, HttpMethod.Post, address.Url, address, cancellationToken).ConfigureAwait(false);
+        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["query"] = query, ["variables"] = variables }));
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var outcome = ReplyOutcome.Of(response, "GitHub");
+        if (outcome.State != RelayReplyState.Posted)
+        {
+            throw new GitHubGraphQlException(outcome with { Error = outcome.Error + await GitHubMessageAsync(response, cancellationToken).ConfigureAwait(false) });
+        }
+
+        var answer = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+        if (answer.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
+        {
+            var message = PayloadPaths.String(errors[0], "message") ?? "(no message)";
+            answer.Dispose();
+            // A GraphQL error is GitHub's refusal of the request as made (a discussion gone, no permission): nothing was done.
+            throw new GitHubGraphQlException(ReplyOutcome.Failed($"GitHub refused the reply: {message}"));
+        }
+
+        return answer;
     }
 
     /// <summary>The comment's body: the text, then the marker (hidden when GitHub renders it).</summary>
@@ -102,6 +136,21 @@ internal sealed class GitHubCommentTarget : ReplyTarget
 
     public override async Task<ReplyOutcome> PostAsync(HttpClient http, ReplyAddress address, ReplyContent content, CancellationToken cancellationToken)
     {
+        if (address.Discussion is { } discussion)
+        {
+            try
+            {
+                using var added = await GraphQlAsync(http, address,
+                    "mutation($id: ID!, $body: String!) { addDiscussionComment(input: {discussionId: $id, body: $body}) { comment { url } } }",
+                    new JsonObject { ["id"] = discussion, ["body"] = CommentBody(content.Text!, content.DeliveryId) }, cancellationToken).ConfigureAwait(false);
+                return ReplyOutcome.Posted(PayloadPaths.String(added.RootElement, "data", "addDiscussionComment", "comment", "url") ?? address.Display);
+            }
+            catch (GitHubGraphQlException refused)
+            {
+                return refused.Outcome;
+            }
+        }
+
         var body = JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["body"] = CommentBody(content.Text!, content.DeliveryId) });
         using var request = await RequestAsync(http, HttpMethod.Post, address.Url, address, cancellationToken).ConfigureAwait(false);
         request.Content = new ByteArrayContent(body);
@@ -120,6 +169,34 @@ internal sealed class GitHubCommentTarget : ReplyTarget
     public override async Task<string?> FindAsync(HttpClient http, ReplyAddress address, string deliveryId, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var marker = Marker(deliveryId);
+        if (address.Discussion is { } discussion)
+        {
+            try
+            {
+                // The latest 100 comments: the reply was made after the delivery, and a discussion rarely grows by 100 in between.
+                using var found = await GraphQlAsync(http, address,
+                    "query($id: ID!) { node(id: $id) { ... on Discussion { comments(last: 100) { nodes { body url } } } } }",
+                    new JsonObject { ["id"] = discussion }, cancellationToken).ConfigureAwait(false);
+                if (found.RootElement.TryGetProperty("data", out var data) && data.TryGetProperty("node", out var node) && node.ValueKind == JsonValueKind.Object
+                    && node.TryGetProperty("comments", out var comments) && comments.TryGetProperty("nodes", out var nodes) && nodes.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var comment in nodes.EnumerateArray())
+                    {
+                        if (PayloadPaths.String(comment, "body") is { } text && text.Contains(marker, StringComparison.Ordinal))
+                        {
+                            return PayloadPaths.String(comment, "url") ?? address.Display;
+                        }
+                    }
+                }
+
+                return null;
+            }
+            catch (GitHubGraphQlException cannotRead)
+            {
+                throw new ReplyLookupException($"The relay could not read {address.Display}'s comments to find its reply: {cannotRead.Outcome.Error}");
+            }
+        }
+
         Uri? page = new($"{address.Url}?per_page=100&since={Uri.EscapeDataString(since.UtcDateTime.AddMinutes(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture))}");
         for (var read = 0; page is not null && read < MaxLookupPages; read++)
         {
@@ -243,6 +320,15 @@ internal sealed class GitHubCommentTarget : ReplyTarget
 
         return null;
     }
+}
+
+/// <summary>A GraphQL request that did not succeed, as the reply's outcome.</summary>
+internal sealed class GitHubGraphQlException : Exception
+{
+    public GitHubGraphQlException(ReplyOutcome outcome)
+        : base(outcome.Error) => Outcome = outcome;
+
+    public ReplyOutcome Outcome { get; }
 }
 
 /// <summary>GitHub refused or failed to give the App's installation token: nothing was posted.</summary>

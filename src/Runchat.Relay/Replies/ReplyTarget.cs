@@ -49,6 +49,9 @@ internal sealed record ReplyAddress(Uri Url, string Display)
     /// <summary>A GitHub App's installation id (from the payload), when the relay authenticates as an App.</summary>
     public long? Installation { get; init; }
 
+    /// <summary>GitHub: the discussion's node id, for a discussion's reply (GraphQL).</summary>
+    public string? Discussion { get; init; }
+
     /// <summary>Slack: the channel and the thread's ts.</summary>
     public (string Channel, string ThreadTs)? SlackThread { get; init; }
 }

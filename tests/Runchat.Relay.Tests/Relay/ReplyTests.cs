@@ -286,6 +286,58 @@ public class ReplyTests : PerStoreFixture
     }
 
     [Test]
+    public async Task ADiscussionIsAnsweredThroughGraphQlWithTheSameMarker()
+    {
+        _target.Given(Request.Create().WithPath("/graphql").UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithBody("{\"data\":{\"addDiscussionComment\":{\"comment\":{\"url\":\"https://github.com/Codertocat/Hello-World/discussions/4#discussioncomment-1\"}}}}"));
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o => o.Routes.Add(GitHubRoute("triage-agent", r => r.GitHub = new RelayGitHubOptions { Token = GitHubToken, ApiUrl = new Uri(_target.Url + "/") })));
+
+        var (_, answer) = await PostGitHubAsync(relay, Fixture("github", "discussion", "created.payload.json"), "discussion", "delivery-discussion");
+        var id = answer.GetProperty("delivery_id").GetString()!;
+        var delivery = await ReplyAsync(relay, id, RelayReplyState.Posted, RelayReplyState.Failed);
+
+        Assert.That(delivery.ReplyState, Is.EqualTo(RelayReplyState.Posted), delivery.ReplyError);
+        Assert.That(delivery.ReplyUrl, Is.EqualTo("https://github.com/Codertocat/Hello-World/discussions/4#discussioncomment-1"));
+        var post = Requests("POST", "/graphql").Single().RequestMessage!;
+        Assert.That(post.Headers!["Authorization"].Single(), Is.EqualTo("Bearer " + GitHubToken));
+        using var body = JsonDocument.Parse(post.Body!);
+        Assert.That(body.RootElement.GetProperty("query").GetString(), Does.Contain("addDiscussionComment"));
+        Assert.That(body.RootElement.GetProperty("variables").GetProperty("id").GetString(), Is.EqualTo("MDEwOkRpc2N1c3Npb24zMjk5NjE0"));
+        Assert.That(body.RootElement.GetProperty("variables").GetProperty("body").GetString(), Does.EndWith($"\n\n<!-- runchat-relay:{id} -->"));
+    }
+
+    [Test]
+    public async Task AReplayedDeliveryRunsAgainButPostsNoSecondReply()
+    {
+        _target.Given(Request.Create().WithPath("/agent-replies").UsingPost()).RespondWith(Response.Create().WithStatusCode(200));
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
+        {
+            var route = RelayHost.Route("/hooks/forms", "lead-agent");
+            route.PostReply = new RelayReplyOptions { To = "webhook", Url = _target.Url + "/agent-replies", Secret = ReplySecret };
+            o.Routes.Add(route);
+        });
+        var (_, answer) = await relay.PostAsync("/hooks/forms", "{\"type\":\"form.submitted\"}");
+        var id = answer.GetProperty("delivery_id").GetString()!;
+        var first = await ReplyAsync(relay, id, RelayReplyState.Posted);
+
+        await relay.Relay.ReplayAsync(id);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (sandbox.Requests.Count < 2 || (await relay.Relay.GetAsync(id))!.State != RelayDeliveryState.Succeeded)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the replay ran");
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(1500); // the poster polls each second: a second reply would be out by now
+        var replayed = await relay.Relay.GetAsync(id);
+        Assert.That(replayed!.ReplyState, Is.EqualTo(RelayReplyState.Posted));
+        Assert.That(replayed.ReplyUrl, Is.EqualTo(first.ReplyUrl));
+        Assert.That(Requests("POST", "/agent-replies"), Has.Length.EqualTo(1), "one reply per delivery");
+    }
+
+    [Test]
     public async Task ASlashCommandIsAnsweredThroughItsResponseUrl()
     {
         const string slackSecret = "a-slack-signing-secret-for-tests";
