@@ -31,12 +31,18 @@ public class ConfigurationSchemaTests
         yield return new TestCaseData("Relay", typeof(RunchatRelayOptions)).SetArgDisplayNames("Relay");
         yield return new TestCaseData("Relay:Routes:n", typeof(RelayRouteOptions)).SetArgDisplayNames("route");
         yield return new TestCaseData("Relay:Schedules:n", typeof(RelayScheduleOptions)).SetArgDisplayNames("schedule");
+        yield return new TestCaseData("Relay:Routes:n:PostReply", typeof(RelayReplyOptions)).SetArgDisplayNames("reply");
+        yield return new TestCaseData("Relay:Routes:n:PostReply:GitHub", typeof(RelayGitHubOptions)).SetArgDisplayNames("github");
+        yield return new TestCaseData("Relay:Routes:n:PostReply:Slack", typeof(RelaySlackOptions)).SetArgDisplayNames("slack");
     }
 
     private static JsonElement Of(string section) => section switch
     {
         "Relay:Routes:n" => Route,
         "Relay:Schedules:n" => Schema.GetProperty("definitions").GetProperty("schedule"),
+        "Relay:Routes:n:PostReply" => Schema.GetProperty("definitions").GetProperty("reply"),
+        "Relay:Routes:n:PostReply:GitHub" => Schema.GetProperty("definitions").GetProperty("github"),
+        "Relay:Routes:n:PostReply:Slack" => Schema.GetProperty("definitions").GetProperty("slack"),
         _ => Section(section),
     };
 
@@ -60,10 +66,13 @@ public class ConfigurationSchemaTests
             var declared = property.Value.TryGetProperty("type", out var t) ? t.GetString()
                 : property.Value.TryGetProperty("$ref", out var r) ? r.GetString()
                 : "oneOf";
-            var expected = type == typeof(int) ? "integer"
+            var expected = type == typeof(int) || type == typeof(long) ? "integer"
                 : type == typeof(bool) ? "boolean"
                 : type == typeof(string) || type == typeof(Uri) ? "string"
                 : type == typeof(TimeSpan) ? (section == "Runchat" ? "oneOf" : "#/definitions/timespan")
+                : type == typeof(RelayReplyOptions) ? "#/definitions/reply"
+                : type == typeof(RelayGitHubOptions) ? "#/definitions/github"
+                : type == typeof(RelaySlackOptions) ? "#/definitions/slack"
                 : "array";
             Assert.That(declared, Is.EqualTo(expected), $"{section}:{property.Name} ({type.Name})");
             Assert.That(property.Value.GetProperty("description").GetString(), Is.Not.Empty, $"{section}:{property.Name}");
