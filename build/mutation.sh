@@ -41,7 +41,7 @@ sources() {
     schemes) echo "src/Runchat.Relay/Signatures/" ;;
     routes) echo "src/Runchat.Relay/Routes/" ;;
     schedules) echo "src/Runchat.Relay/Schedules/" ;;
-    safety) echo "src/Runchat.Generated/Internal/RunchatSendGuard.cs src/Runchat.Generated/Internal/SecretRedactor.cs src/Runchat.Generated/Internal/ExactJson.cs" ;;
+    safety) echo "src/Runchat.Generated/Internal/RunchatSendGuard.cs src/Runchat.Generated/Internal/SecretRedactor.cs src/Runchat.Generated/Internal/ExactJson.cs src/Runchat.Generated/Internal/Charsets.cs" ;;
   esac
 }
 

@@ -44,7 +44,7 @@ public partial class RunchatClient
 
         try
         {
-            var utf8 = ExactJson.Utf8Of(bytes, content.Headers.ContentType?.CharSet);
+            var utf8 = Charsets.Utf8Of(bytes, content.Headers.ContentType?.CharSet);
             var segment = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(utf8, out var array) ? array : new ArraySegment<byte>(utf8.ToArray());
             if (ExactJson.IsBlank(utf8))
             {

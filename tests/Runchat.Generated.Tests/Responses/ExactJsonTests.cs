@@ -153,14 +153,14 @@ public class ExactJsonTests
     {
         var bytes = new byte[] { 0, 0xEF, 0xBB, 0xBF, (byte)'{', (byte)'}', 0 };
 
-        var utf8 = ExactJson.Utf8Of(new ArraySegment<byte>(bytes, 1, 5), charset);
+        var utf8 = Charsets.Utf8Of(new ArraySegment<byte>(bytes, 1, 5), charset);
 
         Assert.That(Encoding.UTF8.GetString(utf8.ToArray()), Is.EqualTo("{}"));
-        Assert.That(Encoding.UTF8.GetString(ExactJson.Utf8Of(new ArraySegment<byte>(bytes, 4, 2), charset).ToArray()), Is.EqualTo("{}"));
-        Assert.That(ExactJson.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEF, 0xBB }), charset).Length, Is.EqualTo(2), "two bytes are not a BOM");
-        Assert.That(ExactJson.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEF, 0xBB, 0xBE, 0x31 }), charset).Length, Is.EqualTo(4), "EF BB BE is not a BOM");
-        Assert.That(ExactJson.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEF, 0xBC, 0xBF, 0x31 }), charset).Length, Is.EqualTo(4), "EF BC BF is not a BOM");
-        Assert.That(ExactJson.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEE, 0xBB, 0xBF, 0x31 }), charset).Length, Is.EqualTo(4), "EE BB BF is not a BOM");
+        Assert.That(Encoding.UTF8.GetString(Charsets.Utf8Of(new ArraySegment<byte>(bytes, 4, 2), charset).ToArray()), Is.EqualTo("{}"));
+        Assert.That(Charsets.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEF, 0xBB }), charset).Length, Is.EqualTo(2), "two bytes are not a BOM");
+        Assert.That(Charsets.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEF, 0xBB, 0xBE, 0x31 }), charset).Length, Is.EqualTo(4), "EF BB BE is not a BOM");
+        Assert.That(Charsets.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEF, 0xBC, 0xBF, 0x31 }), charset).Length, Is.EqualTo(4), "EF BC BF is not a BOM");
+        Assert.That(Charsets.Utf8Of(new ArraySegment<byte>(new byte[] { 0xEE, 0xBB, 0xBF, 0x31 }), charset).Length, Is.EqualTo(4), "EE BB BF is not a BOM");
     }
 
     [Test]
@@ -169,10 +169,10 @@ public class ExactJsonTests
         var utf16 = Encoding.Unicode.GetPreamble().Concat(Encoding.Unicode.GetBytes("{\"a\":\"é\"}")).ToArray();
         var latin1 = Encoding.Latin1.GetBytes("{\"a\":\"é\"}");
 
-        Assert.That(Encoding.UTF8.GetString(ExactJson.Utf8Of(new ArraySegment<byte>(utf16), "utf-16").ToArray()), Is.EqualTo("{\"a\":\"é\"}"));
-        Assert.That(Encoding.UTF8.GetString(ExactJson.Utf8Of(new ArraySegment<byte>(latin1), "iso-8859-1").ToArray()), Is.EqualTo("{\"a\":\"é\"}"));
-        Assert.That(Assert.Throws<FormatException>(() => ExactJson.Utf8Of(new ArraySegment<byte>(latin1), "x-unknown"))!.Message, Does.Contain("names the charset 'x-unknown'"));
-        Assert.That(Assert.Throws<FormatException>(() => ExactJson.Utf8Of(new ArraySegment<byte>(new byte[] { 0x7B, 0xD8, 0x00 }), "utf-16be"))!.Message, Does.Contain("it is not valid utf-16BE"));
+        Assert.That(Encoding.UTF8.GetString(Charsets.Utf8Of(new ArraySegment<byte>(utf16), "utf-16").ToArray()), Is.EqualTo("{\"a\":\"é\"}"));
+        Assert.That(Encoding.UTF8.GetString(Charsets.Utf8Of(new ArraySegment<byte>(latin1), "iso-8859-1").ToArray()), Is.EqualTo("{\"a\":\"é\"}"));
+        Assert.That(Assert.Throws<FormatException>(() => Charsets.Utf8Of(new ArraySegment<byte>(latin1), "x-unknown"))!.Message, Does.Contain("names the charset 'x-unknown'"));
+        Assert.That(Assert.Throws<FormatException>(() => Charsets.Utf8Of(new ArraySegment<byte>(new byte[] { 0x7B, 0xD8, 0x00 }), "utf-16be"))!.Message, Does.Contain("it is not valid utf-16BE"));
     }
 
     [TestCase("", true)]
