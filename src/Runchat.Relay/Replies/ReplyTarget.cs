@@ -114,7 +114,7 @@ internal sealed record ReplyOutcome(RelayReplyState State, string? Url, string? 
     // GitHub's primary rate limit: x-ratelimit-reset is the Unix second the window opens again.
     private static TimeSpan? ResetOf(HttpResponseMessage response) =>
         long.TryParse(Header(response, "x-ratelimit-reset"), NumberStyles.None, CultureInfo.InvariantCulture, out var reset)
-            ? TimeSpan.FromSeconds(Math.Max(0, reset - DateTimeOffset.UtcNow.ToUnixTimeSeconds()))
+            ? TimeSpan.FromMilliseconds(Math.Max(0, (reset * 1000) - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()))
             : null;
 
     private static string? Header(HttpResponseMessage response, string name) =>

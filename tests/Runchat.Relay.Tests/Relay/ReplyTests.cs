@@ -255,6 +255,77 @@ public class ReplyTests : PerStoreFixture
     }
 
     [Test]
+    public async Task AGitHubCommentWhoseAnswerNeverComesIsFoundByItsMarkerNotPostedTwice()
+    {
+        // GitHub makes the comment, and its answer never reaches the relay within the reply's time (4/5 of a 2 s lease).
+        var comments = "/repos/Codertocat/Hello-World/issues/1/comments";
+        string? made = null;
+        var posts = 0;
+        _target.Given(Request.Create().WithPath(comments).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            System.Threading.Interlocked.Increment(ref posts);
+            made = JsonDocument.Parse(request.Body!).RootElement.GetProperty("body").GetString();
+            System.Threading.Thread.Sleep(TimeSpan.FromSeconds(4));
+            return new WireMock.ResponseMessage { StatusCode = 201 };
+        }));
+        _target.Given(Request.Create().WithPath(comments).UsingGet()).RespondWith(Response.Create().WithCallback(_ => new WireMock.ResponseMessage
+        {
+            StatusCode = 200,
+            BodyData = new WireMock.Util.BodyData { BodyAsString = JsonSerializer.Serialize(new[] { new { html_url = "https://github.com/c#1", body = made } }), DetectedBodyType = WireMock.Types.BodyType.String },
+        }));
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
+        {
+            o.ClaimLease = TimeSpan.FromSeconds(2);
+            o.Routes.Add(GitHubRoute("triage-agent", r => r.GitHub = new RelayGitHubOptions { Token = GitHubToken, ApiUrl = new Uri(_target.Url + "/") }));
+        });
+
+        var (_, answer) = await PostGitHubAsync(relay, Fixture("github", "issue_comment", "created.payload.json"), "issue_comment", "72d3162e-cc78-11e3-81ab-4c9367dc0958");
+        var delivery = await ReplyAsync(relay, answer.GetProperty("delivery_id").GetString()!, RelayReplyState.Posted, RelayReplyState.Failed);
+
+        Assert.That(delivery.ReplyState, Is.EqualTo(RelayReplyState.Posted), delivery.ReplyError);
+        Assert.That(delivery.ReplyUrl, Is.EqualTo("https://github.com/c#1"));
+        Assert.That(posts, Is.EqualTo(1), "one comment");
+        Assert.That(Requests("GET", comments), Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AGitHubPrimaryRateLimitWaitsForItsReset()
+    {
+        var comments = "/repos/Codertocat/Hello-World/issues/1/comments";
+        long reset = 0;
+        _target.Given(Request.Create().WithPath(comments).UsingPost()).InScenario("limit").WillSetStateTo("limited")
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                // The window opens again two whole seconds from now, as GitHub says it: a Unix second.
+                reset = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 2;
+                return new WireMock.ResponseMessage
+                {
+                    StatusCode = 403,
+                    Headers = new System.Collections.Generic.Dictionary<string, WireMock.Types.WireMockList<string>>
+                    {
+                        ["x-ratelimit-remaining"] = new("0"),
+                        ["x-ratelimit-reset"] = new(reset.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    },
+                    BodyData = new WireMock.Util.BodyData { BodyAsString = "{\"message\":\"API rate limit exceeded\"}", DetectedBodyType = WireMock.Types.BodyType.String },
+                };
+            }));
+        _target.Given(Request.Create().WithPath(comments).UsingPost()).InScenario("limit").WhenStateIs("limited")
+            .RespondWith(Response.Create().WithStatusCode(201).WithBody("{\"html_url\":\"https://github.com/x\"}"));
+        _target.Given(Request.Create().WithPath(comments).UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithBody("[]"));
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o => o.Routes.Add(GitHubRoute("triage-agent", r => r.GitHub = new RelayGitHubOptions { Token = GitHubToken, ApiUrl = new Uri(_target.Url + "/") })));
+
+        var (_, answer) = await PostGitHubAsync(relay, Fixture("github", "issue_comment", "created.payload.json"), "issue_comment", "72d3162e-cc78-11e3-81ab-4c9367dc0958");
+        await ReplyAsync(relay, answer.GetProperty("delivery_id").GetString()!, RelayReplyState.Posted);
+
+        var attempts = Requests("POST", comments);
+        Assert.That(attempts, Has.Length.EqualTo(2));
+        Assert.That(attempts[1].RequestMessage!.DateTime, Is.GreaterThanOrEqualTo(DateTimeOffset.FromUnixTimeSeconds(reset).UtcDateTime.AddMilliseconds(-50)), "not before the reset");
+        Assert.That(attempts[1].RequestMessage!.DateTime - attempts[0].RequestMessage!.DateTime, Is.GreaterThan(TimeSpan.FromSeconds(1)), "more than the relay's own 200 ms backoff");
+    }
+
+    [Test]
     public async Task AGitHubAppSignsAJwtGetsItsInstallationTokenOnceAndCommentsWithIt()
     {
         using var key = RSA.Create(2048);
