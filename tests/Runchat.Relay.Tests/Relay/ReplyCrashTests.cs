@@ -120,4 +120,137 @@ public class ReplyCrashTests : PerStoreFixture
         Assert.That(sandbox.Requests, Has.Count.EqualTo(1), "the agent ran once");
         Assert.That(delivery.State, Is.EqualTo(RelayDeliveryState.Succeeded));
     }
+
+    [Test]
+    [Category("Postgres")]
+    public async Task TwoInstancesPostEachReplyOnceAndTheSurvivorFindsTheKilledOnesComment()
+    {
+        if (StoreKind != TestStore.Postgres)
+        {
+            Assert.Ignore("several instances share a PostgreSQL store");
+        }
+
+        using var github = WireMockServer.Start();
+        var posts = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        string? made = null;
+        using var hanging = new ManualResetEventSlim();
+        github.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/repos/Codertocat/Hello-World/issues/[0-9]+/comments$")).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var issue = int.Parse(request.Path.Split('/')[5], System.Globalization.CultureInfo.InvariantCulture);
+            posts.AddOrUpdate(issue, 1, (_, n) => n + 1);
+            if (issue == 99)
+            {
+                // This comment is made; its answer never reaches the instance that posted it.
+                made = JsonDocument.Parse(request.Body!).RootElement.GetProperty("body").GetString();
+                hanging.Set();
+                Thread.Sleep(TimeSpan.FromSeconds(20));
+            }
+
+            return new WireMock.ResponseMessage
+            {
+                StatusCode = 201,
+                BodyData = new WireMock.Util.BodyData { BodyAsString = $"{{\"html_url\":\"https://github.com/c/{issue}\"}}", DetectedBodyType = WireMock.Types.BodyType.String },
+            };
+        }));
+        github.Given(Request.Create().WithPath("/repos/Codertocat/Hello-World/issues/99/comments").UsingGet()).RespondWith(Response.Create().WithCallback(_ => new WireMock.ResponseMessage
+        {
+            StatusCode = 200,
+            BodyData = new WireMock.Util.BodyData { BodyAsString = JsonSerializer.Serialize(new[] { new { html_url = "https://github.com/c/99-found", body = made } }), DetectedBodyType = WireMock.Types.BodyType.String },
+        }));
+
+        await using var sandbox = await SandboxServer.StartAsync();
+        using var temp = new TempDirectory();
+        await using var store = NewStore();
+        var config = WriteConfig(temp.Path, store, sandbox.BaseUrl, github.Url!);
+        var template = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "webhooks", "github", "issue_comment", "created.payload.json"))).RootElement;
+
+        using var a = await RelayProcess.StartAsync(config);
+        using (var b = await RelayProcess.StartAsync(config))
+        {
+            // 30 deliveries, one issue each, half to each instance: both posters claim from one store.
+            for (var issue = 1; issue <= 30; issue++)
+            {
+                Assert.That(await PostAsync(issue % 2 == 0 ? a.Url : b.Url, Issue(template, issue)), Is.EqualTo(202));
+            }
+
+            await UntilAsync(async () => (await store.ListAsync()).Count(d => d.ReplyState == RelayReplyState.Posted) == 30, "30 replies posted");
+            Assert.That(Enumerable.Range(1, 30).Select(i => posts.TryGetValue(i, out var n) ? n : 0), Is.All.EqualTo(1), "each issue got one comment");
+        }
+
+        // One instance is left (a); its comment on #99 hangs; a second instance starts, and a is killed.
+        Assert.That(await PostAsync(a.Url, Issue(template, 99)), Is.EqualTo(202));
+        Assert.That(hanging.Wait(TimeSpan.FromSeconds(30)), Is.True, "a posted the comment on #99");
+        using var survivor = await RelayProcess.StartAsync(config);
+        a.Kill();
+
+        await UntilAsync(async () => (await store.ListAsync()).Any(d => d.ReplyUrl == "https://github.com/c/99-found"), "the survivor finds #99's comment by its marker");
+        var delivery = (await store.ListAsync()).Single(d => d.ReplyUrl == "https://github.com/c/99-found");
+        Assert.That(delivery.ReplyState, Is.EqualTo(RelayReplyState.Posted));
+        Assert.That(posts[99], Is.EqualTo(1), "not posted twice");
+        Assert.That(sandbox.Requests, Has.Count.EqualTo(31), "each delivery ran once");
+    }
+
+    private static byte[] Issue(JsonElement template, int number)
+    {
+        var payload = System.Text.Json.Nodes.JsonNode.Parse(template.GetRawText())!;
+        payload["issue"]!["number"] = number;
+        return Encoding.UTF8.GetBytes(payload.ToJsonString());
+    }
+
+    private static string WriteConfig(string directory, TestStore store, Uri runchat, string github)
+    {
+        var config = Path.Combine(directory, "relay.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key", BaseUrl = runchat.ToString() },
+            Relay = new
+            {
+                Store = store.Setting,
+                MaxRunsPerMinute = 100_000,
+                ClaimLease = "00:00:05",
+                Routes = new[]
+                {
+                    new
+                    {
+                        Path = "/hooks/github", JobId = "triage-agent", Signature = "github", Secret,
+                        PostReply = new { To = "github-comment", GitHub = new { Token = "ghp_crash_test_token", ApiUrl = github + "/" } },
+                    },
+                },
+            },
+        }));
+        return config;
+    }
+
+    private static async Task<int> PostAsync(Uri relay, byte[] body)
+    {
+        using var http = new System.Net.Http.HttpClient();
+        using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(relay, "/hooks/github")) { Content = new System.Net.Http.ByteArrayContent(body) };
+        foreach (var (name, value) in WebhookSignature.GitHub(Secret).Sign(body, DateTimeOffset.UtcNow, Guid.NewGuid().ToString()))
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        request.Headers.TryAddWithoutValidation("X-GitHub-Event", "issue_comment");
+        using var response = await http.SendAsync(request);
+        return (int)response.StatusCode;
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                Assert.Fail("timed out waiting until " + what);
+            }
+
+            await Task.Delay(100);
+        }
+    }
 }
