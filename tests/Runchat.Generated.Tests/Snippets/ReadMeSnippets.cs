@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Concurrent;
 using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
+using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
@@ -19,6 +21,7 @@ using Runchat;
 using Runchat.Relay;
 using Runchat.Relay.Signatures;
 using Runchat.Tests.TestSupport;
+using StandardWebhooks;
 
 namespace Runchat.Tests.Snippets;
 
@@ -289,6 +292,77 @@ public class ReadMeSnippets : WireMockTest
     }
 
     [Test]
+    public async Task ReplyWebhookReceiver()
+    {
+        // The receiver: an app of yours that takes the relay's signed replies.
+        var receiverBuilder = WebApplication.CreateSlimBuilder();
+        receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        var replySecret = "whsec_" + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("reply-receiver-snippet-secret!!"));
+        receiverBuilder.Configuration["Replies:Secret"] = replySecret;
+        var handled = new System.Collections.Concurrent.ConcurrentQueue<(string Delivery, string Status, string? Reply)>();
+        var receiver = receiverBuilder.Build();
+
+        #region Snippet:ReplyWebhookReceiver
+        var secret = receiver.Configuration["Replies:Secret"]!;           // the route's PostReply.Secret (whsec_…)
+        var seen = new ConcurrentDictionary<string, bool>();               // in production: a unique index in your database
+        receiver.MapPost("/agent-replies", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var body = await reader.ReadToEndAsync();
+            new StandardWebhook(secret).Verify(body, request.Headers);     // throws unless the relay signed it, recently
+            if (!seen.TryAdd(request.Headers["webhook-id"].ToString(), true))
+            {
+                return Results.Ok();                                       // "<delivery id>.reply" again: a re-send, handled once
+            }
+
+            var reply = JsonDocument.Parse(body).RootElement;              // delivery_id, event, status, final_reply, error, job_id, runchat_id
+            handled.Enqueue((reply.GetProperty("delivery_id").GetString()!, reply.GetProperty("status").GetString()!, reply.GetProperty("final_reply").GetString()));
+            return Results.Ok();
+        });
+        #endregion
+
+        await receiver.StartAsync();
+        var store = Path.Combine(Path.GetTempPath(), $"snippet-replies-{Guid.NewGuid():N}.db");
+        var relayBuilder = WebApplication.CreateSlimBuilder();
+        relayBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        relayBuilder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        relayBuilder.Services.AddRunchatRelay(o =>
+        {
+            o.Store = "sqlite:" + store;
+            o.Routes.Add(new RelayRouteOptions
+            {
+                Path = "/hooks/forms", JobId = "lead-agent", Signature = "none",
+                PostReply = new RelayReplyOptions { To = "webhook", Url = receiver.Urls.First() + "/agent-replies", Secret = replySecret },
+            });
+        });
+        var relay = relayBuilder.Build();
+        relay.MapRunchatRelay();
+        RespondWithSuccess("Lead qualified.");
+        await relay.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(relay.Urls.First()) };
+            using var accepted = await http.PostAsync("/hooks/forms", new StringContent("{\"type\":\"form.submitted\"}"));
+            var id = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("delivery_id").GetString();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (handled.IsEmpty && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.That(handled.ToArray(), Is.EqualTo(new[] { (id!, "succeeded", (string?)"Lead qualified.") }));
+        }
+        finally
+        {
+            await relay.StopAsync();
+            await relay.DisposeAsync();
+            await receiver.StopAsync();
+            await receiver.DisposeAsync();
+            File.Delete(store);
+        }
+    }
+
+    [Test]
     public async Task RelayInYourApp()
     {
         var store = Path.Combine(Path.GetTempPath(), $"snippet-relay-{Guid.NewGuid():N}.db");
@@ -506,6 +580,7 @@ public class ReadMeSnippets : WireMockTest
         ["RetryAcrossCalls"] = new[] { "Runchat" },
         ["RunAFlow"] = new[] { "System.Linq", "Runchat" },
         ["RelayMonitor"] = new[] { "Microsoft.Extensions.DependencyInjection", "Runchat.Relay" },
+        ["ReplyWebhookReceiver"] = new[] { "System.Collections.Concurrent", "System.IO", "System.Text.Json", "Microsoft.AspNetCore.Builder", "Microsoft.AspNetCore.Http", "StandardWebhooks" },
         ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
         ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
         ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },
