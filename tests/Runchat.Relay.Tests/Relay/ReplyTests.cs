@@ -27,6 +27,7 @@ namespace Runchat.Tests.Relay;
 public class ReplyTests : PerStoreFixture
 {
     private const string GitHubSecret = "a-github-webhook-secret-for-tests";
+    private const string SlackSecret = "a-slack-signing-secret-for-tests";
     private const string GitHubToken = "ghp_reply_test_token_0123456789";
     private static readonly string ReplySecret = "whsec_" + Convert.ToBase64String(Encoding.UTF8.GetBytes("a webhook reply secret, 32 bytes"));
 
@@ -53,6 +54,22 @@ public class ReplyTests : PerStoreFixture
         reply(route.PostReply);
         return route;
     }
+
+    /// <summary>A relay whose /hooks/forms route (no signature) runs <paramref name="jobId"/> and posts its reply to the fake's /agent-replies.</summary>
+    private Task<RelayHost> StartWebhookReplyRelayAsync(Uri runchat, string jobId) => StartRelayAsync(runchat, o =>
+    {
+        var route = RelayHost.Route("/hooks/forms", jobId);
+        route.PostReply = new RelayReplyOptions { To = "webhook", Url = _target.Url + "/agent-replies", Secret = ReplySecret };
+        o.Routes.Add(route);
+    });
+
+    /// <summary>A relay whose /hooks/slack route (Slack's signature) runs ask-agent and replies as <paramref name="reply"/> says.</summary>
+    private Task<RelayHost> StartSlackReplyRelayAsync(Uri runchat, RelayReplyOptions reply) => StartRelayAsync(runchat, o =>
+    {
+        var route = RelayHost.Route("/hooks/slack", "ask-agent", "slack", SlackSecret);
+        route.PostReply = reply;
+        o.Routes.Add(route);
+    });
 
     private static Task<(int Status, JsonElement Body)> PostGitHubAsync(RelayHost relay, byte[] body, string eventName, string delivery) =>
         relay.PostAsync("/hooks/github", body, WebhookSignature.GitHub(GitHubSecret).Sign(body, DateTimeOffset.UtcNow, delivery).Append(new("X-GitHub-Event", eventName)));
@@ -86,12 +103,7 @@ public class ReplyTests : PerStoreFixture
     {
         _target.Given(Request.Create().WithPath("/agent-replies").UsingPost()).RespondWith(Response.Create().WithStatusCode(204));
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
-        {
-            var route = RelayHost.Route("/hooks/forms", "lead-agent");
-            route.PostReply = new RelayReplyOptions { To = "webhook", Url = _target.Url + "/agent-replies", Secret = ReplySecret };
-            o.Routes.Add(route);
-        });
+        await using var relay = await StartWebhookReplyRelayAsync(sandbox.BaseUrl, "lead-agent");
 
         var (status, answer) = await relay.PostAsync("/hooks/forms", "{\"type\":\"form.submitted\",\"email\":\"ada@example.com\"}");
         Assert.That(status, Is.EqualTo(202));
@@ -127,12 +139,7 @@ public class ReplyTests : PerStoreFixture
     {
         _target.Given(Request.Create().WithPath("/agent-replies").UsingPost()).RespondWith(Response.Create().WithStatusCode(200));
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
-        {
-            var route = RelayHost.Route("/hooks/forms", "fail-agent");
-            route.PostReply = new RelayReplyOptions { To = "webhook", Url = _target.Url + "/agent-replies", Secret = ReplySecret };
-            o.Routes.Add(route);
-        });
+        await using var relay = await StartWebhookReplyRelayAsync(sandbox.BaseUrl, "fail-agent");
 
         var (_, answer) = await relay.PostAsync("/hooks/forms", "{\"type\":\"alert\"}");
         var delivery = await ReplyAsync(relay, answer.GetProperty("delivery_id").GetString()!, RelayReplyState.Posted);
@@ -150,12 +157,7 @@ public class ReplyTests : PerStoreFixture
         using var runchat = WireMockServer.Start();
         runchat.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(502).WithBody("{\"error\":\"bad gateway\"}"));
         _target.Given(Request.Create().UsingAnyMethod()).RespondWith(Response.Create().WithStatusCode(200));
-        await using var relay = await StartRelayAsync(new Uri(runchat.Url + "/"), o =>
-        {
-            var route = RelayHost.Route("/hooks/forms", "lead-agent");
-            route.PostReply = new RelayReplyOptions { To = "webhook", Url = _target.Url + "/agent-replies", Secret = ReplySecret };
-            o.Routes.Add(route);
-        });
+        await using var relay = await StartWebhookReplyRelayAsync(new Uri(runchat.Url + "/"), "lead-agent");
 
         var (_, answer) = await relay.PostAsync("/hooks/forms", "{\"type\":\"alert\"}");
         var id = answer.GetProperty("delivery_id").GetString()!;
@@ -383,12 +385,7 @@ public class ReplyTests : PerStoreFixture
     {
         _target.Given(Request.Create().WithPath("/agent-replies").UsingPost()).RespondWith(Response.Create().WithStatusCode(200));
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
-        {
-            var route = RelayHost.Route("/hooks/forms", "lead-agent");
-            route.PostReply = new RelayReplyOptions { To = "webhook", Url = _target.Url + "/agent-replies", Secret = ReplySecret };
-            o.Routes.Add(route);
-        });
+        await using var relay = await StartWebhookReplyRelayAsync(sandbox.BaseUrl, "lead-agent");
         var (_, answer) = await relay.PostAsync("/hooks/forms", "{\"type\":\"form.submitted\"}");
         var id = answer.GetProperty("delivery_id").GetString()!;
         var first = await ReplyAsync(relay, id, RelayReplyState.Posted);
@@ -411,19 +408,13 @@ public class ReplyTests : PerStoreFixture
     [Test]
     public async Task ASlashCommandIsAnsweredThroughItsResponseUrl()
     {
-        const string slackSecret = "a-slack-signing-secret-for-tests";
         _target.Given(Request.Create().WithPath("/commands/T1/123/abc").UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody("ok"));
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
-        {
-            var route = RelayHost.Route("/hooks/slack", "ask-agent", "slack", slackSecret);
-            route.PostReply = new RelayReplyOptions { To = "slack-thread", Template = "{{ payload.user_name }} asked: {{ payload.text }}\n{{ run.final_reply }}" };
-            o.Routes.Add(route);
-        });
+        await using var relay = await StartSlackReplyRelayAsync(sandbox.BaseUrl, new RelayReplyOptions { To = "slack-thread", Template = "{{ payload.user_name }} asked: {{ payload.text }}\n{{ run.final_reply }}" });
 
         var form = "command=%2Fask&text=why+is+the+build+red&user_name=ada&response_url=" + Uri.EscapeDataString(_target.Url + "/commands/T1/123/abc");
         var bytes = Encoding.UTF8.GetBytes(form);
-        var headers = WebhookSignature.Slack(slackSecret).Sign(bytes, DateTimeOffset.UtcNow, "unused").Append(new("Content-Type", "application/x-www-form-urlencoded"));
+        var headers = WebhookSignature.Slack(SlackSecret).Sign(bytes, DateTimeOffset.UtcNow, "unused").Append(new("Content-Type", "application/x-www-form-urlencoded"));
         var (status, answer) = await relay.PostAsync("/hooks/slack", bytes, headers);
         Assert.That(status, Is.EqualTo(200), answer.ToString());
         var id = (await relay.SettledAsync(1, TimeSpan.FromSeconds(30))).Single().Id;
@@ -440,18 +431,12 @@ public class ReplyTests : PerStoreFixture
     [Test]
     public async Task AnEventsApiMessageIsAnsweredInItsThreadWithTheDeliveryInItsMetadata()
     {
-        const string slackSecret = "a-slack-signing-secret-for-tests";
         _target.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"ok\":true,\"ts\":\"1700000001.000200\"}"));
         await using var sandbox = await SandboxServer.StartAsync();
-        await using var relay = await StartRelayAsync(sandbox.BaseUrl, o =>
-        {
-            var route = RelayHost.Route("/hooks/slack", "ask-agent", "slack", slackSecret);
-            route.PostReply = new RelayReplyOptions { To = "slack-thread", Slack = new RelaySlackOptions { BotToken = "xoxb-reply-test-token", ApiUrl = new Uri(_target.Url + "/api/") } };
-            o.Routes.Add(route);
-        });
+        await using var relay = await StartSlackReplyRelayAsync(sandbox.BaseUrl, new RelayReplyOptions { To = "slack-thread", Slack = new RelaySlackOptions { BotToken = "xoxb-reply-test-token", ApiUrl = new Uri(_target.Url + "/api/") } });
 
         var body = Encoding.UTF8.GetBytes("{\"type\":\"event_callback\",\"event_id\":\"Ev1\",\"event\":{\"type\":\"app_mention\",\"channel\":\"C42\",\"ts\":\"1700000000.000100\",\"text\":\"<@U1> help\"}}");
-        var (status, _) = await relay.PostAsync("/hooks/slack", body, WebhookSignature.Slack(slackSecret).Sign(body, DateTimeOffset.UtcNow, "unused"));
+        var (status, _) = await relay.PostAsync("/hooks/slack", body, WebhookSignature.Slack(SlackSecret).Sign(body, DateTimeOffset.UtcNow, "unused"));
         Assert.That(status, Is.EqualTo(202));
         var id = (await relay.SettledAsync(1, TimeSpan.FromSeconds(30))).Single().Id;
 
