@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing where safety lives (Stryker.NET, pinned in .config/dotnet-tools.json).
 #
-#   bash build/mutation.sh schemes            # one area: schemes, routes, schedules, safety, charsets
+#   bash build/mutation.sh schemes            # one area: schemes, routes, schedules, safety
 #   bash build/mutation.sh all                # every area, one after the other
 #   bash build/mutation.sh routes --since main   # only mutants in files changed since main (Stryker's --since)
 #   bash build/mutation.sh changed [REF]      # the areas whose files changed since REF (default origin/main,
@@ -20,10 +20,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-areas_all=(schemes routes schedules safety charsets)
+areas_all=(schemes routes schedules safety)
 
 usage() {
-  echo "usage: bash build/mutation.sh schemes|routes|schedules|safety|charsets|all|changed [REF] [--since REF]" >&2
+  echo "usage: bash build/mutation.sh schemes|routes|schedules|safety|all|changed [REF] [--since REF]" >&2
   exit 2
 }
 
@@ -31,7 +31,7 @@ usage() {
 test_project() {
   case "$1" in
     schemes|routes|schedules) echo "tests/Runchat.Relay.Tests" ;;
-    safety|charsets) echo "tests/Runchat.Generated.Tests" ;;
+    safety) echo "tests/Runchat.Generated.Tests" ;;
     *) usage ;;
   esac
 }
@@ -42,7 +42,6 @@ sources() {
     routes) echo "src/Runchat.Relay/Routes/" ;;
     schedules) echo "src/Runchat.Relay/Schedules/" ;;
     safety) echo "src/Runchat.Generated/Internal/RunchatSendGuard.cs src/Runchat.Generated/Internal/SecretRedactor.cs src/Runchat.Generated/Internal/ExactJson.cs" ;;
-    charsets) echo "src/Runchat.Generated/Internal/Charsets.cs" ;;
   esac
 }
 
