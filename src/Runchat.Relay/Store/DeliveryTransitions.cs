@@ -122,6 +122,7 @@ internal static class DeliveryTransitions
              // (one reply per delivery: a replay's run does not post a second); 'withheld' says why none is posted.
              "reply_state = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN 'pending' ELSE reply_state END, " +
              "reply_next_at = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN @now ELSE reply_next_at END, " +
+             "reply_attempts = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN 0 ELSE reply_attempts END, " +
              "reply_error = CASE WHEN @replyPlan = 'post' AND (reply_state IS NULL OR reply_state = 'failed') THEN NULL " +
              "WHEN @replyPlan = 'withheld' AND reply_state IS NULL THEN @replyWithheld ELSE reply_error END");
 

@@ -406,6 +406,30 @@ public class ReplyTests : PerStoreFixture
     }
 
     [Test]
+    public async Task AReplyTheTargetRefusedIsPostedByAReplayOfItsDelivery()
+    {
+        // The receiver refused the first reply (404: not deployed yet); an operator replays the delivery once it is.
+        _target.Given(Request.Create().WithPath("/agent-replies").UsingPost()).InScenario("deploy").WillSetStateTo("deployed")
+            .RespondWith(Response.Create().WithStatusCode(404));
+        _target.Given(Request.Create().WithPath("/agent-replies").UsingPost()).InScenario("deploy").WhenStateIs("deployed")
+            .RespondWith(Response.Create().WithStatusCode(200));
+        await using var sandbox = await SandboxServer.StartAsync();
+        await using var relay = await StartWebhookReplyRelayAsync(sandbox.BaseUrl, "lead-agent");
+        var (_, answer) = await relay.PostAsync("/hooks/forms", "{\"type\":\"form.submitted\"}");
+        var id = answer.GetProperty("delivery_id").GetString()!;
+        var refused = await ReplyAsync(relay, id, RelayReplyState.Failed, RelayReplyState.Posted);
+        Assert.That(refused.ReplyState, Is.EqualTo(RelayReplyState.Failed));
+        Assert.That(refused.ReplyError, Does.Contain("the webhook refused the reply: 404"));
+
+        await relay.Relay.ReplayAsync(id);
+        var posted = await ReplyAsync(relay, id, RelayReplyState.Posted);
+
+        Assert.That(posted.ReplyError, Is.Null);
+        Assert.That(Requests("POST", "/agent-replies"), Has.Length.EqualTo(2));
+        Assert.That(sandbox.Requests, Has.Count.EqualTo(2), "the replay ran the agent again");
+    }
+
+    [Test]
     public async Task ASlashCommandIsAnsweredThroughItsResponseUrl()
     {
         _target.Given(Request.Create().WithPath("/commands/T1/123/abc").UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody("ok"));
