@@ -158,7 +158,18 @@ internal sealed class ReplyPoster : BackgroundService
             return (ReplyOutcome.Failed("Not posted: the route no longer has PostReply."), false, null, null);
         }
 
-        using var payload = WebhookPayload.ParseStored(reply.Body, RunchatRelayOptions.MaxBodyDepthLimit);
+        WebhookPayload payload;
+        try
+        {
+            payload = WebhookPayload.ParseStored(reply.Body, RunchatRelayOptions.MaxBodyDepthLimit);
+        }
+        catch (JsonException invalid)
+        {
+            // Before any post: nothing was posted.
+            return (ReplyOutcome.Failed($"Not posted: the stored payload is not JSON the reply can read ({invalid.Message})."), false, null, null);
+        }
+
+        using var _ = payload;
         var target = route.Target;
         if (target.Address(payload.Root, out var nowhere) is not { } address)
         {
@@ -182,24 +193,10 @@ internal sealed class ReplyPoster : BackgroundService
         using var timeout = new CancellationTokenSource(_postTimeout, _time);
         try
         {
-            if (reply.Attempts > 1)
+            // An earlier attempt may have posted it: look for its marker first, and post only if it is absent.
+            if (reply.Attempts > 1 && await LookUpAsync(target, http, address, reply, timeout.Token).ConfigureAwait(false) is { } earlier)
             {
-                // An earlier attempt may have posted it: look for its marker first, and post only if it is absent.
-                try
-                {
-                    if (await target.FindAsync(http, address, reply.Id, reply.ReceivedAt, timeout.Token).ConfigureAwait(false) is { } posted)
-                    {
-                        return (ReplyOutcome.Posted(posted), true, target, address);
-                    }
-                }
-                catch (ReplyLookupException cannotTell)
-                {
-                    return (ReplyOutcome.Unknown(cannotTell.Message), false, target, address);
-                }
-                catch (Exception lookup) when (lookup is HttpRequestException or OperationCanceledException or JsonException)
-                {
-                    return (ReplyOutcome.Unknown($"Could not look for the reply an earlier attempt may have posted: {lookup.Message} Nothing was posted."), false, target, address);
-                }
+                return (earlier, earlier.State == RelayReplyState.Posted, target, address);
             }
 
             var content = new ReplyContent(reply.Id, text, run, reply.Event, reply.JobId ?? reply.FlowId, reply.Run.RunchatId, reply.ReceivedAt, _time.GetUtcNow());
@@ -213,6 +210,23 @@ internal sealed class ReplyPoster : BackgroundService
         catch (Exception failure) when (failure is HttpRequestException or OperationCanceledException or TimeoutException)
         {
             return (ReplyOutcome.Of(failure, address.Display), false, target, address);
+        }
+    }
+
+    /// <summary>The reply an earlier attempt posted (posted, with its URL), none (null: post it), or unknown when the target cannot be read.</summary>
+    private static async Task<ReplyOutcome?> LookUpAsync(ReplyTarget target, HttpClient http, ReplyAddress address, ClaimedReply reply, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await target.FindAsync(http, address, reply.Id, reply.ReceivedAt, cancellationToken).ConfigureAwait(false) is { } posted ? ReplyOutcome.Posted(posted) : null;
+        }
+        catch (ReplyLookupException cannotTell)
+        {
+            return ReplyOutcome.Unknown(cannotTell.Message);
+        }
+        catch (Exception lookup) when (lookup is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            return ReplyOutcome.Unknown($"Could not look for the reply an earlier attempt may have posted: {lookup.Message} Nothing was posted.");
         }
     }
 
