@@ -67,6 +67,7 @@ internal sealed class ReplyPoster : BackgroundService
         }
 
         var atStart = true;
+        var nextRecovery = DateTimeOffset.MinValue;
         DateTimeOffset? storeDownSince = null;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -74,12 +75,18 @@ internal sealed class ReplyPoster : BackgroundService
             try
             {
                 var now = _time.GetUtcNow();
-                if (await _store.RecoverRepliesAsync(now, atStart, CancellationToken.None).ConfigureAwait(false) is > 0 and var recovered)
+                if (now >= nextRecovery)
                 {
-                    _logger.LogWarning("{Count} reply post(s) were cut off by a relay that stopped; each is looked for before it is posted again.", recovered);
+                    // At start, then twice per lease: a dead poster's reply waits at most a lease and a half.
+                    if (await _store.RecoverRepliesAsync(now, atStart, CancellationToken.None).ConfigureAwait(false) is > 0 and var recovered)
+                    {
+                        _logger.LogWarning("{Count} reply post(s) were cut off by a relay that stopped; each is looked for before it is posted again.", recovered);
+                    }
+
+                    atStart = false;
+                    nextRecovery = now + (_lease / 2);
                 }
 
-                atStart = false;
                 // Not cancellable: a claim committed but never read would wait for its lease.
                 claimed = await _store.ClaimRepliesAsync(_owner, now, now + _lease, Batch, CancellationToken.None).ConfigureAwait(false);
                 storeDownSince = null;
