@@ -44,9 +44,12 @@ public class ReplyCrashTests : PerStoreFixture
         using var posted = new ManualResetEventSlim();
         string? made = null;
         var posts = 0;
+        RelayReplyState? whenPosted = null;
+        TestStore? seen = null;
         github.Given(Request.Create().WithPath(Comments).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
             // GitHub made the comment; its answer never comes back (the relay is killed meanwhile).
+            whenPosted ??= seen!.ListAsync().GetAwaiter().GetResult().Single().ReplyState;
             Interlocked.Increment(ref posts);
             made = JsonDocument.Parse(request.Body!).RootElement.GetProperty("body").GetString();
             posted.Set();
@@ -66,6 +69,7 @@ public class ReplyCrashTests : PerStoreFixture
         await using var sandbox = await SandboxServer.StartAsync();
         using var temp = new TempDirectory();
         await using var store = NewStore();
+        seen = store;
         var config = Path.Combine(temp.Path, "relay.json");
         File.WriteAllText(config, JsonSerializer.Serialize(new
         {
@@ -100,7 +104,7 @@ public class ReplyCrashTests : PerStoreFixture
             using var accepted = await http.SendAsync(request);
             Assert.That((int)accepted.StatusCode, Is.EqualTo(202));
             Assert.That(posted.Wait(TimeSpan.FromSeconds(30)), Is.True, "the comment reached GitHub");
-            Assert.That((await store.ListAsync()).Single().ReplyState, Is.EqualTo(RelayReplyState.Posting), "posting is committed before the post leaves");
+            Assert.That(whenPosted, Is.EqualTo(RelayReplyState.Posting), "posting is committed before the post leaves");
             first.Kill();
         }
 
@@ -207,7 +211,8 @@ public class ReplyCrashTests : PerStoreFixture
             {
                 Store = store.Setting,
                 MaxRunsPerMinute = 100_000,
-                ClaimLease = "00:00:05",
+                // Long enough that the instance to be killed is still posting when it is (its post gets 16 s).
+                ClaimLease = "00:00:20",
                 Routes = new[]
                 {
                     new
