@@ -38,13 +38,7 @@ internal sealed class GitHubCommentTarget : ReplyTarget
     {
         _options = options;
         _time = time;
-        var api = options.ApiUrl;
-        if (!api.IsAbsoluteUri || !(api.Scheme == Uri.UriSchemeHttps || (api.Scheme == Uri.UriSchemeHttp && api.IsLoopback)))
-        {
-            throw new ArgumentException("PostReply.GitHub.ApiUrl must be an absolute https URL (http only on loopback), such as https://api.github.com/.");
-        }
-
-        _api = api.AbsoluteUri.EndsWith('/') ? api : new Uri(api.AbsoluteUri + "/");
+        _api = ApiBase(options.ApiUrl, "PostReply.GitHub.ApiUrl", "https://api.github.com/");
         var hasToken = !string.IsNullOrWhiteSpace(options.Token);
         var hasApp = options.AppId is not null || !string.IsNullOrWhiteSpace(options.PrivateKey);
         if (hasToken == hasApp)

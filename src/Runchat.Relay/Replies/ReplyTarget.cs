@@ -37,6 +37,16 @@ internal abstract class ReplyTarget
     /// <summary>Posts the reply once. Never throws for what the target answered: the outcome says it.</summary>
     public abstract Task<ReplyOutcome> PostAsync(HttpClient http, ReplyAddress address, ReplyContent content, CancellationToken cancellationToken);
 
+    /// <summary>Whether a reply may be sent to <paramref name="url"/>: https, or http only on loopback (a test's fake, a local receiver).</summary>
+    public static bool IsSafeUrl(Uri? url) =>
+        url is { IsAbsoluteUri: true } && (url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && url.IsLoopback));
+
+    /// <summary>An API's base URL, checked by <see cref="IsSafeUrl"/> and ending with '/' so that relative paths append to it.</summary>
+    /// <exception cref="ArgumentException">It is not; the message names <paramref name="key"/> and gives <paramref name="example"/>.</exception>
+    public static Uri ApiBase(Uri api, string key, string example) =>
+        !IsSafeUrl(api) ? throw new ArgumentException($"{key} must be an absolute https URL (http only on loopback), such as {example}.")
+        : api.AbsoluteUri.EndsWith('/') ? api : new Uri(api.AbsoluteUri + "/");
+
     /// <summary>The hidden marker a reply carries: the delivery id, so that the relay can find its own reply again.</summary>
     public static string Marker(string deliveryId) => $"<!-- runchat-relay:{deliveryId} -->";
 }

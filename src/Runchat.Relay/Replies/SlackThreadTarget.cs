@@ -33,13 +33,7 @@ internal sealed class SlackThreadTarget : ReplyTarget
     public SlackThreadTarget(RelaySlackOptions options)
     {
         _options = options;
-        var api = options.ApiUrl;
-        if (!api.IsAbsoluteUri || !(api.Scheme == Uri.UriSchemeHttps || (api.Scheme == Uri.UriSchemeHttp && api.IsLoopback)))
-        {
-            throw new ArgumentException("PostReply.Slack.ApiUrl must be an absolute https URL (http only on loopback), such as https://slack.com/api/.");
-        }
-
-        _api = api.AbsoluteUri.EndsWith('/') ? api : new Uri(api.AbsoluteUri + "/");
+        _api = ApiBase(options.ApiUrl, "PostReply.Slack.ApiUrl", "https://slack.com/api/");
     }
 
     public override string Name => "slack-thread";
@@ -50,7 +44,7 @@ internal sealed class SlackThreadTarget : ReplyTarget
         var responseUrl = PayloadPaths.String(payload, "response_url") ?? PayloadPaths.String(payload, "payload", "response_url");
         if (responseUrl is not null)
         {
-            if (!Uri.TryCreate(responseUrl, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps && !(url.Scheme == Uri.UriSchemeHttp && url.IsLoopback))
+            if (!Uri.TryCreate(responseUrl, UriKind.Absolute, out var url) || !IsSafeUrl(url))
             {
                 error = "the payload's response_url is not an https URL";
                 return null;

@@ -23,7 +23,7 @@ internal sealed class WebhookReplyTarget : ReplyTarget
     /// <exception cref="ArgumentException">The URL or the secret is not usable; the message says which.</exception>
     public WebhookReplyTarget(string? url, string? secret)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || !(parsed.Scheme == Uri.UriSchemeHttps || (parsed.Scheme == Uri.UriSchemeHttp && parsed.IsLoopback)))
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || !IsSafeUrl(parsed))
         {
             throw new ArgumentException("PostReply.Url must be an absolute https URL (http only on loopback), such as https://example.com/agent-replies.");
         }
