@@ -19,6 +19,9 @@ public sealed class RelayDeliveryQuery
     /// <summary>Only deliveries of this event name (<c>issues.opened</c>); null for all.</summary>
     public string? Event { get; init; }
 
+    /// <summary>Only deliveries received at or after this time; null for any.</summary>
+    public DateTimeOffset? Since { get; init; }
+
     /// <summary>The previous page's <see cref="RelayDeliveryPage.NextCursor"/>: this page holds the deliveries after it. Null for the newest.</summary>
     public string? Before { get; init; }
 
@@ -94,7 +97,7 @@ internal static class DeliveryCursor
             (at, id) = (receivedAt, beforeId);
         }
 
-        return new DeliveryPageQuery(query.State, query.Route, query.Event, at, id, query.Limit + 1);
+        return new DeliveryPageQuery(query.State, query.Route, query.Event, at, id, query.Limit + 1) { Since = query.Since };
     }
 
     /// <summary>A page from the store's rows (one more than asked when there is a next page).</summary>

@@ -85,6 +85,29 @@ public static class RunchatRelayEndpointExtensions
         return MapInCode(endpoints, RelayRoute.Create(path, jobId ?? throw new ArgumentNullException(nameof(jobId)), null, scheme).WithRules(options));
     }
 
+    /// <summary>
+    /// Maps the relay's health endpoints: <paramref name="livePath"/> answers 200 while the process serves (no check runs:
+    /// a liveness probe that restarts a relay whose database is down would not help), and <paramref name="readyPath"/>
+    /// runs the checks tagged <see cref="RelayHealthChecks.ReadyTag"/> (the store answers, the dispatch loop goes round):
+    /// 200 when healthy or degraded, 503 when not. Both answer JSON: the status, and each check's status and description.
+    /// </summary>
+    /// <param name="endpoints">The application.</param>
+    /// <param name="livePath">The liveness path; <c>/healthz</c> by default.</param>
+    /// <param name="readyPath">The readiness path; <c>/readyz</c> by default.</param>
+    /// <returns>A builder for both, to add conventions such as <c>RequireHost</c>.</returns>
+    public static IEndpointConventionBuilder MapRunchatRelayHealthChecks(this IEndpointRouteBuilder endpoints, string livePath = "/healthz", string readyPath = "/readyz")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup(string.Empty);
+        group.MapHealthChecks(livePath, new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthJson.WriteAsync });
+        group.MapHealthChecks(readyPath, new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
+        {
+            Predicate = static check => check.Tags.Contains(RelayHealthChecks.ReadyTag),
+            ResponseWriter = HealthJson.WriteAsync,
+        });
+        return group;
+    }
+
     private static IEndpointConventionBuilder MapInCode(IEndpointRouteBuilder endpoints, RelayRoute route)
     {
         endpoints.ServiceProvider.GetRequiredService<RelayRouteTable>().AddMapped(route);

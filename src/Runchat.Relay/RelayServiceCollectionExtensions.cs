@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -62,6 +63,19 @@ public static class RunchatRelayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayDispatcher>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayScheduler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, ReplyPoster>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayRetention>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RelayHeartbeat>());
+        services.TryAddSingleton<RelayInstanceStatus>();
+        if (!services.Any(static d => d.ServiceType == typeof(RelayStoreHealthCheck)))
+        {
+            // Once, however often AddRunchatRelay is called: two checks of one name fail every health request.
+            services.AddSingleton<RelayStoreHealthCheck>();
+            services.AddSingleton<RelayDispatcherHealthCheck>();
+            services.AddHealthChecks()
+                .AddCheck<RelayStoreHealthCheck>(RelayHealthChecks.Store, failureStatus: null, tags: RelayHealthChecks.Tags, timeout: RelayHealthChecks.StoreTimeout)
+                .AddCheck<RelayDispatcherHealthCheck>(RelayHealthChecks.Dispatcher, failureStatus: null, tags: RelayHealthChecks.Tags);
+        }
+
         // The replies' client: the poster owns its retries (a post to GitHub or Slack is not idempotent), so resilience
         // handlers configured for every client (Aspire's ServiceDefaults retry POST) are left out, as for Runchat's.
         services.AddHttpClient(ReplyPoster.HttpClientName)
@@ -98,6 +112,7 @@ public static class RunchatRelayServiceCollectionExtensions
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply.GetSection(nameof(RelayReplyOptions.Slack)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelaySlackOptions>()));
             }
 
+            errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(_section.GetSection(nameof(RunchatRelayOptions.Retention)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelayRetentionOptions>()));
             foreach (var schedule in _section.GetSection("Schedules").GetChildren())
             {
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(schedule, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayScheduleOptions>()));

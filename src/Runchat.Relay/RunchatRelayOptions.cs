@@ -64,6 +64,9 @@ public sealed class RunchatRelayOptions
     /// <summary>Runs started on a cron, each tick a delivery (see <see cref="RelayScheduleOptions"/>).</summary>
     public List<RelayScheduleOptions> Schedules { get; set; } = new();
 
+    /// <summary>How long finished deliveries are kept, per state (see <see cref="RelayRetentionOptions"/>).</summary>
+    public RelayRetentionOptions Retention { get; set; } = new();
+
     /// <summary>Every problem that would stop the relay working, each naming its route; empty when there is none.</summary>
     internal IReadOnlyList<string> Validate()
     {
@@ -84,6 +87,7 @@ public sealed class RunchatRelayOptions
         if (SignatureTolerance <= TimeSpan.Zero) errors.Add($"Relay:SignatureTolerance must be positive; got {SignatureTolerance}.");
         if (ClaimLease < TimeSpan.FromSeconds(1) || ClaimLease > TimeSpan.FromHours(1)) errors.Add($"Relay:ClaimLease must be between 00:00:01 and 01:00:00; got {ClaimLease}.");
         if (RetryBaseDelay <= TimeSpan.Zero) errors.Add($"Relay:RetryBaseDelay must be positive; got {RetryBaseDelay}.");
+        errors.AddRange(Retention.Validate());
 
         for (var i = 0; i < Routes.Count; i++)
         {

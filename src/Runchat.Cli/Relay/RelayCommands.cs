@@ -25,6 +25,11 @@ public static class RelayCommands
         relay.Subcommands.Add(SignCommand.Build(console));
         relay.Subcommands.Add(TestCommand.Build(console));
         relay.Subcommands.Add(SchedulesCommand.Build(console));
+        relay.Subcommands.Add(PauseCommand.Build(console, pause: true));
+        relay.Subcommands.Add(PauseCommand.Build(console, pause: false));
+        relay.Subcommands.Add(PurgeCommand.Build(console));
+        relay.Subcommands.Add(ForgetCommand.Build(console));
+        relay.Subcommands.Add(InstancesCommand.Build(console));
         return relay;
     }
 
@@ -33,6 +38,33 @@ public static class RelayCommands
         Description = "The relay's JSON configuration (sections Runchat and Relay); environment variables override it (Relay__Routes__0__Secret).",
         Required = true,
     };
+
+    /// <summary>A period as operators write it: <c>45s</c>, <c>30m</c>, <c>12h</c>, <c>30d</c>, or a TimeSpan (<c>1.12:00:00</c>).</summary>
+    /// <exception cref="CliUsageException">It is not one, or not positive.</exception>
+    internal static TimeSpan ParseDuration(string text, string option)
+    {
+        var trimmed = text.Trim();
+        TimeSpan? period = null;
+        if (trimmed.Length > 1 && long.TryParse(trimmed.AsSpan(0, trimmed.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= 36_500L * 24 * 3600)
+        {
+            period = char.ToLowerInvariant(trimmed[^1]) switch
+            {
+                's' => TimeSpan.FromSeconds(n),
+                'm' => TimeSpan.FromMinutes(n),
+                'h' => TimeSpan.FromHours(n),
+                'd' => TimeSpan.FromDays(Math.Min(n, 36_500)),
+                _ => null,
+            };
+        }
+        else if (TimeSpan.TryParse(trimmed, System.Globalization.CultureInfo.InvariantCulture, out var span))
+        {
+            period = span;
+        }
+
+        return period is { } p && p > TimeSpan.Zero
+            ? p
+            : throw new CliUsageException($"{option} takes a period such as 45s, 30m, 12h or 30d; got '{text}'.");
+    }
 
     /// <summary>The relay of a configuration file, validated as <c>serve</c> validates it.</summary>
     /// <param name="configPath">The file.</param>

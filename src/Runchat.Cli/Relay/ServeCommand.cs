@@ -47,6 +47,7 @@ internal static class ServeCommand
         using var fileSizeLimit = IgnoreFileSizeSignal();
 
         app.MapRunchatRelay();
+        app.MapRunchatRelayHealthChecks();
         if (dashboard)
         {
             app.MapRunchatRelayDashboard();

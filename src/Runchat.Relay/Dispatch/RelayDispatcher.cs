@@ -36,7 +36,8 @@ internal sealed class RelayDispatcher : BackgroundService
     private readonly TimeProvider _time;
     private readonly DispatchSignal _signal;
     private readonly ILogger<RelayDispatcher> _logger;
-    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly string _owner;
+    private readonly RelayInstanceStatus _status;
     private readonly LeaseKeeper _leases;
     private readonly DeliverySender _sender;
     private readonly RelayRouteTable _routes;
@@ -55,8 +56,11 @@ internal sealed class RelayDispatcher : BackgroundService
     private Task _keeping = Task.CompletedTask;
     private Task _listening = Task.CompletedTask;
 
-    public RelayDispatcher(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, IOptions<RunchatRelayOptions> options, TimeProvider time, DispatchSignal signal, ILogger<RelayDispatcher> logger)
+    public RelayDispatcher(IDeliveryStore store, IRunchatClient client, RelayRouteTable routes, IOptions<RunchatRelayOptions> options, TimeProvider time, DispatchSignal signal, RelayInstanceStatus status, ILogger<RelayDispatcher> logger)
     {
+        // The instance's id: what its claims, its leases and its heartbeat name.
+        _status = status;
+        _owner = status.Id;
         _store = store;
         _options = options.Value;
         _time = time;
@@ -103,11 +107,25 @@ internal sealed class RelayDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await DispatchAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _status.End();
+        }
+    }
+
+    private async Task DispatchAsync(CancellationToken stoppingToken)
+    {
         var lease = _options.ClaimLease;
         var recoveredAtStart = false;
         DateTimeOffset? storeDownSince = null;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // What the health check and the heartbeat read: the loop is alive, and whether the store answers.
+            _status.Pass(_time.GetUtcNow(), storeDownSince, RunsInFlight());
             DispatchStep step;
             try
             {
@@ -274,6 +292,20 @@ internal sealed class RelayDispatcher : BackgroundService
             _runEnded.Notify();
             _signal.Notify();
         }
+    }
+
+    private int RunsInFlight()
+    {
+        var count = 0;
+        foreach (var held in _held.Values)
+        {
+            if (held is { IsCompleted: false })
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private IEnumerable<Task> Runs()

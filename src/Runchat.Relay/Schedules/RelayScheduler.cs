@@ -162,7 +162,13 @@ internal sealed class RelayScheduler : BackgroundService
         try
         {
             string? skipped = null;
-            if (!schedule.AllowOverlap && await RunningTickAsync(schedule, cancellationToken).ConfigureAwait(false) is { } running
+            var paused = await _store.IsPausedAsync(RelayPauseTarget.Schedule(schedule.Name), cancellationToken).ConfigureAwait(false);
+            if (paused)
+            {
+                // Stored, so the operator sees the tick that did not run, and a resume never catches it up (its key is taken).
+                skipped = "Skipped: the schedule is paused (runchat-job relay resume --schedule " + schedule.Name + ").";
+            }
+            else if (!schedule.AllowOverlap && await RunningTickAsync(schedule, cancellationToken).ConfigureAwait(false) is { } running
                 && schedule.FireTimeOf(running.DedupeKey) != fire)
             {
                 skipped = $"Skipped (Overlap: skip): the tick of {schedule.FireTimeOf(running.DedupeKey):u} ({running.Id}) was still {DeliveryStates.Name(running.State)}.";
@@ -172,7 +178,7 @@ internal sealed class RelayScheduler : BackgroundService
             var added = await _store.AddAsync(
                 new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, schedule.DedupeKey(fire), schedule.Body(fire), _time.GetUtcNow(), SenderId: _instance, Event: "schedule", FlowId: route.FlowId)
                 {
-                    State = skipped is null ? RelayDeliveryState.Pending : RelayDeliveryState.Failed,
+                    State = skipped is null ? RelayDeliveryState.Pending : paused ? RelayDeliveryState.Ignored : RelayDeliveryState.Failed,
                     Reason = skipped,
                 },
                 CancellationToken.None).ConfigureAwait(false);
@@ -184,7 +190,15 @@ internal sealed class RelayScheduler : BackgroundService
 
             if (skipped is not null)
             {
-                _logger.LogWarning("Schedule {Schedule}: {Reason}", schedule.Name, skipped);
+                if (paused)
+                {
+                    _logger.LogInformation("Schedule {Schedule}: the tick of {FireTime:u} is skipped: the schedule is paused ({DeliveryId}).", schedule.Name, fire, added.Id);
+                }
+                else
+                {
+                    _logger.LogWarning("Schedule {Schedule}: {Reason}", schedule.Name, skipped);
+                }
+
                 return;
             }
 

@@ -76,10 +76,10 @@ internal static class DeliveryTransitions
 {
     private static readonly RelayDeliveryState[] None = Array.Empty<RelayDeliveryState>();
 
-    /// <summary>Leases due pending rows to <c>@owner</c>: unclaimed ones, and those whose holder's lease expired.</summary>
+    /// <summary>Leases due pending rows to <c>@owner</c>: unclaimed ones, and those whose holder's lease expired; none of a paused route.</summary>
     public static readonly DeliveryTransition Claim = new("ClaimAsync",
         from: [RelayDeliveryState.Pending], to: None,
-        guard: "next_attempt_at <= @now AND (claimed_by IS NULL OR lease_until < @now)",
+        guard: "next_attempt_at <= @now AND (claimed_by IS NULL OR lease_until < @now) AND route NOT IN (SELECT name FROM runchat_relay_paused WHERE kind = 'route')",
         set: "claimed_by = @owner, lease_until = @lease");
 
     /// <summary>Starts the send of a row <c>@owner</c> holds (the store adds the limits, counted under its lock).</summary>

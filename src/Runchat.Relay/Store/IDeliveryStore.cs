@@ -90,6 +90,29 @@ internal interface IDeliveryStore : IDeliveryReader
 
     /// <summary>Posts whose poster died become <c>unknown</c> (looked for before any second post); every one at start on a single-process store.</summary>
     Task<int> RecoverRepliesAsync(DateTimeOffset now, bool atStart, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="max"/> deliveries of a finished <paramref name="state"/> that arrived and last changed
+    /// before <paramref name="cutoff"/>, none whose reply is being posted; how many, or -1 when another relay is deleting
+    /// (one at a time, each batch its own short transaction).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="state"/> is <c>pending</c> or <c>sending</c>.</exception>
+    Task<int> PurgeBatchAsync(RelayDeliveryState state, DateTimeOffset cutoff, int max, CancellationToken cancellationToken);
+
+    /// <summary>Deletes every delivery of one sender id (an erasure request), except sends in flight; how many were deleted and kept.</summary>
+    Task<(int Deleted, int InFlight)> ForgetSenderAsync(string senderId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Pauses or resumes a route or schedule for every relay on the store; whether that changed anything. Pausing a route
+    /// gives back its claims not yet started; resuming it tells every relay its deliveries are due.
+    /// </summary>
+    Task<bool> SetPausedAsync(RelayPauseTarget target, bool paused, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Records this instance's heartbeat (inserted the first time).</summary>
+    Task HeartbeatAsync(RelayInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>Removes an instance's row (<paramref name="id"/>: one that stops) and those not seen since <paramref name="seenBefore"/>.</summary>
+    Task<int> RemoveInstancesAsync(string? id, DateTimeOffset seenBefore, CancellationToken cancellationToken);
 }
 
 /// <summary>The store's reads: none changes anything, and all but <see cref="ListAsync"/> are bounded.</summary>
@@ -117,6 +140,21 @@ internal interface IDeliveryReader
     /// <summary>The stored body of a delivery, or null when there is none.</summary>
     Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>How many deliveries <see cref="IDeliveryStore.PurgeBatchAsync"/> would delete (a count of the state's index range).</summary>
+    Task<long> CountPurgeableAsync(RelayDeliveryState state, DateTimeOffset cutoff, CancellationToken cancellationToken);
+
+    /// <summary>The paused routes and schedules.</summary>
+    Task<IReadOnlyList<RelayPause>> ListPausedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether a route or schedule is paused.</summary>
+    Task<bool> IsPausedAsync(RelayPauseTarget target, CancellationToken cancellationToken);
+
+    /// <summary>The instances' heartbeats, the latest first (at most 1,000).</summary>
+    Task<IReadOnlyList<RelayInstance>> ListInstancesAsync(CancellationToken cancellationToken);
+
+    /// <summary>One round trip to the database (a health check): throws when it cannot be reached.</summary>
+    Task PingAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// What the dashboard's overview shows besides the counts by state: deliveries by route, sends
     /// started in the last hour and day, the oldest pending delivery, and a delivery's receive trace id.
@@ -140,6 +178,9 @@ internal sealed record DeliveryOverview(IReadOnlyList<(string Route, long Count)
 /// <summary>A page of the delivery list: filters, the cursor (received_at and id of the last row seen), and the page size.</summary>
 internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Route, string? Event, DateTimeOffset? BeforeReceivedAt, string? BeforeId, int Limit)
 {
+    /// <summary>Only deliveries received at or after this time; null for any.</summary>
+    public DateTimeOffset? Since { get; init; }
+
     /// <summary>The WHERE clause both stores use, with <c>@name</c> parameters (those set are added by <see cref="Bind"/>).</summary>
     public string Where(char parameterPrefix = '@')
     {
@@ -149,6 +190,7 @@ internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Rout
         if (Event is not null) conditions.Add("event_name = @event");
         // A row value: both databases start the index range at the cursor (an OR of the two made PostgreSQL read from the top).
         if (BeforeReceivedAt is not null && BeforeId is not null) conditions.Add("(received_at, id) < (@beforeReceived, @beforeId)");
+        if (Since is not null) conditions.Add("received_at >= @since");
         var where = conditions.Count == 0 ? "1 = 1" : string.Join(" AND ", conditions);
         return parameterPrefix == '@' ? where : where.Replace('@', parameterPrefix);
     }
@@ -167,6 +209,7 @@ internal sealed record DeliveryPageQuery(RelayDeliveryState? State, string? Rout
             Add("beforeId", BeforeId);
         }
 
+        if (Since is { } since) Add("since", since.ToUnixTimeMilliseconds());
         Add("limit", Limit);
     }
 }

@@ -30,6 +30,7 @@ internal sealed class PostgresDialect : SqlDialect, IDeliveryNotifications
     // pg_advisory_xact_lock keys: one for creating the schema, one for starting a send (the limits).
     private const long SchemaLock = 0x52756e636861_01;
     private const long SendLock = 0x52756e636861_02;
+    private const long RetentionLock = 0x52756e636861_03;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _listenSource;
@@ -296,6 +297,14 @@ internal sealed class PostgresDialect : SqlDialect, IDeliveryNotifications
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
+    }
+
+    public override async Task<bool> TryLockRetentionAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        // Released at the batch's commit: relays sharing the database take turns, none waits.
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock(@lock);", (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+        command.Parameters.AddWithValue("lock", RetentionLock);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     public override async Task NotifyAsync(DbConnection connection, DbTransaction? transaction)

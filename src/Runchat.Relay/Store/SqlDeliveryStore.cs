@@ -22,7 +22,7 @@ namespace Runchat.Relay;
 /// </list>
 /// Times are Unix milliseconds from the relays' clocks.
 /// </remarks>
-internal sealed class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications, IDisposable, IAsyncDisposable
+internal sealed partial class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifications, IDisposable, IAsyncDisposable
 {
     /// <summary>How many deliveries one commit may carry.</summary>
     private const int MaxBatch = 256;

@@ -33,6 +33,12 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>Outcomes per minute, per route and instance (they outlive the deliveries they count).</summary>
     public string Minutes => "runchat_relay_minutes";
 
+    /// <summary>The paused routes and schedules, shared by every relay on the store.</summary>
+    public string Paused => "runchat_relay_paused";
+
+    /// <summary>Each relay instance's heartbeat.</summary>
+    public string Instances => "runchat_relay_instances";
+
     /// <summary>
     /// One process uses the store at a time (SQLite): at start, every send in flight is a dead process's, and every
     /// claim is free at once.
@@ -92,6 +98,12 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// start counted in <see cref="Starts"/> and the send in <see cref="Minutes"/>; or why not.
     /// </summary>
     public abstract Task<SendStart> StartSendAsync(DbConnection connection, StartRequest request, MinuteCount sent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In a retention batch's transaction: whether this relay may delete now. Where several relays share the store, one at
+    /// a time (the others skip the batch); a store one process uses always may.
+    /// </summary>
+    public virtual Task<bool> TryLockRetentionAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.FromResult(true);
 
     /// <summary>Tells other relays sharing the store that there is new work, at the commit of <paramref name="transaction"/>.</summary>
     public virtual Task NotifyAsync(DbConnection connection, DbTransaction? transaction) => Task.CompletedTask;

@@ -20,7 +20,7 @@ namespace Runchat.Relay;
 internal sealed class StoreSchema
 {
     /// <summary>The version this relay writes into <c>runchat_relay_schema</c>, and the newest it reads.</summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>The steps, in order.</summary>
     public static readonly IReadOnlyList<SchemaStep> Steps = new SchemaStep[]
@@ -29,6 +29,7 @@ internal sealed class StoreSchema
         new(2, "the text sent to the agent (RelayDelivery.Message)", (d, c, t, ct) => d.AddColumnAsync(c, t, d.Deliveries, "message", d.Text, ct)),
         new(3, "lists by route, by event, and by either with a state read an index; outcomes per minute", CountsAsync),
         new(4, "replies (PostReply): their state, lease and outcome on the delivery; the run's credits and Runchat id", RepliesAsync),
+        new(5, "operating: paused routes and schedules, instances' heartbeats, deliveries by sender id (erasure)", OperatingAsync),
     };
 
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -148,6 +149,18 @@ internal sealed class StoreSchema
         // Partial: the replies due and the posts in flight are a handful among millions of deliveries.
         await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_reply_due ON {table} (reply_next_at) WHERE reply_state IN ('pending', 'unknown')", cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_reply_posting ON {table} (reply_lease_until) WHERE reply_state = 'posting'", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task OperatingAsync(SqlDialect dialect, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var (t, i, table) = (dialect.Text, dialect.BigInt, dialect.Deliveries);
+        await ExecuteAsync(connection, transaction, $"CREATE TABLE IF NOT EXISTS {dialect.Paused} (kind {t} NOT NULL, name {t} NOT NULL, paused_at {i} NOT NULL, PRIMARY KEY (kind, name))", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction,
+            $"CREATE TABLE IF NOT EXISTS {dialect.Instances} (id {t} PRIMARY KEY, host {t} NOT NULL, process_id INTEGER NOT NULL, started_at {i} NOT NULL, last_seen {i} NOT NULL, in_flight INTEGER NOT NULL)",
+            cancellationToken).ConfigureAwait(false);
+
+        // Partial: only deliveries that carry a sender id (an erasure request names one).
+        await ExecuteAsync(connection, transaction, $"CREATE INDEX IF NOT EXISTS ix_{table}_sender ON {table} (sender_id) WHERE sender_id IS NOT NULL", cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)

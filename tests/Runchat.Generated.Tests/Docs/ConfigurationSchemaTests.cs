@@ -34,6 +34,7 @@ public class ConfigurationSchemaTests
         yield return new TestCaseData("Relay:Routes:n:PostReply", typeof(RelayReplyOptions)).SetArgDisplayNames("reply");
         yield return new TestCaseData("Relay:Routes:n:PostReply:GitHub", typeof(RelayGitHubOptions)).SetArgDisplayNames("github");
         yield return new TestCaseData("Relay:Routes:n:PostReply:Slack", typeof(RelaySlackOptions)).SetArgDisplayNames("slack");
+        yield return new TestCaseData("Relay:Retention", typeof(RelayRetentionOptions)).SetArgDisplayNames("retention");
     }
 
     private static JsonElement Of(string section) => section switch
@@ -43,6 +44,7 @@ public class ConfigurationSchemaTests
         "Relay:Routes:n:PostReply" => Schema.GetProperty("definitions").GetProperty("reply"),
         "Relay:Routes:n:PostReply:GitHub" => Schema.GetProperty("definitions").GetProperty("github"),
         "Relay:Routes:n:PostReply:Slack" => Schema.GetProperty("definitions").GetProperty("slack"),
+        "Relay:Retention" => Schema.GetProperty("definitions").GetProperty("retention"),
         _ => Section(section),
     };
 
@@ -69,7 +71,8 @@ public class ConfigurationSchemaTests
             var expected = type == typeof(int) || type == typeof(long) ? "integer"
                 : type == typeof(bool) ? "boolean"
                 : type == typeof(string) || type == typeof(Uri) ? "string"
-                : type == typeof(TimeSpan) ? (section == "Runchat" ? "oneOf" : "#/definitions/timespan")
+                : type == typeof(TimeSpan) ? (section is "Runchat" or "Relay:Retention" ? "oneOf" : "#/definitions/timespan")
+                : type == typeof(RelayRetentionOptions) ? "#/definitions/retention"
                 : type == typeof(RelayReplyOptions) ? "#/definitions/reply"
                 : type == typeof(RelayGitHubOptions) ? "#/definitions/github"
                 : type == typeof(RelaySlackOptions) ? "#/definitions/slack"

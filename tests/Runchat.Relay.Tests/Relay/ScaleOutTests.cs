@@ -304,7 +304,7 @@ public class ScaleOutTests
         Assert.That(relays.Select(r => r.HasExited), Is.All.False, setup.Outputs);
         Assert.That(rows, Is.EqualTo(1), "one schema version row");
         Assert.That(version, Is.EqualTo(StoreSchema.Version));
-        Assert.That(tableNames, Is.EqualTo("runchat_relay_deliveries,runchat_relay_minutes,runchat_relay_schema,runchat_relay_starts"));
+        Assert.That(tableNames, Is.EqualTo("runchat_relay_deliveries,runchat_relay_instances,runchat_relay_minutes,runchat_relay_paused,runchat_relay_schema,runchat_relay_starts"));
         Assert.That(setup.Outputs, Does.Not.Contain("could not read its store").And.Not.Contain("fail:"), "neither instance hit an error");
         Assert.That(setup.Outputs, Does.Contain("Password=***").And.Not.Contain(StorePassword), "the store is shown with its password masked");
     }

@@ -58,6 +58,26 @@ internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDis
 
     public virtual Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken) => Inner.ReplayAsync(seen, now, cancellationToken);
 
+    public virtual Task<int> PurgeBatchAsync(RelayDeliveryState state, DateTimeOffset cutoff, int max, CancellationToken cancellationToken) => Inner.PurgeBatchAsync(state, cutoff, max, cancellationToken);
+
+    public virtual Task<long> CountPurgeableAsync(RelayDeliveryState state, DateTimeOffset cutoff, CancellationToken cancellationToken) => Inner.CountPurgeableAsync(state, cutoff, cancellationToken);
+
+    public virtual Task<(int Deleted, int InFlight)> ForgetSenderAsync(string senderId, CancellationToken cancellationToken) => Inner.ForgetSenderAsync(senderId, cancellationToken);
+
+    public virtual Task<bool> SetPausedAsync(RelayPauseTarget target, bool paused, DateTimeOffset now, CancellationToken cancellationToken) => Inner.SetPausedAsync(target, paused, now, cancellationToken);
+
+    public virtual Task<IReadOnlyList<RelayPause>> ListPausedAsync(CancellationToken cancellationToken) => Inner.ListPausedAsync(cancellationToken);
+
+    public virtual Task<bool> IsPausedAsync(RelayPauseTarget target, CancellationToken cancellationToken) => Inner.IsPausedAsync(target, cancellationToken);
+
+    public virtual Task HeartbeatAsync(RelayInstance instance, CancellationToken cancellationToken) => Inner.HeartbeatAsync(instance, cancellationToken);
+
+    public virtual Task<int> RemoveInstancesAsync(string? id, DateTimeOffset seenBefore, CancellationToken cancellationToken) => Inner.RemoveInstancesAsync(id, seenBefore, cancellationToken);
+
+    public virtual Task<IReadOnlyList<RelayInstance>> ListInstancesAsync(CancellationToken cancellationToken) => Inner.ListInstancesAsync(cancellationToken);
+
+    public virtual Task PingAsync(CancellationToken cancellationToken) => Inner.PingAsync(cancellationToken);
+
     public void Dispose() => (Inner as IDisposable)?.Dispose();
 
     public ValueTask DisposeAsync() => Inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : default;

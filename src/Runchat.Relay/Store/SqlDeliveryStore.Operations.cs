@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Generic;
+using System.Data.Common;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Runchat.Relay;
+
+/// <summary>
+/// What operating a relay for months needs of the store: deleting old deliveries (retention, purge, erasure), pausing
+/// routes and schedules, and the instances' heartbeats. The same SQL on both databases.
+/// </summary>
+internal sealed partial class SqlDeliveryStore
+{
+    /// <summary>
+    /// The deliveries of <c>@state</c> past <c>@cutoff</c> (arrived and last changed before it), none whose reply is
+    /// being posted. Repeated in the DELETE's own condition, so a row replayed since it was selected is kept
+    /// (PostgreSQL re-checks a changed row against the outer condition only).
+    /// </summary>
+    private const string Purgeable = "state = @state AND received_at < @cutoff AND updated_at < @cutoff AND (reply_state IS NULL OR reply_state NOT IN ('pending', 'posting'))";
+
+    /// <summary>The states a purge may delete: those whose run has ended, or that never run.</summary>
+    public static bool IsPurgeable(RelayDeliveryState state) => state is RelayDeliveryState.Succeeded or RelayDeliveryState.Failed or RelayDeliveryState.Unknown or RelayDeliveryState.Ignored;
+
+    public async Task<int> PurgeBatchAsync(RelayDeliveryState state, DateTimeOffset cutoff, int max, CancellationToken cancellationToken)
+    {
+        if (!IsPurgeable(state))
+        {
+            throw new ArgumentException($"{DeliveryStates.Name(state)} deliveries have not finished; they are never purged.", nameof(state));
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await _dialect.WriteAsync(async () =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            if (!await _dialect.TryLockRetentionAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
+            {
+                return -1;
+            }
+
+            var deleted = await ExecuteAsync(connection, transaction,
+                Dialect($"DELETE FROM {_table} WHERE {Purgeable} AND id IN (SELECT id FROM {_table} WHERE {Purgeable} LIMIT @max)"), command =>
+                {
+                    Bind(command, "state", DeliveryStates.Name(state));
+                    Bind(command, "cutoff", cutoff.ToUnixTimeMilliseconds());
+                    Bind(command, "max", max);
+                }, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return deleted;
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<long> CountPurgeableAsync(RelayDeliveryState state, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = Dialect($"SELECT COUNT(*) FROM {_table} WHERE {Purgeable}");
+        Bind(command, "state", DeliveryStates.Name(state));
+        Bind(command, "cutoff", cutoff.ToUnixTimeMilliseconds());
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<(int Deleted, int InFlight)> ForgetSenderAsync(string senderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await _dialect.WriteAsync(async () =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            // A send in flight is kept: its run is under way and its outcome must land somewhere. Forget it again once it ends.
+            var deleted = await ExecuteAsync(connection, transaction, Dialect($"DELETE FROM {_table} WHERE sender_id = @sender AND state <> 'sending'"),
+                command => Bind(command, "sender", senderId), cancellationToken).ConfigureAwait(false);
+            await using var left = connection.CreateCommand();
+            left.Transaction = transaction;
+            left.CommandText = Dialect($"SELECT COUNT(*) FROM {_table} WHERE sender_id = @sender");
+            Bind(left, "sender", senderId);
+            var inFlight = Convert.ToInt32(await left.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return (deleted, inFlight);
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<bool> SetPausedAsync(RelayPauseTarget target, bool paused, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await _dialect.WriteAsync(async () =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var kind = PauseKindName(target.Kind);
+            var changed = await ExecuteAsync(connection, transaction,
+                Dialect(paused
+                    ? $"INSERT INTO {_dialect.Paused} (kind, name, paused_at) VALUES (@kind, @name, @now) ON CONFLICT (kind, name) DO NOTHING"
+                    : $"DELETE FROM {_dialect.Paused} WHERE kind = @kind AND name = @name"),
+                command =>
+                {
+                    Bind(command, "kind", kind);
+                    Bind(command, "name", target.Name);
+                    Bind(command, "now", now.ToUnixTimeMilliseconds());
+                }, cancellationToken).ConfigureAwait(false);
+            if (target.Kind == RelayPauseKind.Route)
+            {
+                if (paused)
+                {
+                    // Claims taken before the pause are given back: their start then finds them no longer held, and no
+                    // relay claims them again until the route is resumed. A send already started goes on.
+                    await ExecuteAsync(connection, transaction, Dialect($"UPDATE {_table} SET claimed_by = NULL, lease_until = NULL WHERE state = 'pending' AND route = @name AND claimed_by IS NOT NULL"),
+                        command => Bind(command, "name", target.Name), cancellationToken).ConfigureAwait(false);
+                }
+                else if (changed > 0)
+                {
+                    // What waited is due at once: every relay sharing the store is told.
+                    await _dialect.NotifyAsync(connection, transaction).ConfigureAwait(false);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return changed > 0;
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayPause>> ListPausedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT kind, name, paused_at FROM {_dialect.Paused} ORDER BY kind, name";
+        var paused = new List<RelayPause>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var name = reader.GetString(1);
+            var target = reader.GetString(0) == "schedule" ? RelayPauseTarget.Schedule(name) : RelayPauseTarget.Route(name);
+            paused.Add(new RelayPause(target, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+        }
+
+        return paused;
+    }
+
+    public async Task<bool> IsPausedAsync(RelayPauseTarget target, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = Dialect($"SELECT COUNT(*) FROM {_dialect.Paused} WHERE kind = @kind AND name = @name");
+        Bind(command, "kind", PauseKindName(target.Kind));
+        Bind(command, "name", target.Name);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;
+    }
+
+    public Task HeartbeatAsync(RelayInstance instance, CancellationToken cancellationToken) =>
+        WriteAsync(Dialect(
+            $"INSERT INTO {_dialect.Instances} (id, host, process_id, started_at, last_seen, in_flight) VALUES (@id, @host, @pid, @started, @seen, @inFlight) " +
+            "ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, in_flight = excluded.in_flight"),
+            command =>
+            {
+                Bind(command, "id", instance.Id);
+                Bind(command, "host", instance.Host);
+                Bind(command, "pid", instance.ProcessId);
+                Bind(command, "started", instance.StartedAt.ToUnixTimeMilliseconds());
+                Bind(command, "seen", instance.LastSeenAt.ToUnixTimeMilliseconds());
+                Bind(command, "inFlight", instance.RunsInFlight);
+            }, cancellationToken);
+
+    public Task<int> RemoveInstancesAsync(string? id, DateTimeOffset seenBefore, CancellationToken cancellationToken) =>
+        WriteAsync(Dialect($"DELETE FROM {_dialect.Instances} WHERE id = @id OR last_seen < @before"), command =>
+        {
+            Bind(command, "id", id ?? string.Empty);
+            Bind(command, "before", seenBefore.ToUnixTimeMilliseconds());
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<RelayInstance>> ListInstancesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT id, host, process_id, started_at, last_seen, in_flight FROM {_dialect.Instances} ORDER BY last_seen DESC, id LIMIT 1000";
+        var instances = new List<RelayInstance>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            instances.Add(new RelayInstance
+            {
+                Id = reader.GetString(0),
+                Host = reader.GetString(1),
+                ProcessId = reader.GetInt32(2),
+                StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                LastSeenAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+                RunsInFlight = reader.GetInt32(5),
+            });
+        }
+
+        return instances;
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string PauseKindName(RelayPauseKind kind) => kind == RelayPauseKind.Schedule ? "schedule" : "route";
+
+    private string Dialect(string sql) => _p == '@' ? sql : sql.Replace('@', _p);
+}
