@@ -109,6 +109,15 @@ internal static class ListCommand
         {
             await output.WriteLineAsync($"(more: --before {next})").ConfigureAwait(false);
         }
+
+        if (format == Format.Table)
+        {
+            // Why pending deliveries may not move: said under the table, never inside the JSON.
+            foreach (var pause in await relay.ListPausedAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await output.WriteLineAsync($"(paused: {pause.Target} since {pause.PausedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)").ConfigureAwait(false);
+            }
+        }
     }
 
     private static string Row(RelayDelivery d)

@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using Runchat.Relay;
 
 namespace Runchat.Cli.Relay;
@@ -24,9 +25,11 @@ internal static class SchedulesCommand
             // The last tick needs a store a relay wrote; without one the times are listed alone.
             var stored = relay.Location.Kind != "sqlite" || File.Exists(relay.Location.Target);
             var now = DateTimeOffset.UtcNow;
+            var paused = stored ? await relay.Relay.ListPausedAsync(cancellationToken).ConfigureAwait(false) : Array.Empty<RelayPause>();
             foreach (var schedule in relay.Routes.Schedules)
             {
-                await console.Out.WriteLineAsync($"{schedule.Name}  {schedule.CronText}  {schedule.Zone.Id}  -> {schedule.Route.Target}").ConfigureAwait(false);
+                var pause = paused.FirstOrDefault(p => p.Target == RelayPauseTarget.Schedule(schedule.Name));
+                await console.Out.WriteLineAsync($"{schedule.Name}  {schedule.CronText}  {schedule.Zone.Id}  -> {schedule.Route.Target}{(pause is null ? string.Empty : $"  PAUSED since {pause.PausedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC (its ticks are skipped)")}").ConfigureAwait(false);
                 var fire = (DateTimeOffset?)now;
                 for (var n = 0; n < 3 && (fire = schedule.Next(fire!.Value)) is { } at; n++)
                 {

@@ -75,7 +75,7 @@ public class OperatingProcessTests : PerStoreFixture
     private SandboxServer Sandbox => _sandbox!;
 
     /// <summary>A relay.json on this test's store and sandbox, with routes /hooks/a (agent-a) and /hooks/b (agent-b), and <paramref name="relay"/>'s other keys.</summary>
-    private string Config(object? retention = null)
+    private string Config(object? retention = null, object? schedules = null)
     {
         var path = Path.Combine(_directory, $"relay-{Guid.NewGuid():N}.json");
         var relay = new Dictionary<string, object?>
@@ -87,6 +87,11 @@ public class OperatingProcessTests : PerStoreFixture
         if (retention is not null)
         {
             relay["Retention"] = retention;
+        }
+
+        if (schedules is not null)
+        {
+            relay["Schedules"] = schedules;
         }
 
         File.WriteAllText(path, JsonSerializer.Serialize(new { Runchat = new { ApiKey = "sandbox-key", BaseUrl = Sandbox.BaseUrl.ToString() }, Relay = relay }));
@@ -179,6 +184,8 @@ public class OperatingProcessTests : PerStoreFixture
             Assert.That((await StateAsync(id)).State, Is.EqualTo(RelayDeliveryState.Pending));
         }
 
+        var list = await CliAsync("relay", "list", "--config", config, "--state", "pending");
+        Assert.That(list.Out, Does.Contain(waiting[0]).And.Contain(waiting[1]).And.Match(@"\(paused: route /hooks/a since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)"), "the table says why they wait");
         var again = await CliAsync("relay", "pause", "--config", config, "--route", "/hooks/a");
         Assert.That(again.Out.Trim(), Is.EqualTo("route /hooks/a was paused already."));
         var typo = await CliAsync("relay", "pause", "--config", config, "--route", "/hooks/c");
@@ -191,6 +198,7 @@ public class OperatingProcessTests : PerStoreFixture
         await UntilAsync(async () => (await StateAsync(waiting[0])).State == RelayDeliveryState.Succeeded && (await StateAsync(waiting[1])).State == RelayDeliveryState.Succeeded,
             "what waited is sent after the resume (another process: at the dispatcher's next poll at the latest)");
         Assert.That(Sandbox.Requests.Count(r => r.JobId == "agent-a"), Is.EqualTo(2));
+        Assert.That((await CliAsync("relay", "list", "--config", config)).Out, Does.Not.Contain("(paused:"));
     }
 
     [Test]
@@ -304,6 +312,44 @@ public class OperatingProcessTests : PerStoreFixture
         Assert.That(resumed.ExitCode, Is.EqualTo(0), resumed.Error);
         await UntilAsync(() => AllSucceededAsync(waiting), "all ten run after the resume");
         Assert.That(Sandbox.Requests.Count(r => r.JobId == "agent-a"), Is.EqualTo(10), "each once, between the two instances");
+    }
+
+    [Test]
+    public async Task APausedSchedulesTicksAreSkippedByTheRunningRelayAndShownAndItsNextTickAfterResumeRuns()
+    {
+        var config = Config(schedules: new[] { new { Name = "every-2s", Cron = "*/2 * * * * *", JobId = "digest-agent" } });
+        await ServeAsync(config);
+        await UntilAsync(async () => (await TicksAsync()).Any(t => t.State == RelayDeliveryState.Succeeded), "a tick runs", 30);
+
+        var paused = await CliAsync("relay", "pause", "--config", config, "--schedule", "every-2s");
+        Assert.That((paused.ExitCode, paused.Out.Trim()), Is.EqualTo((0, "schedule every-2s is paused: its ticks are skipped until it is resumed.")), paused.Error);
+        await UntilAsync(async () => (await TicksAsync()).Count(t => t.State == RelayDeliveryState.Ignored) >= 2, "two ticks skipped", 30);
+        var ran = Sandbox.Requests.Count(r => r.JobId == "digest-agent");
+        var ticks = await TicksAsync();
+        Assert.That(ticks.TakeWhile(t => t.State == RelayDeliveryState.Ignored).Count(), Is.GreaterThanOrEqualTo(2), "the newest ticks are the skipped ones");
+        Assert.That(ticks.Where(t => t.State == RelayDeliveryState.Ignored).Select(t => t.LastError).Distinct(), Is.EqualTo(new[] { "Skipped: the schedule is paused (runchat-job relay resume --schedule every-2s)." }));
+        var listed = await CliAsync("relay", "schedules", "--config", config);
+        Assert.That(listed.Out, Does.Match(@"every-2s  \*/2 \* \* \* \* \*  UTC  -> job digest-agent  PAUSED since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(its ticks are skipped\)"), listed.Out + listed.Error);
+
+        var resumed = await CliAsync("relay", "resume", "--config", config, "--schedule", "every-2s");
+        Assert.That((resumed.ExitCode, resumed.Out.Trim()), Is.EqualTo((0, "schedule every-2s is resumed: its next tick runs.")));
+        await UntilAsync(async () => (await TicksAsync()).First().State == RelayDeliveryState.Succeeded, "the next tick runs", 30);
+        Assert.That(Sandbox.Requests.Count(r => r.JobId == "digest-agent"), Is.GreaterThan(ran));
+        Assert.That((await CliAsync("relay", "schedules", "--config", config)).Out, Does.Not.Contain("PAUSED"));
+    }
+
+    /// <summary>The schedule's ticks, newest first.</summary>
+    private async Task<RelayDelivery[]> TicksAsync()
+    {
+        var store = Store.Open();
+        try
+        {
+            return (await store.ListAsync(null, default)).Where(d => d.Route == "schedule:every-2s").ToArray();
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
     }
 
     private async Task<bool> AllSucceededAsync(IEnumerable<string> ids)
