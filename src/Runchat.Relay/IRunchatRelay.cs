@@ -66,6 +66,16 @@ public interface IRunchatRelay
     /// <exception cref="System.ArgumentException">No route or schedule of that path or name is configured.</exception>
     Task<bool> ResumeAsync(RelayPauseTarget target, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs a schedule once, now, outside its cron (to try it): a tick whose dedupe key is
+    /// <c>schedule:&lt;Name&gt;:manual:&lt;delivery id&gt;</c>, sent as any tick is. It runs even while the schedule is paused.
+    /// </summary>
+    /// <param name="name">A configured schedule's name.</param>
+    /// <param name="cancellationToken">Cancels the store's write.</param>
+    /// <returns>The tick, stored <c>pending</c>.</returns>
+    /// <exception cref="System.ArgumentException">No schedule of that name is configured.</exception>
+    Task<RelayDelivery> RunScheduleNowAsync(string name, CancellationToken cancellationToken = default);
+
     /// <summary>The paused routes and schedules.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<IReadOnlyList<RelayPause>> ListPausedAsync(CancellationToken cancellationToken = default);

@@ -53,8 +53,10 @@ internal static class DeliveryCursor
 {
     private const long MaxMilliseconds = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
-    public static string Of(RelayDelivery delivery) =>
-        delivery.ReceivedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + delivery.Id;
+    public static string Of(RelayDelivery delivery) => Of(delivery.ReceivedAt, delivery.Id);
+
+    public static string Of(DateTimeOffset receivedAt, string id) =>
+        receivedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + ":" + id;
 
     /// <summary>The received time and id a cursor names, or why it is not one (for a 400 or an exit 2).</summary>
     public static bool TryParse(string? text, out DateTimeOffset receivedAt, out string id, out string? error)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -106,6 +107,20 @@ internal sealed class RunchatRelay : IRunchatRelay
         var resumed = await _store.SetPausedAsync(Resolve(target), paused: false, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         _signal.Notify();
         return resumed;
+    }
+
+    public async Task<RelayDelivery> RunScheduleNowAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var target = Resolve(RelayPauseTarget.Schedule(name ?? throw new ArgumentNullException(nameof(name))));
+        var schedule = _routes.Schedules.First(s => s.Name == target.Name);
+        var now = _time.GetUtcNow();
+        var id = DeliveryIds.New(_time);
+        var route = schedule.Route;
+        await _store.AddAsync(
+            new NewDelivery(id, route.Path, route.JobId ?? string.Empty, schedule.ManualKey(id), schedule.Body(now), now, SenderId: "manual", Event: "schedule", FlowId: route.FlowId),
+            cancellationToken).ConfigureAwait(false);
+        _signal.Notify();
+        return (await _store.GetAsync(id, cancellationToken).ConfigureAwait(false))!;
     }
 
     public Task<IReadOnlyList<RelayPause>> ListPausedAsync(CancellationToken cancellationToken = default) => _store.ListPausedAsync(cancellationToken);

@@ -14,6 +14,9 @@ internal static class DashboardModels
     [
         typeof(DashboardLayout), typeof(DashboardMessage), typeof(OverviewModel), typeof(StateCard), typeof(RouteRow),
         typeof(DeliveryRow), typeof(DeliveriesModel), typeof(DeliveryModel), typeof(DeliveryField), typeof(ReplayForm),
+        typeof(ActionForm), typeof(SchedulesModel), typeof(ScheduleRow), typeof(RoutesModel), typeof(RouteState), typeof(InstancesModel),
+        typeof(InstanceRow), typeof(IgnoredModel), typeof(IgnoredEventRow), typeof(ReplayManyModel), typeof(ChartModel), typeof(ChartBar),
+        typeof(PeriodOption),
     ];
 
     private const int MaxPayloadBytes = 64 * 1024;
@@ -71,6 +74,7 @@ internal sealed record DeliveryRow(string Id, string Href, string State, string 
 }
 
 internal sealed record OverviewModel(
+    ChartModel Chart,
     IReadOnlyList<StateCard> States,
     long StartedLastHour,
     long StartedLastDay,
@@ -81,7 +85,99 @@ internal sealed record OverviewModel(
     IReadOnlyList<DeliveryRow> Unknown,
     IReadOnlyList<DeliveryRow> Latest);
 
-internal sealed record DeliveriesModel(IReadOnlyList<string> States, string State, string Route, string Event, IReadOnlyList<DeliveryRow> Rows, string? Older);
+internal sealed record DeliveriesModel(IReadOnlyList<string> States, string State, string Route, string Event, IReadOnlyList<DeliveryRow> Rows, string? Older)
+{
+    public string Q { get; init; } = string.Empty;
+
+    public string Since { get; init; } = string.Empty;
+
+    public IReadOnlyList<PeriodOption> Periods { get; init; } = Array.Empty<PeriodOption>();
+
+    /// <summary>What a search read, and how far back.</summary>
+    public string? Searched { get; init; }
+
+    /// <summary>The bulk replay's confirm page for this filter, when it selects failed or unknown deliveries.</summary>
+    public string? ReplayMany { get; init; }
+}
+
+internal sealed record PeriodOption(string Value, string Label);
+
+/// <summary>A POST form with its antiforgery token: a button, and a confirmation checkbox when it runs the agent.</summary>
+internal sealed record ActionForm(string Action, string Field, string Token, string Label, string? Confirm, bool Danger, IReadOnlyList<DeliveryField> Hidden);
+
+internal sealed record SchedulesModel(IReadOnlyList<ScheduleRow> Schedules, string? Notice);
+
+internal sealed record ScheduleRow(string Name, string Cron, string Zone, string Target, IReadOnlyList<string> Next, string? Paused, DeliveryRow? Last, ActionForm Toggle, ActionForm Run);
+
+internal sealed record RoutesModel(IReadOnlyList<RouteState> Routes, string? Notice);
+
+internal sealed record RouteState(string Path, string Href, string Target, string Signature, long Received, string? Paused, ActionForm Toggle);
+
+internal sealed record InstancesModel(IReadOnlyList<InstanceRow> Instances);
+
+internal sealed record InstanceRow(string Host, int ProcessId, string Started, string LastSeen, int Runs, string Status, string StatusClass);
+
+internal sealed record IgnoredModel(IReadOnlyList<RouteRow> ByRoute, IReadOnlyList<IgnoredEventRow> ByEvent, int Sample, IReadOnlyList<DeliveryRow> Latest);
+
+internal sealed record IgnoredEventRow(string Route, string Event, string Href, long Count);
+
+internal sealed record ReplayManyModel(string Filter, string? Done, long Count, bool More, int Max, ActionForm? Form, IReadOnlyList<DeliveryRow> Rows);
+
+internal sealed record ChartModel(int Width, int Height, int BarWidth, long Peak, IReadOnlyList<ChartBar> Bars)
+{
+    /// <summary>Bars of 10 minutes, over 24 hours, from the per-minute counters, stacked by outcome.</summary>
+    public static ChartModel Of(IReadOnlyList<(long Minute, string Outcome, long Count)> counts, DateTimeOffset now)
+    {
+        const int Buckets = 144, BarWidth = 6, Gap = 1, Height = 120;
+        var outcomes = new[] { "succeeded", "failed", "unknown", "ignored" };
+        var last = MinuteCount.MinuteOf(now);
+        var first = last - (Buckets * 10) + 1;
+        var sums = new long[Buckets, outcomes.Length];
+        foreach (var (minute, outcome, count) in counts)
+        {
+            var index = Array.IndexOf(outcomes, outcome);
+            if (minute >= first && minute <= last && index >= 0)
+            {
+                sums[(minute - first) / 10, index] += count;
+            }
+        }
+
+        long peak = 0;
+        for (var b = 0; b < Buckets; b++)
+        {
+            long total = 0;
+            for (var o = 0; o < outcomes.Length; o++)
+            {
+                total += sums[b, o];
+            }
+
+            peak = Math.Max(peak, total);
+        }
+
+        var bars = new List<ChartBar>();
+        for (var b = 0; b < Buckets; b++)
+        {
+            var y = (double)Height;
+            for (var o = 0; o < outcomes.Length; o++)
+            {
+                if (sums[b, o] == 0)
+                {
+                    continue;
+                }
+
+                var height = Math.Max(1, sums[b, o] * (double)Height / peak);
+                y -= height;
+                var start = DateTimeOffset.FromUnixTimeSeconds((first + (b * 10)) * 60);
+                bars.Add(new ChartBar(outcomes[o], (b * (BarWidth + Gap)).ToString(CultureInfo.InvariantCulture), Math.Round(y, 1).ToString(CultureInfo.InvariantCulture),
+                    Math.Round(height, 1).ToString(CultureInfo.InvariantCulture), $"{start.UtcDateTime:HH:mm}–{start.AddMinutes(10).UtcDateTime:HH:mm} UTC: {sums[b, o]} {outcomes[o]}"));
+            }
+        }
+
+        return new ChartModel(Buckets * (BarWidth + Gap), Height, BarWidth, peak, bars);
+    }
+}
+
+internal sealed record ChartBar(string Outcome, string X, string Y, string Height, string Title);
 
 internal sealed record DeliveryField(string Label, string Value);
 

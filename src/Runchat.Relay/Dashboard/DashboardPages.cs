@@ -13,7 +13,7 @@ namespace Runchat.Relay;
 /// The dashboard's HTML pages: each reads <see cref="IRelayMonitor"/> (replays go through <see cref="IRunchatRelay"/>),
 /// builds a model of plain values and renders its template (<see cref="DashboardTemplates"/>).
 /// </summary>
-internal sealed class DashboardPages
+internal sealed partial class DashboardPages
 {
     private const int PageSize = 50;
     private readonly string _root;
@@ -31,7 +31,9 @@ internal sealed class DashboardPages
         var figures = await monitor.GetOverviewAsync(aborted).ConfigureAwait(false);
         var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
 
+        var chart = ChartModel.Of(await context.RequestServices.GetRequiredService<IDeliveryStore>().OutcomesPerMinuteAsync(now.AddDays(-1), aborted).ConfigureAwait(false), now);
         var model = new OverviewModel(
+            chart,
             counts.Select(c => new StateCard(DeliveryStates.Name(c.State), DashboardModels.Count(c))).ToList(),
             figures.StartedLastHour,
             figures.StartedLastDay,
@@ -66,15 +68,55 @@ internal sealed class DashboardPages
             return;
         }
 
-        var filter = new RelayDeliveryQuery { State = state, Route = NonEmpty(query["route"]), Event = NonEmpty(query["event"]), Before = before, Limit = PageSize };
-        var page = await context.RequestServices.GetRequiredService<IRelayMonitor>().ListAsync(filter, context.RequestAborted).ConfigureAwait(false);
+        var sinceText = NonEmpty(query["since"]) ?? string.Empty;
+        if (!TryPeriod(sinceText, out var period))
+        {
+            await _templates.WriteMessageAsync(context, _root, "Deliveries", $"'{sinceText}' is not a period the search offers ({string.Join(", ", Periods.Select(p => p.Value).Where(v => v.Length > 0))}).", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            return;
+        }
+
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        var text = NonEmpty(query["q"])?.Trim();
+        if (text is { Length: > 200 })
+        {
+            await _templates.WriteMessageAsync(context, _root, "Deliveries", "A search is at most 200 characters.", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            return;
+        }
+
+        var filter = new RelayDeliveryQuery { State = state, Route = NonEmpty(query["route"]), Event = NonEmpty(query["event"]), Before = before, Since = period is { } p ? now - p : null, Limit = PageSize };
+        IReadOnlyList<RelayDelivery> rows;
+        string? next;
+        string? searched = null;
+        if (text is null)
+        {
+            var page = await context.RequestServices.GetRequiredService<IRelayMonitor>().ListAsync(filter, context.RequestAborted).ConfigureAwait(false);
+            (rows, next) = (page.Deliveries, page.NextCursor);
+        }
+        else
+        {
+            var found = await context.RequestServices.GetRequiredService<IDeliveryStore>().SearchAsync(new DeliverySearch(DeliveryCursor.ToStoreQuery(filter), text, SearchScan), context.RequestAborted).ConfigureAwait(false);
+            rows = found.Rows.Count > PageSize ? found.Rows.Take(PageSize).ToList() : found.Rows;
+            // Full page: go on after its last row. Otherwise, when the read range ended before the filter's start, go on from where it ended.
+            next = found.Rows.Count > PageSize ? DeliveryCursor.Of(rows[^1])
+                : found.ScannedTo is { } to ? DeliveryCursor.Of(to.ReceivedAt, to.Id)
+                : null;
+            searched = $"Searched {found.Scanned:N0} deliveries{(found.ScannedTo is { } end ? $", back to {DashboardModels.Time(end.ReceivedAt)} UTC" : string.Empty)}: {rows.Count} found{(next is null ? "." : "; more may be older.")}";
+        }
+
         var model = new DeliveriesModel(
             Enum.GetValues<RelayDeliveryState>().Select(DeliveryStates.Name).ToList(),
             state is { } s ? DeliveryStates.Name(s) : string.Empty,
             filter.Route ?? string.Empty,
             filter.Event ?? string.Empty,
-            Rows(page),
-            page.NextCursor is { } next ? Older(filter, next) : null);
+            rows.Select(d => DeliveryRow.Of(d, _root)).ToList(),
+            next is null ? null : Older(filter, next, text, sinceText))
+        {
+            Q = text ?? string.Empty,
+            Since = sinceText,
+            Periods = Periods,
+            Searched = searched,
+            ReplayMany = text is null && state is RelayDeliveryState.Failed or RelayDeliveryState.Unknown ? _root + "/deliveries/replay" + FilterQuery(filter, sinceText) : null,
+        };
         await _templates.WriteAsync(context, _root, "deliveries", "Deliveries", model).ConfigureAwait(false);
     }
 
@@ -93,8 +135,8 @@ internal sealed class DashboardPages
         ReplayForm? replay = null;
         if (delivery.State is RelayDeliveryState.Succeeded or RelayDeliveryState.Failed or RelayDeliveryState.Unknown)
         {
-            var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
-            replay = new ReplayForm(DeliveryPath(delivery.Id) + "/replay", tokens.FormFieldName, tokens.RequestToken ?? string.Empty);
+            var form = Form(context, DeliveryPath(delivery.Id) + "/replay", "Replay", confirm: "I understand that a replay sends this delivery again, and the agent may run again.");
+            replay = new ReplayForm(form.Action, form.Field, form.Token);
         }
 
         var model = new DeliveryModel(
@@ -110,7 +152,7 @@ internal sealed class DashboardPages
     public async Task ReplayAsync(HttpContext context)
     {
         var id = (string)context.Request.RouteValues["id"]!;
-        if (await ReplayRefusalAsync(context).ConfigureAwait(false) is { } refusal)
+        if (await FormRefusalAsync(context, confirm: true, "Nothing was replayed.").ConfigureAwait(false) is { } refusal)
         {
             await _templates.WriteMessageAsync(context, _root, "Refused", refusal.Message, refusal.Status).ConfigureAwait(false);
             return;
@@ -132,27 +174,6 @@ internal sealed class DashboardPages
 
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
         context.Response.Headers.Location = DeliveryPath(id) + "?replayed=1";
-    }
-
-    /// <summary>Why a replay request is not one the delivery page's form sent, confirmed; null when it is.</summary>
-    private static async Task<(string Message, int Status)?> ReplayRefusalAsync(HttpContext context)
-    {
-        if (!context.Request.HasFormContentType)
-        {
-            return ("A replay is the delivery page's form (application/x-www-form-urlencoded). Nothing was replayed.", StatusCodes.Status415UnsupportedMediaType);
-        }
-
-        try
-        {
-            await context.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(context).ConfigureAwait(false);
-        }
-        catch (AntiforgeryValidationException)
-        {
-            return ("The replay was refused: the form's antiforgery token is missing or wrong. Nothing was replayed. Open the delivery again and use its Replay button.", StatusCodes.Status400BadRequest);
-        }
-
-        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
-        return form["confirm"] == "yes" ? null : ("The replay was not confirmed. Nothing was replayed.", StatusCodes.Status400BadRequest);
     }
 
     private static List<DeliveryField> Fields(RelayDelivery delivery)
@@ -186,9 +207,12 @@ internal sealed class DashboardPages
 
     private string DeliveryPath(string id) => _root + "/deliveries/" + Uri.EscapeDataString(id);
 
-    private string Older(RelayDeliveryQuery filter, string cursor) =>
-        $"{_root}/deliveries?state={(filter.State is { } s ? DeliveryStates.Name(s) : string.Empty)}&route={Uri.EscapeDataString(filter.Route ?? string.Empty)}" +
-        $"&event={Uri.EscapeDataString(filter.Event ?? string.Empty)}&before={Uri.EscapeDataString(cursor)}";
+    private string Older(RelayDeliveryQuery filter, string cursor, string? text, string since) =>
+        $"{_root}/deliveries{FilterQuery(filter, since)}{(text is null ? string.Empty : "&q=" + Uri.EscapeDataString(text))}&before={Uri.EscapeDataString(cursor)}";
+
+    private static string FilterQuery(RelayDeliveryQuery filter, string since) =>
+        $"?state={(filter.State is { } s ? DeliveryStates.Name(s) : string.Empty)}&route={Uri.EscapeDataString(filter.Route ?? string.Empty)}" +
+        $"&event={Uri.EscapeDataString(filter.Event ?? string.Empty)}&since={Uri.EscapeDataString(since)}";
 
     private static string? NonEmpty(Microsoft.Extensions.Primitives.StringValues values) =>
         values.FirstOrDefault() is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;

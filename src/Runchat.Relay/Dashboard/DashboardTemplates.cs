@@ -34,7 +34,7 @@ internal sealed class DashboardTemplates
             _options.MemberAccessStrategy.Register(type);
         }
 
-        foreach (var name in new[] { "layout", "overview", "deliveries", "delivery", "message" })
+        foreach (var name in new[] { "layout", "overview", "deliveries", "delivery", "message", "schedules", "routes", "instances", "ignored", "replay-many" })
         {
             using var reader = new StreamReader(files.GetFileInfo(name + ".liquid").CreateReadStream());
             _templates[name] = _parser.TryParse(reader.ReadToEnd(), out var template, out var error)

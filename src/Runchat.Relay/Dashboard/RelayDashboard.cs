@@ -45,6 +45,14 @@ public static class RunchatRelayDashboardExtensions
         group.MapGet("/deliveries", context => Guarded(context, pages.ListAsync));
         group.MapGet("/deliveries/{id}", context => Guarded(context, pages.DetailAsync));
         group.MapPost("/deliveries/{id}/replay", context => Guarded(context, pages.ReplayAsync));
+        group.MapGet("/deliveries/replay", context => Guarded(context, pages.ReplayManyConfirmAsync));
+        group.MapPost("/deliveries/replay", context => Guarded(context, pages.ReplayManyAsync));
+        group.MapGet("/routes", context => Guarded(context, pages.RoutesAsync));
+        group.MapPost("/routes/{action}", context => Guarded(context, pages.RouteActionAsync));
+        group.MapGet("/schedules", context => Guarded(context, pages.SchedulesAsync));
+        group.MapPost("/schedules/{name}/{action}", context => Guarded(context, pages.ScheduleActionAsync));
+        group.MapGet("/instances", context => Guarded(context, pages.InstancesAsync));
+        group.MapGet("/ignored", context => Guarded(context, pages.IgnoredAsync));
         group.MapGet("/api/summary", context => Guarded(context, DashboardApi.SummaryAsync));
         group.MapGet("/api/deliveries/{id}", context => Guarded(context, DashboardApi.StateAsync));
         group.MapGet("/assets/{name}", context => Guarded(context, DashboardAssets.WriteAsync));

@@ -133,7 +133,10 @@ internal sealed record RelaySchedule(string Name, CronExpression Cron, TimeZoneI
     /// <summary>The dedupe key of one tick: the same for every relay, so a tick is stored once.</summary>
     public string DedupeKey(DateTimeOffset fireTime) => $"schedule:{Name}:{fireTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}";
 
-    /// <summary>The fire time a tick's dedupe key names, or null.</summary>
+    /// <summary>The dedupe key of a tick an operator asked for (Run now): its own delivery id makes it unique.</summary>
+    public string ManualKey(string deliveryId) => $"schedule:{Name}:manual:{deliveryId}";
+
+    /// <summary>The fire time a tick's dedupe key names, or null (a manual tick has none).</summary>
     public DateTimeOffset? FireTimeOf(string dedupeKey) =>
         dedupeKey.StartsWith($"schedule:{Name}:", StringComparison.Ordinal)
         && DateTimeOffset.TryParseExact(dedupeKey.Substring(Name.Length + 10), "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)

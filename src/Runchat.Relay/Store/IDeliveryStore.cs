@@ -155,6 +155,19 @@ internal interface IDeliveryReader
     /// <summary>One round trip to the database (a health check): throws when it cannot be reached.</summary>
     Task PingAsync(CancellationToken cancellationToken);
 
+    /// <summary>The per-minute counters of each outcome (succeeded, failed, unknown, ignored) since <paramref name="from"/>: never the deliveries.</summary>
+    Task<IReadOnlyList<(long Minute, string Outcome, long Count)>> OutcomesPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken);
+
+    /// <summary>Ignored deliveries by route since <paramref name="from"/> (the counters), and by route and event over the latest <paramref name="sample"/>.</summary>
+    Task<IgnoredSummary> IgnoredSummaryAsync(DateTimeOffset from, int sample, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The deliveries a text finds (an id, an event name or a sender id exactly, or a fragment of the payload's bytes),
+    /// among at most <see cref="DeliverySearch.Scan"/> deliveries from the page's cursor, newest first: a bounded cost,
+    /// whatever the store holds. Says where the scanned range ended, for the next page.
+    /// </summary>
+    Task<DeliverySearchPage> SearchAsync(DeliverySearch search, CancellationToken cancellationToken);
+
     /// <summary>
     /// What the dashboard's overview shows besides the counts by state: deliveries by route, sends
     /// started in the last hour and day, the oldest pending delivery, and a delivery's receive trace id.
@@ -171,6 +184,18 @@ internal interface IDeliveryNotifications
     /// <summary>Calls <paramref name="onNotified"/> when any relay stores a delivery, until <paramref name="cancellationToken"/>.</summary>
     Task ListenAsync(Action onNotified, Action<Exception> onFailure, CancellationToken cancellationToken);
 }
+
+/// <summary>What the dashboard's Ignored page shows: by route (counters), and by route and event over the latest <c>Sample</c> ignored deliveries.</summary>
+internal sealed record IgnoredSummary(IReadOnlyList<(string Route, long Count)> ByRoute, IReadOnlyList<(string Route, string? Event, long Count)> ByEvent, int Sample);
+
+/// <summary>A search: the filters and cursor of <see cref="Page"/> (its limit is the results' limit), a text (null for none), and how many deliveries one request may read.</summary>
+internal sealed record DeliverySearch(DeliveryPageQuery Page, string? Text, int Scan);
+
+/// <summary>
+/// A search's results (one more than asked when the page is full), how many deliveries it read, and, when it read
+/// <see cref="DeliverySearch.Scan"/> of them, the oldest it read (its arrival and id): the next page goes on after it.
+/// </summary>
+internal sealed record DeliverySearchPage(IReadOnlyList<RelayDelivery> Rows, long Scanned, (DateTimeOffset ReceivedAt, string Id)? ScannedTo);
 
 /// <summary>The dashboard's overview figures (see <see cref="IDeliveryReader.OverviewAsync"/>).</summary>
 internal sealed record DeliveryOverview(IReadOnlyList<(string Route, long Count)> ByRoute, long SentLastHour, long SentLastDay, DateTimeOffset? OldestPending);

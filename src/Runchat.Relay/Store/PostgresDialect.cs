@@ -227,6 +227,8 @@ internal sealed class PostgresDialect : SqlDialect, IDeliveryNotifications
         return held;
     }
 
+    public override string BodyContains(string parameter) => $"position({parameter}::bytea in body) > 0";
+
     public override string ClaimSql() => $"""
         WITH due AS (
             SELECT id FROM runchat_relay_deliveries WHERE {DeliveryTransitions.Claim.Where()}

@@ -196,6 +196,90 @@ internal sealed partial class SqlDeliveryStore
         await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<(long Minute, string Outcome, long Count)>> OutcomesPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // The counters' key starts with the outcome: four ranged reads of at most a day's minutes each, never the deliveries.
+        command.CommandText = Dialect($"SELECT minute, outcome, SUM(count) FROM {_dialect.Minutes} WHERE outcome IN ('succeeded', 'failed', 'unknown', 'ignored') AND minute >= @from GROUP BY minute, outcome ORDER BY minute");
+        Bind(command, "from", MinuteCount.MinuteOf(from));
+        var rows = new List<(long, string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add((reader.GetInt64(0), reader.GetString(1), Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return rows;
+    }
+
+    public async Task<IgnoredSummary> IgnoredSummaryAsync(DateTimeOffset from, int sample, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = Dialect(
+            $"SELECT route, SUM(count) FROM {_dialect.Minutes} WHERE outcome = 'ignored' AND minute >= @from GROUP BY route ORDER BY SUM(count) DESC LIMIT 50;" +
+            // By event: over the latest @sample ignored deliveries (the state index, newest first), so its cost does not grow with the store.
+            $"SELECT route, event_name, COUNT(*) FROM (SELECT route, event_name FROM {_table} WHERE state = 'ignored' ORDER BY received_at DESC, id DESC LIMIT @sample) AS latest " +
+            "GROUP BY route, event_name ORDER BY COUNT(*) DESC LIMIT 50;");
+        Bind(command, "from", MinuteCount.MinuteOf(from));
+        Bind(command, "sample", sample);
+        var byRoute = new List<(string, long)>();
+        var byEvent = new List<(string, string?, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            byRoute.Add((reader.GetString(0), Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            byEvent.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return new IgnoredSummary(byRoute, byEvent, sample);
+    }
+
+    public async Task<DeliverySearchPage> SearchAsync(DeliverySearch search, CancellationToken cancellationToken)
+    {
+        var page = search.Page;
+        var where = page.Where(_p);
+        var window = $"SELECT id, received_at FROM {_table} WHERE {where} ORDER BY received_at DESC, id DESC LIMIT {_p}scan";
+        var matches = search.Text is null ? "1 = 1" : Dialect($"(id = @text OR event_name = @text OR sender_id = @text OR {_dialect.BodyContains(_p + "bytes")})");
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // Both read one index range of at most @scan rows from the cursor: the results (the bodies of those rows only),
+        // and where the range ended, from which the next page goes on.
+        command.CommandText =
+            $"SELECT {DeliveryRows.Columns} FROM {_table} WHERE id IN (SELECT id FROM ({window}) AS w) AND {matches} ORDER BY received_at DESC, id DESC LIMIT {_p}limit;" +
+            $"SELECT COUNT(*) FROM ({window}) AS w;" +
+            $"SELECT received_at, id FROM ({window}) AS w ORDER BY received_at, id LIMIT 1;";
+        page.Bind(command, _p);
+        Bind(command, "scan", search.Scan);
+        if (search.Text is { } text)
+        {
+            Bind(command, "text", text);
+            Bind(command, "bytes", System.Text.Encoding.UTF8.GetBytes(text));
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<RelayDelivery>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(DeliveryRows.Read(reader));
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var scanned = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        (DateTimeOffset, string)? oldest = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), reader.GetString(1))
+            : null;
+        return new DeliverySearchPage(rows, scanned, scanned < search.Scan ? null : oldest);
+    }
+
     private static string PauseKindName(RelayPauseKind kind) => kind == RelayPauseKind.Schedule ? "schedule" : "route";
 
     private string Dialect(string sql) => _p == '@' ? sql : sql.Replace('@', _p);

@@ -105,6 +105,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     public virtual Task<bool> TryLockRetentionAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.FromResult(true);
 
+    /// <summary>A condition that the body holds the bytes of <paramref name="parameter"/> (a search of the payload).</summary>
+    public abstract string BodyContains(string parameter);
+
     /// <summary>Tells other relays sharing the store that there is new work, at the commit of <paramref name="transaction"/>.</summary>
     public virtual Task NotifyAsync(DbConnection connection, DbTransaction? transaction) => Task.CompletedTask;
 

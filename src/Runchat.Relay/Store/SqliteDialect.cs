@@ -162,6 +162,8 @@ internal sealed class SqliteDialect : SqlDialect
         return held;
     }
 
+    public override string BodyContains(string parameter) => $"instr(body, {parameter}) > 0";
+
     public override string ClaimSql()
     {
         var claim = DeliveryTransitions.Claim;

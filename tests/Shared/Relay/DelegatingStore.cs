@@ -78,6 +78,12 @@ internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDis
 
     public virtual Task PingAsync(CancellationToken cancellationToken) => Inner.PingAsync(cancellationToken);
 
+    public virtual Task<IReadOnlyList<(long Minute, string Outcome, long Count)>> OutcomesPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken) => Inner.OutcomesPerMinuteAsync(from, cancellationToken);
+
+    public virtual Task<IgnoredSummary> IgnoredSummaryAsync(DateTimeOffset from, int sample, CancellationToken cancellationToken) => Inner.IgnoredSummaryAsync(from, sample, cancellationToken);
+
+    public virtual Task<DeliverySearchPage> SearchAsync(DeliverySearch search, CancellationToken cancellationToken) => Inner.SearchAsync(search, cancellationToken);
+
     public void Dispose() => (Inner as IDisposable)?.Dispose();
 
     public ValueTask DisposeAsync() => Inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : default;
