@@ -12,8 +12,9 @@ namespace Runchat.Benchmarks;
 /// <summary>
 /// <c>dashboard [rows]</c>: the time to first byte of each dashboard page (the overview, the summary every open tab
 /// polls, the list filtered by state, by route, by event and by two at once, a delivery's detail) with 100 deliveries
-/// and with <c>rows</c> (300,000 by default) and a day of per-minute counters, on SQLite and, when RUNCHAT_TEST_POSTGRES
-/// names a server, on PostgreSQL; medians of 25 requests in the same run. The target: each under 50 ms at the larger size.
+/// and with <c>rows</c> (1,000,000 by default) and a day of per-minute counters, on SQLite and, when RUNCHAT_TEST_POSTGRES
+/// names a server, on PostgreSQL; medians of 25 requests in the same run. The target: each under 100 ms at the larger size.
+/// Round 4 added the operating pages: routes, schedules, instances, ignored, search (a bounded scan) and the bulk replay's confirm page.
 /// </summary>
 public static class DashboardTtfb
 {
@@ -27,11 +28,19 @@ public static class DashboardTtfb
         ("list, state + route", "/relay/deliveries?state=failed&route=/hooks/route3"),
         ("list, page 5 by cursor", "/relay/deliveries?before=1700000050000:dlv_50000"),
         ("detail", "/relay/deliveries/dlv_77"),
+        ("routes", "/relay/routes"),
+        ("schedules", "/relay/schedules"),
+        ("instances", "/relay/instances"),
+        ("ignored", "/relay/ignored"),
+        ("search, an id", "/relay/deliveries?q=dlv_77"),
+        ("search, payload text (none found)", "/relay/deliveries?q=needle"),
+        ("search, event in 24 h", "/relay/deliveries?q=event.7&since=24h"),
+        ("bulk replay, confirm page", "/relay/deliveries/replay?state=failed"),
     };
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var many = args.Length > 1 ? int.Parse(args[1]) : 300_000;
+        var many = args.Length > 1 ? int.Parse(args[1]) : 1_000_000;
         Console.WriteLine("| store | page | 100 deliveries | " + many.ToString("N0") + " deliveries | ratio |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var kind in new[] { "sqlite", "postgres" })
@@ -49,7 +58,7 @@ public static class DashboardTtfb
             }
 
             var slowest = Pages.Max(p => lots[p.Name]);
-            Console.WriteLine($"| {kind} | **slowest page at {many:N0}** | | **{slowest:0.00} ms** | target < 50 ms |");
+            Console.WriteLine($"| {kind} | **slowest page at {many:N0}** | | **{slowest:0.00} ms** | target < 100 ms |");
         }
 
         return 0;
@@ -105,13 +114,13 @@ public static class DashboardTtfb
 
     /// <summary>
     /// Rows straight into the store's tables, in one statement each: what a long-running relay accumulates. Five routes,
-    /// ten events, one in ten failed, one in a thousand unknown; and a day of counters: 1,440 minutes, 5 routes, 4
+    /// ten events, one in ten failed, one in a hundred ignored, one in a thousand unknown; and a day of counters: 1,440 minutes, 5 routes, 5
     /// outcomes, 2 instances.
     /// </summary>
     private static async Task FillAsync(string kind, string store, int rows)
     {
         const string Values = "'/hooks/route' || (n % 5), 'lead-agent', 'sha256:' || n, CAST('{\"n\":1}' AS BLOB), " +
-            "CASE WHEN n % 1000 = 0 THEN 'unknown' WHEN n % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 1, 1700000000000 + n, 1700000000000 + n, 1700000000000 + n, 'event.' || (n % 10)";
+            "CASE WHEN n % 1000 = 0 THEN 'unknown' WHEN n % 10 = 0 THEN 'failed' WHEN n % 100 = 5 THEN 'ignored' ELSE 'succeeded' END, 1, 1700000000000 + n, 1700000000000 + n, 1700000000000 + n, 'event.' || (n % 10)";
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         var counters = $"SELECT {now} - m, '/hooks/route' || r, o, 'instance-' || i, 7 FROM ";
         if (kind == "sqlite")
@@ -122,7 +131,7 @@ public static class DashboardTtfb
             command.CommandText = $"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {rows}) " +
                 $"INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, event_name) SELECT 'dlv_' || n, {Values} FROM s; " +
                 "WITH RECURSIVE m(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM m WHERE m < 1439), r(r) AS (SELECT 0 UNION ALL SELECT r + 1 FROM r WHERE r < 4), " +
-                "i(i) AS (SELECT 0 UNION ALL SELECT 1), o(o) AS (SELECT 'received' UNION ALL SELECT 'sent' UNION ALL SELECT 'succeeded' UNION ALL SELECT 'failed') " +
+                "i(i) AS (SELECT 0 UNION ALL SELECT 1), o(o) AS (SELECT 'received' UNION ALL SELECT 'sent' UNION ALL SELECT 'succeeded' UNION ALL SELECT 'failed' UNION ALL SELECT 'ignored') " +
                 $"INSERT INTO runchat_relay_minutes (minute, route, outcome, instance, count) {counters} m, r, i, o; ANALYZE;";
             await command.ExecuteNonQueryAsync();
         }
@@ -134,7 +143,7 @@ public static class DashboardTtfb
                 $"INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, event_name) " +
                 $"SELECT 'dlv_' || n, {Values.Replace("CAST('{\"n\":1}' AS BLOB)", "convert_to('{\"n\":1}', 'UTF8')")} FROM generate_series(1, {rows}) AS n; " +
                 $"INSERT INTO runchat_relay_minutes (minute, route, outcome, instance, count) {counters} generate_series(0, 1439) AS m, generate_series(0, 4) AS r, generate_series(0, 1) AS i, " +
-                "unnest(ARRAY['received', 'sent', 'succeeded', 'failed']) AS o;", connection);
+                "unnest(ARRAY['received', 'sent', 'succeeded', 'failed', 'ignored']) AS o;", connection);
             await command.ExecuteNonQueryAsync();
             foreach (var table in new[] { "runchat_relay_deliveries", "runchat_relay_minutes" })
             {

@@ -40,6 +40,11 @@ if (args.Length >= 1 && args[0] == "ingest")
     return await Ingest.RunAsync(args);
 }
 
+if (args.Length >= 1 && args[0] == "purge")
+{
+    return await Runchat.Benchmarks.PurgeWhileIngesting.RunAsync(args);
+}
+
 if (args.Length >= 1 && args[0] == "dashboard")
 {
     return await Runchat.Benchmarks.DashboardTtfb.RunAsync(args);
