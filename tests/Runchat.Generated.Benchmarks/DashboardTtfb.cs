@@ -98,7 +98,10 @@ public static class DashboardTtfb
                 var started = Stopwatch.GetTimestamp();
                 using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                response.EnsureSuccessStatusCode();
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"{kind}, {rows:N0} deliveries: {path} answered {(int)response.StatusCode}.");
+                }
                 if (i >= 0)
                 {
                     times[i] = elapsed;
