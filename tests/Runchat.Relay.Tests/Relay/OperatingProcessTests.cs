@@ -98,9 +98,9 @@ public class OperatingProcessTests : PerStoreFixture
         return path;
     }
 
-    private async Task<RelayProcess> ServeAsync(string config)
+    private async Task<RelayProcess> ServeAsync(string config, params string[] extra)
     {
-        var relay = await RelayProcess.StartAsync(config);
+        var relay = await RelayProcess.StartAsync(config, extra);
         _relays.Add(relay);
         return relay;
     }
@@ -336,6 +336,77 @@ public class OperatingProcessTests : PerStoreFixture
         await UntilAsync(async () => (await TicksAsync()).First().State == RelayDeliveryState.Succeeded, "the next tick runs", 30);
         Assert.That(Sandbox.Requests.Count(r => r.JobId == "digest-agent"), Is.GreaterThan(ran));
         Assert.That((await CliAsync("relay", "schedules", "--config", config)).Out, Does.Not.Contain("PAUSED"));
+    }
+
+    [Test]
+    public async Task RunNowAndPauseOnOneInstancesDashboardHoldForBoth()
+    {
+        if (StoreKind != TestStore.Postgres)
+        {
+            Assert.Ignore("Several instances share a PostgreSQL store only.");
+        }
+
+        var config = Config(schedules: new[] { new { Name = "nightly", Cron = "0 3 * * *", JobId = "digest-agent" } });
+        var first = await ServeAsync(config, "--dashboard");
+        var second = await ServeAsync(config, "--dashboard");
+
+        // Run now, on the first instance's dashboard: one tick, run once between the two.
+        var notice = await PostFormAsync(first.Url, "/relay/schedules", "form[action$='/nightly/run']", "confirm=yes");
+        var id = System.Text.RegularExpressions.Regex.Match(notice, "dlv_[0-9a-f]+").Value;
+        Assert.That(notice, Is.EqualTo($"nightly runs now: delivery {id}."));
+        await UntilAsync(async () => (await StateAsync(id)).State == RelayDeliveryState.Succeeded, "the manual tick runs");
+        await Task.Delay(1000);
+        Assert.That(Sandbox.Requests.Count(r => r.JobId == "digest-agent"), Is.EqualTo(1), "run once between the two instances");
+
+        // Pause /hooks/a on the second instance's dashboard: the first holds a delivery posted to it.
+        Assert.That(await PostFormAsync(second.Url, "/relay/routes", "tr[data-route='/hooks/a'] form", null), Is.EqualTo("/hooks/a is paused: its deliveries are acknowledged and stored, and wait."));
+        var waiting = await PostAsync(first.Url, "/hooks/a", "{\"n\":1}");
+        var marker = await PostAsync(first.Url, "/hooks/b", "{\"n\":2}");
+        await UntilAsync(async () => (await StateAsync(marker)).State == RelayDeliveryState.Succeeded, "route b runs on the first instance");
+        Assert.That((await StateAsync(waiting)).State, Is.EqualTo(RelayDeliveryState.Pending));
+        Assert.That(await PostFormAsync(first.Url, "/relay/routes", "tr[data-route='/hooks/a'] form", null), Is.EqualTo("/hooks/a is resumed: what waited is sent, oldest first."));
+        await UntilAsync(async () => (await StateAsync(waiting)).State == RelayDeliveryState.Succeeded, "sent after the resume");
+        Assert.That(Sandbox.Requests.Count(r => r.JobId == "agent-a"), Is.EqualTo(1));
+    }
+
+    /// <summary>
+    /// Submits one of a dashboard page's forms as a browser would: reads the page (its antiforgery cookie and token), posts
+    /// the form's fields (and <paramref name="extra"/>), follows the redirect, and returns the notice it shows.
+    /// </summary>
+    private static async Task<string> PostFormAsync(Uri relay, string page, string form, string? extra)
+    {
+        using var handler = new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = true };
+        using var client = new HttpClient(handler) { BaseAddress = relay };
+        var html = await client.GetStringAsync(page);
+        var action = FormOf(html, form);
+        var fields = System.Text.RegularExpressions.Regex.Matches(action.Body, "<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">")
+            .Select(m => new KeyValuePair<string, string>(m.Groups[1].Value, System.Net.WebUtility.HtmlDecode(m.Groups[2].Value))).ToList();
+        if (extra is not null)
+        {
+            fields.AddRange(extra.Split('&').Select(pair => new KeyValuePair<string, string>(pair.Split('=')[0], pair.Split('=')[1])));
+        }
+
+        using var response = await client.PostAsync(System.Net.WebUtility.HtmlDecode(action.Action), new FormUrlEncodedContent(fields));
+        var answer = await response.Content.ReadAsStringAsync();
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), answer);
+        return System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(answer, "<p class=\"notice\">(.*?)</p>").Groups[1].Value);
+    }
+
+    /// <summary>The form a selector names in a page's HTML, for the two selectors these tests use.</summary>
+    private static (string Action, string Body) FormOf(string html, string selector)
+    {
+        var forms = System.Text.RegularExpressions.Regex.Matches(html, "<form method=\"post\" action=\"([^\"]+)\"[^>]*>(.*?)</form>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        if (selector.StartsWith("form[action$='", StringComparison.Ordinal))
+        {
+            var suffix = selector["form[action$='".Length..^2];
+            var match = forms.Single(f => f.Groups[1].Value.EndsWith(suffix, StringComparison.Ordinal));
+            return (match.Groups[1].Value, match.Groups[2].Value);
+        }
+
+        var route = System.Text.RegularExpressions.Regex.Match(selector, "data-route='([^']+)'").Groups[1].Value;
+        var row = System.Text.RegularExpressions.Regex.Match(html, $"<tr data-route=\"{System.Text.RegularExpressions.Regex.Escape(route)}\">(.*?)</tr>", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        var inRow = System.Text.RegularExpressions.Regex.Match(row, "<form method=\"post\" action=\"([^\"]+)\"[^>]*>(.*?)</form>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        return (inRow.Groups[1].Value, inRow.Groups[2].Value);
     }
 
     /// <summary>The schedule's ticks, newest first.</summary>
