@@ -5,6 +5,7 @@ using System.Net.Http;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Runchat.Benchmarks;
@@ -84,7 +85,9 @@ public static class DashboardTtfb
             store = "postgres:" + new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("RUNCHAT_TEST_POSTGRES")) { Database = database };
         }
 
-        await using var server = await Ingest.StartRelayAsync(store, new Uri("http://127.0.0.1:9/api/v1/"), maxRunsPerMinute: 1, dashboard: true);
+        // Retention off: the rows are dated 2023 (fixed cursors), and a relay would otherwise start deleting them.
+        await using var server = await Ingest.StartRelayAsync(store, new Uri("http://127.0.0.1:9/api/v1/"), maxRunsPerMinute: 1, dashboard: true,
+            services: s => s.PostConfigure<Runchat.Relay.RunchatRelayOptions>(o => o.Retention = new Runchat.Relay.RelayRetentionOptions { Succeeded = null, Failed = null, Unknown = null, Ignored = null }));
         using var http = new HttpClient { BaseAddress = server.Url };
         await http.GetStringAsync("/relay/"); // creates the schema
         await FillAsync(kind, store, rows);

@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 
 /// <summary>
 /// Deletes deliveries past <c>Relay:Retention</c>, and instances silent for a day: at start, then every
-/// <see cref="Interval"/>. In batches of <see cref="BatchSize"/>, each its own short transaction, so ingest is never
+/// <see cref="Interval"/>. In batches of <see cref="BatchSize"/>, each its own short transaction followed by a pause as long, so ingest is never
 /// held up for long; one relay at a time where several share the store (the others skip their turn).
 /// </summary>
 internal sealed class RelayRetention : BackgroundService
@@ -20,6 +20,9 @@ internal sealed class RelayRetention : BackgroundService
 
     /// <summary>How many rows one statement deletes: small enough that a write waits for it only a few milliseconds.</summary>
     internal const int BatchSize = 500;
+
+    /// <summary>The longest pause between two batches.</summary>
+    private static readonly TimeSpan MaxPause = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How long an instance may be silent before its heartbeat row goes.</summary>
     internal static readonly TimeSpan InstancesKept = TimeSpan.FromDays(1);
@@ -101,7 +104,9 @@ internal sealed class RelayRetention : BackgroundService
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var deleted = await store.PurgeBatchAsync(state, cutoff, BatchSize, cancellationToken).ConfigureAwait(false);
+            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             if (deleted < 0)
             {
                 if (!waitForTurn)
@@ -119,6 +124,10 @@ internal sealed class RelayRetention : BackgroundService
             {
                 return (total, true);
             }
+
+            // As long again as the batch took (at most 100 ms): the store's writers (this relay's ingest, and on SQLite
+            // other processes, whose turn to write is not queued) get the store at least half the time.
+            await Task.Delay(took < MaxPause ? took : MaxPause, cancellationToken).ConfigureAwait(false);
         }
     }
 }
