@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing where safety lives (Stryker.NET, pinned in .config/dotnet-tools.json).
 #
-#   bash build/mutation.sh schemes            # one area: schemes, routes, schedules, safety
+#   bash build/mutation.sh schemes            # one area: schemes, routes, schedules, safety, operating
 #   bash build/mutation.sh all                # every area, one after the other
 #   bash build/mutation.sh routes --since main   # only mutants in files changed since main (Stryker's --since)
 #   bash build/mutation.sh changed [REF]      # the areas whose files changed since REF (default origin/main,
@@ -20,17 +20,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-areas_all=(schemes routes schedules safety)
+areas_all=(schemes routes schedules safety operating)
 
 usage() {
-  echo "usage: bash build/mutation.sh schemes|routes|schedules|safety|all|changed [REF] [--since REF]" >&2
+  echo "usage: bash build/mutation.sh schemes|routes|schedules|safety|operating|all|changed [REF] [--since REF]" >&2
   exit 2
 }
 
 # The test project each area runs against, and the source paths whose change selects it in "changed" mode.
 test_project() {
   case "$1" in
-    schemes|routes|schedules) echo "tests/Runchat.Relay.Tests" ;;
+    schemes|routes|schedules|operating) echo "tests/Runchat.Relay.Tests" ;;
     safety) echo "tests/Runchat.Generated.Tests" ;;
     *) usage ;;
   esac
@@ -41,6 +41,7 @@ sources() {
     schemes) echo "src/Runchat.Relay/Signatures/" ;;
     routes) echo "src/Runchat.Relay/Routes/" ;;
     schedules) echo "src/Runchat.Relay/Schedules/" ;;
+    operating) echo "src/Runchat.Relay/Operations/ src/Runchat.Relay/RunchatRelay.cs src/Runchat.Relay/RelayOperations.cs" ;;
     safety) echo "src/Runchat.Generated/Internal/RunchatSendGuard.cs src/Runchat.Generated/Internal/SecretRedactor.cs src/Runchat.Generated/Internal/ExactJson.cs" ;;
   esac
 }
@@ -80,12 +81,12 @@ case "$mode" in
       done
     done
     if [ ${#areas[@]} -eq 0 ]; then
-      echo "mutation: no file of schemes, routes, schedules or safety changed since $ref; nothing to run"
+      echo "mutation: no file of schemes, routes, schedules, safety or operating changed since $ref; nothing to run"
       exit 0
     fi
     echo "mutation: changed since $ref: ${areas[*]}" >&2
     ;;
-  schemes|routes|schedules|safety) areas=("$mode") ;;
+  schemes|routes|schedules|safety|operating) areas=("$mode") ;;
   *) usage ;;
 esac
 
