@@ -42,6 +42,16 @@ internal static class ServeCommand
         await using var app = BuildApp(configuration, configPath, sandbox, urls, dashboard);
         var (options, client) = ValidatedOptions(app, configPath);
 
+        // Where serve answers its health checks: a route there would be a second endpoint on one path (every request a 500).
+        foreach (var route in options.Routes)
+        {
+            if (route.Path is { } path && (path.TrimEnd('/').Equals("/healthz", StringComparison.OrdinalIgnoreCase) || path.TrimEnd('/').Equals("/readyz", StringComparison.OrdinalIgnoreCase)
+                || (dashboard && (path.Equals("/relay", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/relay/", StringComparison.OrdinalIgnoreCase)))))
+            {
+                throw new RelayConfigurationException($"the route {path} is where relay serve answers {(path.StartsWith("/relay", StringComparison.OrdinalIgnoreCase) ? "its dashboard" : "its health checks")}: give it another path.");
+            }
+        }
+
         DeliveryStoreLocation.TryParse(options.Store, out var location, out _);
         await EnsureStoreUsableAsync(app.Services.GetRequiredService<IDeliveryStore>(), location!, cancellationToken).ConfigureAwait(false);
         using var fileSizeLimit = IgnoreFileSizeSignal();

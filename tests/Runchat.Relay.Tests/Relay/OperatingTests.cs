@@ -485,6 +485,29 @@ public class OperatingTests : PerStoreFixture
         Assert.That(() => Bind(("Retention:Succeded", "1.00:00:00")), Throws.TypeOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contains("Succeded"));
     }
 
+    [TestCase("/healthz", "", "the route /healthz is where relay serve answers its health checks: give it another path.")]
+    [TestCase("/READYZ/", "", "the route /READYZ/ is where relay serve answers its health checks: give it another path.")]
+    [TestCase("/relay/hooks", "--dashboard", "the route /relay/hooks is where relay serve answers its dashboard: give it another path.")]
+    public async Task ServeRefusesARouteWhereItAnswersItsHealthChecksOrDashboard(string path, string dashboard, string error)
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("runchat-serve-paths-").FullName;
+        var config = System.IO.Path.Combine(directory, "relay.json");
+        System.IO.File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "rk_test_0123456789abcdef", BaseUrl = "http://127.0.0.1:9/api/v1/" },
+            Relay = new { Store = "sqlite:" + System.IO.Path.Combine(directory, "relay.db"), Routes = new[] { new { Path = path, JobId = "a", Signature = "none" } } },
+        }));
+        var args = new List<string> { "relay", "serve", "--config", config, "--urls", "http://127.0.0.1:0" };
+        if (dashboard.Length > 0)
+        {
+            args.Add(dashboard);
+        }
+
+        var (exitCode, _, stderr) = await Runchat.Tests.Cli.InProcessCli.RunAsync(args.ToArray());
+        Assert.That((exitCode, stderr.Trim()), Is.EqualTo((2, "error: " + error)));
+        System.IO.Directory.Delete(directory, recursive: true);
+    }
+
     private static async Task<(int Status, JsonElement Body)> GetAsync(RelayHost relay, string path)
     {
         using var response = await relay.Http.GetAsync(new Uri(relay.BaseUrl, path));
