@@ -42,11 +42,12 @@ public static class DashboardTtfb
     public static async Task<int> RunAsync(string[] args)
     {
         var many = args.Length > 1 ? int.Parse(args[1]) : 1_000_000;
+        var only = args.Length > 2 ? args[2] : null; // "sqlite" or "postgres": one store only
         Console.WriteLine("| store | page | 100 deliveries | " + many.ToString("N0") + " deliveries | ratio |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var kind in new[] { "sqlite", "postgres" })
         {
-            if (kind == "postgres" && Environment.GetEnvironmentVariable("RUNCHAT_TEST_POSTGRES") is null)
+            if ((kind == "postgres" && Environment.GetEnvironmentVariable("RUNCHAT_TEST_POSTGRES") is null) || (only is not null && only != kind))
             {
                 continue;
             }
@@ -134,6 +135,7 @@ public static class DashboardTtfb
             await using var connection = new SqliteConnection("Data Source=" + store["sqlite:".Length..]);
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
+            command.CommandTimeout = 600;
             command.CommandText = $"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {rows}) " +
                 $"INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, event_name) SELECT 'dlv_' || n, {Values} FROM s; " +
                 "WITH RECURSIVE m(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM m WHERE m < 1439), r(r) AS (SELECT 0 UNION ALL SELECT r + 1 FROM r WHERE r < 4), " +
@@ -149,11 +151,11 @@ public static class DashboardTtfb
                 $"INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, event_name) " +
                 $"SELECT 'dlv_' || n, {Values.Replace("CAST('{\"n\":1}' AS BLOB)", "convert_to('{\"n\":1}', 'UTF8')")} FROM generate_series(1, {rows}) AS n; " +
                 $"INSERT INTO runchat_relay_minutes (minute, route, outcome, instance, count) {counters} generate_series(0, 1439) AS m, generate_series(0, 4) AS r, generate_series(0, 1) AS i, " +
-                "unnest(ARRAY['received', 'sent', 'succeeded', 'failed', 'ignored']) AS o;", connection);
+                "unnest(ARRAY['received', 'sent', 'succeeded', 'failed', 'ignored']) AS o;", connection) { CommandTimeout = 600 };
             await command.ExecuteNonQueryAsync();
             foreach (var table in new[] { "runchat_relay_deliveries", "runchat_relay_minutes" })
             {
-                await using var vacuum = new NpgsqlCommand($"VACUUM ANALYZE {table};", connection);
+                await using var vacuum = new NpgsqlCommand($"VACUUM ANALYZE {table};", connection) { CommandTimeout = 600 };
                 await vacuum.ExecuteNonQueryAsync();
             }
         }
