@@ -14,8 +14,7 @@ internal sealed partial class SqlDeliveryStore
 {
     /// <summary>
     /// The deliveries of <c>@state</c> past <c>@cutoff</c> (arrived and last changed before it), none whose reply is
-    /// being posted. Repeated in the DELETE's own condition, so a row replayed since it was selected is kept
-    /// (PostgreSQL re-checks a changed row against the outer condition only).
+    /// being posted. Checked again by the DELETE, so a row replayed since it was selected is kept.
     /// </summary>
     private const string Purgeable = "state = @state AND received_at < @cutoff AND updated_at < @cutoff AND (reply_state IS NULL OR reply_state NOT IN ('pending', 'posting'))";
 
@@ -38,13 +37,29 @@ internal sealed partial class SqlDeliveryStore
                 return -1;
             }
 
-            var deleted = await ExecuteAsync(connection, transaction,
-                Dialect($"DELETE FROM {_table} WHERE {Purgeable} AND id IN (SELECT id FROM {_table} WHERE {Purgeable} LIMIT @max)"), command =>
+            // The ids first (the state's index range, oldest first), then a delete of those ids by the primary key: one
+            // statement with a subquery let SQLite drive the delete from the state index, reading every expired row per batch.
+            var ids = new List<string>(max);
+            await using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = Dialect($"SELECT id FROM {_table} WHERE {Purgeable} ORDER BY received_at LIMIT @max");
+                Bind(select, "state", DeliveryStates.Name(state));
+                Bind(select, "cutoff", cutoff.ToUnixTimeMilliseconds());
+                Bind(select, "max", max);
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    Bind(command, "state", DeliveryStates.Name(state));
-                    Bind(command, "cutoff", cutoff.ToUnixTimeMilliseconds());
-                    Bind(command, "max", max);
-                }, cancellationToken).ConfigureAwait(false);
+                    ids.Add(reader.GetString(0));
+                }
+            }
+
+            var deleted = ids.Count == 0 ? 0 : await ExecuteAsync(connection, transaction, Dialect($"DELETE FROM {_table} WHERE {_dialect.IdIn(_p + "ids")} AND {Purgeable}"), command =>
+            {
+                _dialect.AddIds(command, _p + "ids", ids);
+                Bind(command, "state", DeliveryStates.Name(state));
+                Bind(command, "cutoff", cutoff.ToUnixTimeMilliseconds());
+            }, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return deleted;
         }).ConfigureAwait(false);
