@@ -11,7 +11,7 @@ using Runchat.Relay.Signatures;
 namespace Runchat.Benchmarks;
 
 /// <summary>
-/// <c>purge [rows] [requests]</c>: ingest (16 signed senders on loopback, as <c>ingest</c>) while the relay deletes
+/// <c>purge [rows] [requests] [sqlite|postgres]</c>: ingest (16 signed senders on loopback, as <c>ingest</c>) while the relay deletes
 /// <c>rows</c> (1,000,000 by default) expired deliveries in retention's batches, against the same ingest with nothing
 /// being deleted, on the same store in the same run: the ratio is the slowdown purge costs ingest (target: under 10%).
 /// The purge is stopped when the load ends; its pace is the rows it deleted meanwhile.
@@ -23,11 +23,12 @@ public static class PurgeWhileIngesting
     {
         var rows = args.Length > 1 ? int.Parse(args[1]) : 1_000_000;
         var requests = args.Length > 2 ? int.Parse(args[2]) : 3000;
+        var only = args.Length > 3 ? args[3] : null; // "sqlite" or "postgres": one store only
         Console.WriteLine($"| store | ingest, nothing deleted | ingest while purging {rows:N0} rows | ratio (purging / quiet) | purge: rows/s |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var kind in new[] { "sqlite", "postgres" })
         {
-            if (kind == "postgres" && Environment.GetEnvironmentVariable("RUNCHAT_TEST_POSTGRES") is null)
+            if ((kind == "postgres" && Environment.GetEnvironmentVariable("RUNCHAT_TEST_POSTGRES") is null) || (only is not null && only != kind))
             {
                 continue;
             }
