@@ -292,6 +292,35 @@ public class ReadMeSnippets : WireMockTest
     }
 
     [Test]
+    public async Task RelayHealthChecks()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+        builder.Services.AddRunchatRelay(o => o.Store = "sqlite:" + Path.Combine(Path.GetTempPath(), $"snippet-health-{Guid.NewGuid():N}.db"));
+        var app = builder.Build();
+
+        #region Snippet:RelayHealthChecks
+        app.MapRunchatRelayHealthChecks();            // /healthz (live: no check) and /readyz (the checks tagged "ready")
+        #endregion
+
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            Assert.That((int)(await http.GetAsync("/healthz")).StatusCode, Is.EqualTo(200));
+            await Eventually.HoldsAsync(async () => (int)(await http.GetAsync("/readyz")).StatusCode == 200, TimeSpan.FromSeconds(10), "ready: the store answers, the dispatcher went round");
+            var ready = JsonDocument.Parse(await http.GetStringAsync("/readyz")).RootElement.GetProperty("checks");
+            Assert.That(ready.EnumerateObject().Select(c => c.Name), Is.EquivalentTo(new[] { Runchat.Relay.RelayHealthChecks.Store, Runchat.Relay.RelayHealthChecks.Dispatcher }));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Test]
     public async Task ReplyWebhookReceiver()
     {
         // The receiver: an app of yours that takes the relay's signed replies.
@@ -581,6 +610,7 @@ public class ReadMeSnippets : WireMockTest
         ["RunAFlow"] = new[] { "System.Linq", "Runchat" },
         ["RelayMonitor"] = new[] { "Microsoft.Extensions.DependencyInjection", "Runchat.Relay" },
         ["ReplyWebhookReceiver"] = new[] { "System.Collections.Concurrent", "System.IO", "System.Text.Json", "Microsoft.AspNetCore.Builder", "Microsoft.AspNetCore.Http", "StandardWebhooks" },
+        ["RelayHealthChecks"] = new[] { "Microsoft.AspNetCore.Builder" },
         ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
         ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
         ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },
