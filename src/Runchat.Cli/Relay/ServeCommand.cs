@@ -96,7 +96,7 @@ internal static class ServeCommand
     /// <summary>The relay's web app: the configuration (the sandbox's address and key over it with --sandbox), console logs, the client and the relay.</summary>
     private static WebApplication BuildApp(IConfiguration configuration, string configPath, SandboxServer? sandbox, string urls, bool dashboard)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Directory.GetCurrentDirectory() });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Directory.GetCurrentDirectory(), Args = HostArgs.NoConfigReload });
         builder.Configuration.AddConfiguration(configuration);
         if (sandbox is not null)
         {

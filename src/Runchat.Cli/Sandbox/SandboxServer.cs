@@ -58,7 +58,7 @@ public sealed class SandboxServer : IAsyncDisposable
     /// <summary>Starts the sandbox on 127.0.0.1; port 0 picks a free one.</summary>
     public static async Task<SandboxServer> StartAsync(int port = 0, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = HostArgs.NoConfigReload });
         builder.Logging.ClearProviders();
         // The command line owns SIGINT/SIGTERM: ASP.NET Core's ConsoleLifetime would take them
         // and stop an application nobody awaits, leaving the process running.

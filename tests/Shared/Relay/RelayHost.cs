@@ -66,7 +66,7 @@ public sealed class RelayHost : IAsyncDisposable
     {
         var ownsStore = store is null;
         store ??= TestStore.Create(storeKind);
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Runchat.Cli.HostArgs.NoConfigReload });
         builder.Logging.ClearProviders();
         var errors = new CapturedErrors();
         builder.Logging.AddProvider(errors);
