@@ -115,18 +115,7 @@ public class OperatingProcessTests : PerStoreFixture
         return JsonDocument.Parse(text).RootElement.GetProperty("delivery_id").GetString()!;
     }
 
-    private async Task<RelayDelivery> StateAsync(string id)
-    {
-        var store = Store.Open();
-        try
-        {
-            return (await store.GetAsync(id, default))!;
-        }
-        finally
-        {
-            (store as IDisposable)?.Dispose();
-        }
-    }
+    private async Task<RelayDelivery> StateAsync(string id) => (await StateOrNullAsync(id))!;
 
     private async Task UntilAsync(Func<Task<bool>> condition, string what, int seconds = 20) =>
         await Eventually.HoldsAsync(condition, TimeSpan.FromSeconds(seconds), what + "; " + string.Join(Environment.NewLine, _relays.Select(r => r.Output)));

@@ -50,6 +50,10 @@ public class OperatingTests : PerStoreFixture
 
     private static string Table(TestStore store) => store.Kind == TestStore.Sqlite ? "deliveries" : "runchat_relay_deliveries";
 
+    /// <summary>The operator API over a store, on a clock stopped at <see cref="Now"/>, with no routes configured.</summary>
+    private static RunchatRelay OperatorApi(IDeliveryStore store) =>
+        new(store, new RelayMonitor(store, TimeProvider.System), new FakeTimeProvider(Now), new DispatchSignal(), new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(new RunchatRelayOptions())));
+
     private static RelayRetention Retention(IDeliveryStore store, TimeProvider clock, Action<RelayRetentionOptions>? configure = null)
     {
         var options = new RunchatRelayOptions();
@@ -159,7 +163,7 @@ public class OperatingTests : PerStoreFixture
         var round = await Retention(store, new FakeTimeProvider(Now)).RunOnceAsync(default);
         Assert.That(round.Values.Sum(), Is.Zero);
 
-        var relay = new RunchatRelay(store, new RelayMonitor(store, TimeProvider.System), new FakeTimeProvider(Now), new DispatchSignal(), new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(new RunchatRelayOptions())));
+        var relay = OperatorApi(store);
         var purge = relay.PurgeAsync(TimeSpan.FromDays(1), RelayDeliveryState.Ignored);
         await Task.Delay(300);
         Assert.That(purge.IsCompleted, Is.False, "an operator's purge waits for the turn");
@@ -176,7 +180,7 @@ public class OperatingTests : PerStoreFixture
         await store.AddAsync(Delivery("ignored_40d", Now - TimeSpan.FromDays(40), RelayDeliveryState.Ignored), default);
         await store.AddAsync(Delivery("failed_20d", Now - TimeSpan.FromDays(20), RelayDeliveryState.Failed), default);
         await store.AddAsync(Delivery("pending_40d", Now - TimeSpan.FromDays(40)), default);
-        var relay = new RunchatRelay(store, new RelayMonitor(store, TimeProvider.System), new FakeTimeProvider(Now), new DispatchSignal(), new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(new RunchatRelayOptions())));
+        var relay = OperatorApi(store);
 
         var dry = await relay.PurgeAsync(TimeSpan.FromDays(30), dryRun: true);
         Assert.That((dry.DryRun, dry.Total, dry.Deleted[RelayDeliveryState.Failed], dry.Deleted[RelayDeliveryState.Ignored]), Is.EqualTo((true, 2L, 1L, 1L)));
@@ -330,8 +334,7 @@ public class OperatingTests : PerStoreFixture
         await store.AddAsync(Delivery("b_failed", Now, RelayDeliveryState.Failed, route: "/hooks/b"), default);
         await store.AddAsync(Delivery("a_unknown", Now, RelayDeliveryState.Unknown), default);
         await store.AddAsync(Delivery("a_old", Now - TimeSpan.FromDays(2), RelayDeliveryState.Failed), default);
-        var relays = Enumerable.Range(0, 2).Select(_ => new RunchatRelay(store, new RelayMonitor(store, TimeProvider.System), new FakeTimeProvider(Now), new DispatchSignal(),
-            new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(new RunchatRelayOptions())))).ToArray();
+        var relays = Enumerable.Range(0, 2).Select(_ => OperatorApi(store)).ToArray();
         var query = new RelayDeliveryQuery { State = RelayDeliveryState.Failed, Route = "/hooks/a", Since = Now - TimeSpan.FromDays(1), Limit = 40 };
 
         var both = await Task.WhenAll(relays.Select(async relay =>
