@@ -529,6 +529,11 @@ public class ScheduleTests
             relay.Signal("CONT");
             resumed = DateTimeOffset.UtcNow;
             await Eventually.HoldsAsync(() => sandbox.Requests.Count(r => r.ReceivedAt > resumed.AddSeconds(2.5)) >= 1, TimeSpan.FromSeconds(15), "the schedule goes on after the stall");
+
+            // A graceful stop waits for the run in flight, so every run the sandbox saw has its outcome stored
+            // (a kill here left the last one `sending`, and the count below one short).
+            var (exitCode, _) = await relay.StopWithAsync("TERM");
+            Assert.That(exitCode, Is.EqualTo(0), relay.Output);
         }
 
         var store = SqlDeliveryStore.Sqlite(Path.Combine(temp.Path, "relay.db"));
