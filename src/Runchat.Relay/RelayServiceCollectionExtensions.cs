@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Runchat.Relay;
+using Runchat.Relay.Signatures;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -40,6 +41,25 @@ public static class RunchatRelayServiceCollectionExtensions
         return AddCore(services);
     }
 
+    /// <summary>
+    /// Registers a webhook scheme by name, so that a route's <c>Signature</c> can name it, as it names the built-in ones:
+    /// <c>services.AddRunchatRelay(section).AddScheme("internal-alerts", settings =&gt; new InternalAlertsScheme(settings.Secret))</c>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The name configuration spells: 1 to 40 lower-case letters, digits and hyphens, starting with a letter; not a built-in scheme's.</param>
+    /// <param name="factory">Builds the scheme for one route from its <see cref="WebhookSchemeSettings"/>, once, at start-up.
+    /// An <see cref="ArgumentException"/> it throws is a configuration error that names the route.</param>
+    /// <returns>The service collection.</returns>
+    /// <exception cref="ArgumentException">The name is not valid. A name registered twice, or a built-in one, fails at start-up.</exception>
+    public static IServiceCollection AddScheme(this IServiceCollection services, string name, Func<WebhookSchemeSettings, WebhookScheme> factory)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(factory);
+        WebhookSchemes.CheckName(name);
+        services.AddSingleton(new WebhookSchemeRegistration(name, factory));
+        return services;
+    }
+
     private static IServiceCollection AddCore(IServiceCollection services)
     {
         services.AddOptions<RunchatRelayOptions>().ValidateOnStart();
@@ -47,6 +67,7 @@ public static class RunchatRelayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DispatchSignal>();
         services.TryAddSingleton<RelayRouteTable>();
+        services.TryAddSingleton(static provider => WebhookSchemes.With(provider.GetServices<WebhookSchemeRegistration>()));
         // The dashboard's replay form (MapRunchatRelayDashboard).
         services.AddAntiforgery();
         services.TryAddSingleton<IDeliveryStore>(static provider =>
@@ -124,9 +145,13 @@ public static class RunchatRelayServiceCollectionExtensions
 
     private sealed class RelayOptionsValidator : IValidateOptions<RunchatRelayOptions>
     {
+        private readonly WebhookSchemes _schemes;
+
+        public RelayOptionsValidator(WebhookSchemes schemes) => _schemes = schemes;
+
         public ValidateOptionsResult Validate(string? name, RunchatRelayOptions options)
         {
-            var errors = options.Validate();
+            var errors = options.Validate(_schemes);
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

@@ -68,8 +68,10 @@ public sealed class RunchatRelayOptions
     public RelayRetentionOptions Retention { get; set; } = new();
 
     /// <summary>Every problem that would stop the relay working, each naming its route; empty when there is none.</summary>
-    internal IReadOnlyList<string> Validate()
+    /// <param name="schemes">The schemes a route may name; the built-in ones when null.</param>
+    internal IReadOnlyList<string> Validate(WebhookSchemes? schemes = null)
     {
+        schemes ??= WebhookSchemes.BuiltIn;
         var errors = new List<string>();
         if (!DeliveryStoreLocation.TryParse(Store, out var store, out var storeError))
         {
@@ -93,7 +95,7 @@ public sealed class RunchatRelayOptions
         {
             var route = Routes[i];
             var name = $"Relay:Routes:{i} ({route.Path ?? "no path"})";
-            if (route.CreateRoute(out var error) is null)
+            if (route.CreateRoute(schemes, out var error) is null)
             {
                 errors.Add($"{name}: {error}");
             }
@@ -140,7 +142,11 @@ public sealed class RelayRouteOptions
     /// </summary>
     public string? FlowId { get; set; }
 
-    /// <summary><c>standard-webhooks</c>, <c>stripe</c>, <c>github</c>, <c>slack</c>, <c>hmac-sha256</c> or <c>none</c>.</summary>
+    /// <summary>
+    /// The scheme its senders sign with: <c>standard-webhooks</c>, <c>stripe</c>, <c>github</c>, <c>slack</c>, <c>gitlab</c>,
+    /// <c>shopify</c>, <c>linear</c>, <c>twilio</c>, <c>pagerduty</c>, <c>discord</c>, <c>hmac-sha256</c>, <c>none</c>, or the
+    /// name of a scheme registered with <c>AddScheme</c>.
+    /// </summary>
     public string? Signature { get; set; }
 
     /// <summary>The signing secret (from an environment variable or a secret store, as any configuration value). Not shown anywhere.</summary>
@@ -148,6 +154,15 @@ public sealed class RelayRouteOptions
 
     /// <summary>For <c>hmac-sha256</c>: the header that carries the signature.</summary>
     public string? Header { get; set; }
+
+    /// <summary>For <c>discord</c>: the application's public key, 64 hex characters (Developer Portal, General Information).</summary>
+    public string? PublicKey { get; set; }
+
+    /// <summary>
+    /// For <c>twilio</c>: the URL Twilio posts to, such as <c>https://relay.example.com/hooks/twilio</c>, when the relay sees
+    /// another (behind a proxy or a tunnel); Twilio signs the URL. Unset: the URL of the request as the relay sees it.
+    /// </summary>
+    public Uri? PublicUrl { get; set; }
 
     /// <summary>
     /// For <c>slack</c>: the text a slash command or an interaction is answered with at once, within
@@ -187,7 +202,7 @@ public sealed class RelayRouteOptions
     /// <inheritdoc />
     public override string ToString() => $"{Path} -> {JobId} ({Signature})";
 
-    internal RelayRoute? CreateRoute(out string? error)
+    internal RelayRoute? CreateRoute(WebhookSchemes schemes, out string? error)
     {
         if (string.IsNullOrWhiteSpace(Path) || !Path!.StartsWith("/", StringComparison.Ordinal))
         {
@@ -197,7 +212,7 @@ public sealed class RelayRouteOptions
 
         try
         {
-            var scheme = WebhookSignature.FromConfiguration(Signature, Secret, Header);
+            var scheme = schemes.Create(Signature, new WebhookSchemeSettings(Path, Secret, Header, PublicKey, PublicUrl));
             error = null;
             return RelayRoute.Create(Path, JobId, FlowId, scheme).WithRules(this);
         }

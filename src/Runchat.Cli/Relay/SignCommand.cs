@@ -1,5 +1,6 @@
 using System;
 using System.CommandLine;
+using System.Linq;
 using Runchat.Relay.Signatures;
 
 namespace Runchat.Cli.Relay;
@@ -12,15 +13,23 @@ internal static class SignCommand
 
     public static Command Build(CliConsole console)
     {
-        var scheme = new Option<string>("--scheme") { Description = "standard-webhooks, stripe, github, slack or hmac-sha256.", Required = true };
-        scheme.AcceptOnlyFromAmong("standard-webhooks", "stripe", "github", "slack", "hmac-sha256");
-        var secret = new Option<string>("--secret") { Description = "The route's secret.", Required = true };
+        var signing = WebhookSchemes.BuiltIn.Names.Where(n => n is not "none" and not "discord").ToArray();
+        var scheme = new Option<string>("--scheme") { Description = string.Join(", ", signing) + ". (discord verifies with a public key: only Discord can sign.)", Required = true };
+        scheme.AcceptOnlyFromAmong(signing);
+        var secret = new Option<string>("--secret") { Description = "The route's secret (for twilio, the auth token).", Required = true };
         var header = new Option<string?>("--header") { Description = "For hmac-sha256: the signature header." };
+        var publicUrl = new Option<Uri?>("--public-url") { Description = "For twilio: the URL Twilio posts to (it signs the URL)." };
         var payload = new Option<string>("--payload", "-p") { Description = "The body to sign: @file, @- for standard input, or inline JSON.", Required = true, HelpName = "JSON|@file|@-" };
-        var command = new Command("sign", "Print the headers a sender would send with a body (for curl -H @file), to try a route by hand.") { scheme, secret, header, payload };
+        var command = new Command("sign", "Print the headers a sender would send with a body (for curl -H @file), to try a route by hand.") { scheme, secret, header, publicUrl, payload };
         command.SetAction((result, cancellationToken) => RelayCommands.Guard(console, async () =>
         {
-            var signature = WebhookSignature.FromConfiguration(result.GetValue(scheme), result.GetValue(secret), result.GetValue(header));
+            if (result.GetValue(scheme) == "twilio" && result.GetValue(publicUrl) is null)
+            {
+                throw new CliUsageException("--public-url is required for twilio: Twilio signs the URL it posts to, such as https://relay.example.com/hooks/twilio.");
+            }
+
+            var settings = new WebhookSchemeSettings("relay sign", result.GetValue(secret), result.GetValue(header), publicUrl: result.GetValue(publicUrl));
+            var signature = WebhookSchemes.BuiltIn.Create(result.GetValue(scheme), settings);
             var body = await CliInput.ReadAsync("--payload", result.GetValue(payload)!, console, MaxBytes, cancellationToken).ConfigureAwait(false);
             foreach (var (name, value) in signature.Sign(body, DateTimeOffset.UtcNow, "msg_" + Guid.NewGuid().ToString("N")))
             {

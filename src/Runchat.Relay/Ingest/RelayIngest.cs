@@ -126,11 +126,11 @@ internal sealed class RelayIngest
             Reason = verdict.Reason,
         };
 
-        var answer = await StoreAsync(route, request, delivery, activity).ConfigureAwait(false);
+        var answer = await StoreAsync(route, request, delivery, described.Answer, activity).ConfigureAwait(false);
         return answer with { EventName = eventName };
     }
 
-    private async Task<IngestAnswer> StoreAsync(RelayRoute route, WebhookRequest request, NewDelivery delivery, Activity? activity)
+    private async Task<IngestAnswer> StoreAsync(RelayRoute route, WebhookRequest request, NewDelivery delivery, WebhookAnswer? described, Activity? activity)
     {
         AddResult added;
         try
@@ -157,7 +157,7 @@ internal sealed class RelayIngest
 
         if (added.Duplicate)
         {
-            return Accepted(route, request, added.Id, duplicate: true);
+            return Accepted(route, request, described, added.Id, duplicate: true);
         }
 
         switch (delivery.State)
@@ -170,7 +170,7 @@ internal sealed class RelayIngest
                 return new IngestAnswer(StatusCodes.Status202Accepted, new AcceptedAnswer(added.Id, false), "failed");
             default:
                 _signal.Notify();
-                return Accepted(route, request, added.Id, duplicate: false);
+                return Accepted(route, request, described, added.Id, duplicate: false);
         }
     }
 
@@ -180,10 +180,10 @@ internal sealed class RelayIngest
             ? segment.Array
             : bytes.ToArray();
 
-    private static IngestAnswer Accepted(RelayRoute route, WebhookRequest request, string deliveryId, bool duplicate)
+    private static IngestAnswer Accepted(RelayRoute route, WebhookRequest request, WebhookAnswer? described, string deliveryId, bool duplicate)
     {
         var outcome = duplicate ? "duplicate" : "stored";
-        return route.Scheme.Acknowledge(request, route.Reply) is { } acknowledge
+        return (described ?? route.Scheme.Acknowledge(request, route.Reply)) is { } acknowledge
             ? new IngestAnswer(acknowledge.StatusCode, acknowledge.Body, outcome)
             : new IngestAnswer(StatusCodes.Status202Accepted, new AcceptedAnswer(deliveryId, duplicate), outcome);
     }

@@ -16,11 +16,14 @@ internal sealed class RelayRouteTable
 {
     private readonly ConcurrentDictionary<string, RelayRoute> _routes = new(StringComparer.OrdinalIgnoreCase);
 
-    public RelayRouteTable(IOptions<RunchatRelayOptions> options)
+    /// <param name="options">The validated options.</param>
+    /// <param name="schemes">The schemes a route may name (with those registered by AddScheme); the built-in ones when null.</param>
+    public RelayRouteTable(IOptions<RunchatRelayOptions> options, Signatures.WebhookSchemes? schemes = null)
     {
+        schemes ??= Signatures.WebhookSchemes.BuiltIn;
         // The options are validated before this runs (ValidateOnStart): every route and schedule builds.
         var relay = options.Value;
-        Configured = relay.Routes.Select(r => r.CreateRoute(out _)!).ToList();
+        Configured = relay.Routes.Select(r => r.CreateRoute(schemes, out _)!).ToList();
         Schedules = relay.Schedules.Select(s => s.Create(out _)!).ToList();
         foreach (var route in Configured.Concat(Schedules.Select(s => s.Route)))
         {

@@ -269,12 +269,13 @@ public sealed class WebhookVerification
 /// <summary>What <see cref="WebhookScheme.Describe"/> found in a verified payload.</summary>
 public sealed class WebhookEvent
 {
-    private WebhookEvent(string? name, string? signedId, string? refusal, WebhookAnswer? handshake)
+    private WebhookEvent(string? name, string? signedId, string? refusal, WebhookAnswer? handshake, WebhookAnswer? answer = null)
     {
         Name = name;
         SignedId = signedId;
         Refusal = refusal;
         Handshake = handshake;
+        Answer = answer;
     }
 
     /// <summary>The event name, as the sender names it (<c>issues.opened</c>, <c>invoice.paid</c>); null when it names none.</summary>
@@ -288,6 +289,18 @@ public sealed class WebhookEvent
 
     /// <summary>A protocol request (Slack's <c>url_verification</c>): answered so, never stored or run.</summary>
     public WebhookAnswer? Handshake { get; }
+
+    /// <summary>
+    /// The answer once this delivery is stored (or found to be a duplicate), when it depends on the payload (Discord
+    /// defers a command with <c>{"type":5}</c> and a component with <c>{"type":6}</c>); null for the scheme's
+    /// <see cref="WebhookScheme.Acknowledge"/>, or the relay's 202.
+    /// </summary>
+    public WebhookAnswer? Answer { get; }
+
+    /// <summary>This event, answered with <paramref name="answer"/> once it is stored (see <see cref="Answer"/>).</summary>
+    /// <param name="answer">The answer.</param>
+    public WebhookEvent AnsweredWith(WebhookAnswer answer) =>
+        new(Name, SignedId, Refusal, Handshake, answer ?? throw new ArgumentNullException(nameof(answer)));
 
     /// <summary>An event to store: its name, and the signed id the payload carries, if any.</summary>
     public static WebhookEvent Named(string? name, string? signedId = null) => new(name, signedId, null, null);

@@ -51,22 +51,56 @@ public abstract class WebhookSignature : WebhookScheme
     /// <exception cref="ArgumentException">The header name or the secret is missing, or the secret is too short.</exception>
     public static WebhookSignature HmacSha256(string headerName, string secret) => new HmacSha256Signature(headerName, secret);
 
-    /// <summary>The names of the built-in schemes, as configuration spells them.</summary>
-    internal static IReadOnlyList<string> BuiltInNames { get; } = new[] { "standard-webhooks", "stripe", "github", "slack", "hmac-sha256", "none" };
+    /// <summary>
+    /// GitLab (<c>X-Gitlab-Token</c>): the webhook's secret token, sent as it is and compared in constant time. The
+    /// token is not a signature over the body, so the body's hash tells deliveries apart; <c>X-Gitlab-Event-UUID</c> is a
+    /// label. The event name is the body's <c>object_kind</c>, with <c>object_attributes.action</c> after a dot when it has one.
+    /// </summary>
+    /// <param name="secret">The webhook's secret token.</param>
+    /// <exception cref="ArgumentException">The token is missing or too short.</exception>
+    public static WebhookSignature GitLab(string secret) => new GitLabSignature(secret);
 
-    /// <summary>Builds the built-in scheme named in configuration.</summary>
-    /// <exception cref="ArgumentException">The scheme is unknown, or its secret or header is missing.</exception>
-    internal static WebhookSignature FromConfiguration(string? scheme, string? secret, string? header) => scheme?.Trim().ToLowerInvariant() switch
-    {
-        "none" => None,
-        "standard-webhooks" or "standardwebhooks" => StandardWebhooks(secret!),
-        "stripe" => Stripe(secret!),
-        "github" => GitHub(secret!),
-        "slack" => Slack(secret!),
-        "hmac-sha256" or "hmacsha256" => HmacSha256(header!, secret!),
-        null or "" => throw new ArgumentException("Signature is required: " + string.Join(", ", BuiltInNames) + "."),
-        _ => throw new ArgumentException($"Signature '{scheme}' is not known: use {string.Join(", ", BuiltInNames)}."),
-    };
+    /// <summary>
+    /// Shopify (<c>X-Shopify-Hmac-Sha256</c>): base64 HMAC-SHA256 of the body with the app's client secret. The event
+    /// name is <c>X-Shopify-Topic</c> (<c>orders/create</c>), checked against the body; <c>X-Shopify-Webhook-Id</c> is a label.
+    /// </summary>
+    /// <param name="secret">The app's client secret (or the store's webhook signing secret).</param>
+    /// <exception cref="ArgumentException">The secret is missing or too short.</exception>
+    public static WebhookSignature Shopify(string secret) => new ShopifySignature(secret);
+
+    /// <summary>
+    /// Linear (<c>Linear-Signature</c>): hex HMAC-SHA256 of the body; the body's <c>webhookTimestamp</c> (milliseconds)
+    /// must be within the tolerance. The event name is <c>type.action</c> (<c>Issue.create</c>).
+    /// </summary>
+    /// <param name="secret">The webhook's signing secret.</param>
+    /// <exception cref="ArgumentException">The secret is missing or too short.</exception>
+    public static WebhookSignature Linear(string secret) => new LinearSignature(secret);
+
+    /// <summary>
+    /// Twilio (<c>X-Twilio-Signature</c>): base64 HMAC-SHA1 of the full URL followed by the form's parameters sorted by
+    /// name, each name then its value. Form bodies are stored as one JSON object.
+    /// </summary>
+    /// <param name="authToken">The account's auth token.</param>
+    /// <param name="publicUrl">The URL Twilio posts to, when the relay sees another (behind a proxy); the request's query is added to it.</param>
+    /// <exception cref="ArgumentException">The token is missing or too short, or the URL is not absolute http(s).</exception>
+    public static WebhookSignature Twilio(string authToken, Uri? publicUrl = null) => new TwilioSignature(authToken, publicUrl);
+
+    /// <summary>
+    /// PagerDuty (<c>X-PagerDuty-Signature: v1=&lt;hex&gt;[,v1=…]</c>): HMAC-SHA256 of the body; several signatures while a
+    /// secret rotates. The event's <c>event.id</c> (in the signed body) tells deliveries apart; <c>event.event_type</c> names it.
+    /// </summary>
+    /// <param name="secret">The webhook subscription's secret.</param>
+    /// <exception cref="ArgumentException">The secret is missing or too short.</exception>
+    public static WebhookSignature PagerDuty(string secret) => new PagerDutySignature(secret);
+
+    /// <summary>
+    /// Discord interactions (<c>X-Signature-Ed25519</c>, <c>X-Signature-Timestamp</c>): Ed25519 over the timestamp and the body
+    /// with the application's public key. <c>PING</c> is answered <c>{"type":1}</c> and not stored; a command, a component or
+    /// a modal is answered with a deferred response at once and stored; the interaction's <c>id</c> tells deliveries apart.
+    /// </summary>
+    /// <param name="publicKey">The application's public key, 64 hex characters (the Developer Portal's "Public Key").</param>
+    /// <exception cref="ArgumentException">The key is missing, not 32 bytes of hex, or not a point on the curve.</exception>
+    public static WebhookSignature Discord(string publicKey) => new DiscordSignature(publicKey);
 
     /// <summary>
     /// Secrets published in this project's README and samples: anyone can sign with them. The relay

@@ -330,6 +330,6 @@ public class RouteRulesTests
         var request = new WebhookRequest(headers, Encoding.UTF8.GetBytes(body), new Uri("http://relay.test/hooks"), DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5));
         using var payload = JsonDocument.Parse(body);
 
-        Assert.That(WebhookSignature.FromConfiguration(scheme, secret, "X-Signature").Describe(request, payload.RootElement).Name, Is.EqualTo(expected));
+        Assert.That(WebhookSchemes.BuiltIn.Create(scheme, new WebhookSchemeSettings("/hooks", secret, "X-Signature")).Describe(request, payload.RootElement).Name, Is.EqualTo(expected));
     }
 }
