@@ -18,17 +18,23 @@ internal static class SignCommand
         scheme.AcceptOnlyFromAmong(signing);
         var secret = new Option<string>("--secret") { Description = "The route's secret (for twilio, the auth token).", Required = true };
         var header = new Option<string?>("--header") { Description = "For hmac-sha256: the signature header." };
-        var publicUrl = new Option<Uri?>("--public-url") { Description = "For twilio: the URL Twilio posts to (it signs the URL)." };
+        var publicUrl = new Option<string?>("--public-url") { Description = "For twilio: the URL Twilio posts to (it signs the URL)." };
         var payload = new Option<string>("--payload", "-p") { Description = "The body to sign: @file, @- for standard input, or inline JSON.", Required = true, HelpName = "JSON|@file|@-" };
         var command = new Command("sign", "Print the headers a sender would send with a body (for curl -H @file), to try a route by hand.") { scheme, secret, header, publicUrl, payload };
         command.SetAction((result, cancellationToken) => RelayCommands.Guard(console, async () =>
         {
-            if (result.GetValue(scheme) == "twilio" && result.GetValue(publicUrl) is null)
+            Uri? url = null;
+            if (result.GetValue(publicUrl) is { } given && !Uri.TryCreate(given, UriKind.Absolute, out url))
+            {
+                throw new CliUsageException($"--public-url '{given}' is not an absolute URL, such as https://relay.example.com/hooks/twilio.");
+            }
+
+            if (result.GetValue(scheme) == "twilio" && url is null)
             {
                 throw new CliUsageException("--public-url is required for twilio: Twilio signs the URL it posts to, such as https://relay.example.com/hooks/twilio.");
             }
 
-            var settings = new WebhookSchemeSettings("relay sign", result.GetValue(secret), result.GetValue(header), publicUrl: result.GetValue(publicUrl));
+            var settings = new WebhookSchemeSettings("relay sign", result.GetValue(secret), result.GetValue(header), publicUrl: url);
             var signature = WebhookSchemes.BuiltIn.Create(result.GetValue(scheme), settings);
             var body = await CliInput.ReadAsync("--payload", result.GetValue(payload)!, console, MaxBytes, cancellationToken).ConfigureAwait(false);
             foreach (var (name, value) in signature.Sign(body, DateTimeOffset.UtcNow, "msg_" + Guid.NewGuid().ToString("N")))
