@@ -4,6 +4,8 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -450,6 +452,71 @@ public class ReadMeSnippets : WireMockTest
     }
 
     [Test]
+    public async Task RegisterAWebhookScheme()
+    {
+        var store = Path.Combine(Path.GetTempPath(), $"snippet-scheme-{Guid.NewGuid():N}.db");
+        const string secret = "an-acme-alerts-secret-of-32-chars";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new System.Collections.Generic.Dictionary<string, string?>
+        {
+            ["Relay:Store"] = "sqlite:" + store,
+            ["Relay:Routes:0:Path"] = "/hooks/alerts",
+            ["Relay:Routes:0:JobId"] = "ops-agent",
+            ["Relay:Routes:0:Signature"] = "acme-alerts",
+            ["Relay:Routes:0:Secret"] = secret,
+            ["Relay:Routes:0:Events:0"] = "disk.*",
+        });
+        builder.Services.AddRunchatClient(o => { o.ApiKey = ApiKey; o.BaseUrl = new Uri(Server.Url!); });
+
+        #region Snippet:RegisterWebhookScheme
+        builder.Services.AddRunchatRelay(builder.Configuration.GetSection("Relay"))
+            .AddScheme("acme-alerts", settings => new AcmeAlertsScheme(settings.Secret));   // "Signature": "acme-alerts"
+        #endregion
+
+        var app = builder.Build();
+        app.MapRunchatRelay();
+        RespondWithSuccess();
+        await app.StartAsync();
+        try
+        {
+            const string body = "{\"alert\":\"disk.full\",\"host\":\"db-1\"}";
+            var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var signature = Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.alert-7.{body}")));
+            HttpRequestMessage Post(string sig)
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/alerts") { Content = new StringContent(body) };
+                request.Headers.Add("X-Acme-Timestamp", timestamp);
+                request.Headers.Add("X-Acme-Delivery", "alert-7");
+                request.Headers.Add("X-Acme-Signature", sig);
+                return request;
+            }
+
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            using var refused = await http.SendAsync(Post(signature.Replace(signature[0], signature[0] == 'A' ? 'B' : 'A')));
+            using var accepted = await http.SendAsync(Post(signature));
+            using var again = await http.SendAsync(Post(signature));
+
+            Assert.That((int)refused.StatusCode, Is.EqualTo(401));
+            Assert.That(await refused.Content.ReadAsStringAsync(), Does.Contain("X-Acme-Signature does not match"));
+            Assert.That((int)accepted.StatusCode, Is.EqualTo(202));
+            Assert.That(await again.Content.ReadAsStringAsync(), Does.Contain("\"duplicate\":true"), "the signed delivery id tells deliveries apart");
+            var relay = app.Services.GetRequiredService<IRunchatRelay>();
+            await Eventually.HoldsAsync(async () => (await relay.ListAsync(RelayDeliveryState.Succeeded)).Count == 1, TimeSpan.FromSeconds(10), "the alert ran");
+            var delivery = (await relay.ListAsync()).Single();
+            Assert.That((delivery.Event, delivery.DedupeKey), Is.EqualTo(("disk.full", "id:alert-7")));
+            Assert.That(Server.LogEntries.Count(), Is.EqualTo(1), "one run");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(store + suffix);
+        }
+    }
+
+    [Test]
     public async Task OpenTelemetryWiring()
     {
         // A web app: the trigger runs inside a real HTTP request to a real port, and its span must be
@@ -611,6 +678,8 @@ public class ReadMeSnippets : WireMockTest
         ["RelayMonitor"] = new[] { "Microsoft.Extensions.DependencyInjection", "Runchat.Relay" },
         ["ReplyWebhookReceiver"] = new[] { "System.Collections.Concurrent", "System.IO", "System.Text.Json", "Microsoft.AspNetCore.Builder", "Microsoft.AspNetCore.Http", "StandardWebhooks" },
         ["RelayHealthChecks"] = new[] { "Microsoft.AspNetCore.Builder" },
+        ["CustomWebhookScheme"] = new[] { "System", "System.Text", "System.Text.Json", "Runchat.Relay.Signatures" },
+        ["RegisterWebhookScheme"] = new[] { "Microsoft.Extensions.DependencyInjection" },
         ["RelayInYourApp"] = new[] { "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.DependencyInjection", "Runchat.Relay.Signatures" },
         ["OpenTelemetry"] = new[] { "Microsoft.Extensions.DependencyInjection", "OpenTelemetry.Metrics", "OpenTelemetry.Trace" },
         ["AspireServiceDefaults"] = new[] { "Microsoft.Extensions.DependencyInjection" },
@@ -630,7 +699,7 @@ public class ReadMeSnippets : WireMockTest
             Assert.That(SnippetUsings.ContainsKey(name), Is.True, $"snippet {name} has no entry in SnippetUsings");
             foreach (var ns in SnippetUsings[name])
             {
-                Assert.That(source, Does.Contain($"\nusing {ns};\n"), $"snippet {name} shows 'using {ns};', which this file (where it compiles) does not import");
+                Assert.That("\n" + source, Does.Contain($"\nusing {ns};\n"), $"snippet {name} shows 'using {ns};', which this file (where it compiles) does not import");
             }
 
             shown[name] = string.Join("\n", SnippetUsings[name].Select(ns => $"using {ns};")) + "\n\n" + Dedent(snippet.Groups[2].Value);
@@ -690,3 +759,39 @@ public class ReadMeSnippets : WireMockTest
         }
     }
 }
+
+#region Snippet:CustomWebhookScheme
+/// <summary>Acme's alerting webhooks: the base64 HMAC-SHA256 of "timestamp.delivery.body" in X-Acme-Signature.</summary>
+public sealed class AcmeAlertsScheme : WebhookScheme
+{
+    private readonly byte[] _key;
+
+    public AcmeAlertsScheme(string? secret) => _key = secret is { Length: >= 32 }
+        ? Encoding.UTF8.GetBytes(secret)
+        : throw new ArgumentException("The acme-alerts scheme needs a Secret of 32 characters or more.");   // exit 2, naming the route
+
+    public override string Name => "acme-alerts";
+
+    public override WebhookVerification Verify(WebhookRequest request)
+    {
+        var (timestamp, delivery, signature) = (request.Header("X-Acme-Timestamp"), request.Header("X-Acme-Delivery"), request.Header("X-Acme-Signature"));
+        if (timestamp is null || delivery is null || signature is null)
+        {
+            return WebhookVerification.Invalid("an X-Acme-Timestamp, X-Acme-Delivery or X-Acme-Signature header is missing");   // a 401 that says why
+        }
+
+        if (CheckTimestamp(timestamp, request.Now, request.Tolerance, "X-Acme-Timestamp header") is { } stale)
+        {
+            return WebhookVerification.Invalid(stale);
+        }
+
+        var expected = HmacSha256(_key, Encoding.UTF8.GetBytes($"{timestamp}.{delivery}."), request.Body.Span);
+        return Base64Equals(expected, signature)                                    // constant time
+            ? WebhookVerification.Valid(signedId: delivery)                          // signed, so it may tell deliveries apart
+            : WebhookVerification.Invalid("X-Acme-Signature does not match the body");
+    }
+
+    public override WebhookEvent Describe(WebhookRequest request, JsonElement payload) =>
+        WebhookEvent.Named(StringProperty(payload, "alert"));                        // what a route's Events match
+}
+#endregion
