@@ -126,11 +126,11 @@ internal sealed class RelayIngest
             Reason = verdict.Reason,
         };
 
-        var answer = await StoreAsync(route, request, delivery, described.Answer, activity).ConfigureAwait(false);
+        var answer = await StoreAsync(route, request, delivery, described, activity).ConfigureAwait(false);
         return answer with { EventName = eventName };
     }
 
-    private async Task<IngestAnswer> StoreAsync(RelayRoute route, WebhookRequest request, NewDelivery delivery, WebhookAnswer? described, Activity? activity)
+    private async Task<IngestAnswer> StoreAsync(RelayRoute route, WebhookRequest request, NewDelivery delivery, WebhookEvent described, Activity? activity)
     {
         AddResult added;
         try
@@ -157,20 +157,22 @@ internal sealed class RelayIngest
 
         if (added.Duplicate)
         {
-            return Accepted(route, request, described, added.Id, duplicate: true);
+            return Accepted(route, request, described.Answer, added.Id, duplicate: true);
         }
 
         switch (delivery.State)
         {
             case RelayDeliveryState.Ignored:
                 _logger.LogDebug("Ignored a webhook on {Route} ({Event}), stored as {DeliveryId}: {Reason}", route.Path, delivery.Event ?? "no event name", added.Id, delivery.Reason);
-                return new IngestAnswer(StatusCodes.Status200OK, new IgnoredAnswer(true, delivery.Reason!, added.Id), "ignored");
+                return route.Scheme.AcknowledgeIgnored(request, described) is { } ignored
+                    ? new IngestAnswer(ignored.StatusCode, ignored.Body, "ignored")
+                    : new IngestAnswer(StatusCodes.Status200OK, new IgnoredAnswer(true, delivery.Reason!, added.Id), "ignored");
             case RelayDeliveryState.Failed:
                 _logger.LogWarning("A webhook on {Route} ({Event}) is stored failed as {DeliveryId}, and not run: {Reason}", route.Path, delivery.Event ?? "no event name", added.Id, delivery.Reason);
                 return new IngestAnswer(StatusCodes.Status202Accepted, new AcceptedAnswer(added.Id, false), "failed");
             default:
                 _signal.Notify();
-                return Accepted(route, request, described, added.Id, duplicate: false);
+                return Accepted(route, request, described.Answer, added.Id, duplicate: false);
         }
     }
 

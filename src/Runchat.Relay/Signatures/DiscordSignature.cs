@@ -20,6 +20,8 @@ namespace Runchat.Relay.Signatures;
 /// inside the signed body, tells deliveries apart. Event names: <c>application_command.&lt;name&gt;</c>,
 /// <c>message_component.&lt;custom_id&gt;</c>, <c>modal_submit.&lt;custom_id&gt;</c>.</item>
 /// </list>
+/// An interaction the route's <c>Events</c> or <c>When</c> does not run is stored <c>ignored</c> and answered with a message
+/// only its user sees (<see cref="AcknowledgeIgnored"/>).
 /// The scheme verifies with a public key, so it cannot sign: <c>relay sign</c> refuses it.
 /// </remarks>
 internal sealed class DiscordSignature : WebhookSignature
@@ -106,6 +108,13 @@ internal sealed class DiscordSignature : WebhookSignature
             _ => WebhookEvent.Refused($"'type' is {(type == 0 ? "missing" : type.ToString(System.Globalization.CultureInfo.InvariantCulture))}, not an interaction type Discord sends (1 to 5)"),
         };
     }
+
+    /// <summary>
+    /// An interaction the route does not run is still answered as Discord requires, or the user sees "This interaction
+    /// failed": with a message only they see (ephemeral, flag 64) that names nothing of the route's configuration.
+    /// </summary>
+    public override WebhookAnswer? AcknowledgeIgnored(WebhookRequest request, WebhookEvent described) =>
+        new(200, new JsonObject { ["type"] = 4, ["data"] = new JsonObject { ["content"] = "Nothing runs for this here.", ["flags"] = 64 } });
 
     private static WebhookEvent Stored(string kind, string? name, string? id, int deferredType) =>
         WebhookEvent.Named(name is { Length: > 0 } ? kind + "." + name : kind, signedId: id)

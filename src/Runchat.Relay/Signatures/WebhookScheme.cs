@@ -85,6 +85,15 @@ public abstract class WebhookScheme
     public virtual WebhookAnswer? Acknowledge(WebhookRequest request, string? routeReply) => null;
 
     /// <summary>
+    /// The answer to a verified delivery that the route's <c>Events</c> or <c>When</c> does not run (it is stored as
+    /// <c>ignored</c>), when the sender expects another than the relay's <c>200 {"ignored": true, "reason": …}</c>; null for
+    /// that one. The reason names the route's configuration: an answer a person sees should not show it.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="described">What <see cref="Describe"/> found.</param>
+    public virtual WebhookAnswer? AcknowledgeIgnored(WebhookRequest request, WebhookEvent described) => null;
+
+    /// <summary>
     /// The headers a sender of this scheme would send with <paramref name="body"/>, for <c>runchat-job relay sign</c>
     /// and for tests. Schemes that cannot sign (they verify with a public key) throw <see cref="NotSupportedException"/>.
     /// </summary>

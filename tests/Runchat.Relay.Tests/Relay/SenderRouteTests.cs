@@ -100,13 +100,13 @@ public class SenderRouteTests : PerStoreFixture
     }
 
     [Test]
-    public async Task DiscordsPingIsAnsweredPongAndACommandIsDeferredStoredAndRunOnce()
+    public async Task DiscordsPingIsAnsweredPongACommandIsDeferredStoredAndRunOnceAndAnIgnoredOneIsAnsweredQuietly()
     {
         using var key = Key.Create(SignatureAlgorithm.Ed25519);
         var publicKey = Hex(key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
         await using var relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(new RelayRouteOptions
         {
-            Path = "/hooks/discord", JobId = "discord-agent", Signature = "discord", PublicKey = publicKey,
+            Path = "/hooks/discord", JobId = "discord-agent", Signature = "discord", PublicKey = publicKey, Events = { "application_command.*" },
             Message = "{{ payload.member.user.username }} asks: {{ payload.data.options[0].value }}",
         }));
         (string, string)[] Signed(string body)
@@ -121,17 +121,23 @@ public class SenderRouteTests : PerStoreFixture
         var (badStatus, bad) = await relay.PostAsync("/hooks/discord", ping, Signed(ping + " "));
         var (status, deferred) = await relay.PostAsync("/hooks/discord", command, Signed(command));
         var (againStatus, again) = await relay.PostAsync("/hooks/discord", command, Signed(command));
+        const string button = "{\"id\":\"1184311245427400716\",\"type\":3,\"token\":\"tok\",\"data\":{\"custom_id\":\"approve\",\"component_type\":2}}";
+        var (ignoredStatus, ignored) = await relay.PostAsync("/hooks/discord", button, Signed(button));
 
         Assert.That((pingStatus, pong.GetRawText()), Is.EqualTo((200, "{\"type\":1}")));
         Assert.That(badStatus, Is.EqualTo(401), "Discord checks that an endpoint refuses a bad signature before it saves it");
         Assert.That(bad.GetProperty("error").GetString(), Is.EqualTo("The discord signature was refused: X-Signature-Ed25519 does not verify the timestamp and body with the application's public key."));
         Assert.That((status, deferred.GetRawText()), Is.EqualTo((200, "{\"type\":5}")));
         Assert.That((againStatus, again.GetRawText()), Is.EqualTo((200, "{\"type\":5}")));
-        var delivery = (await relay.SettledAsync(1, TimeSpan.FromSeconds(15))).Single();
+        Assert.That((ignoredStatus, ignored.GetRawText()), Is.EqualTo((200, "{\"type\":4,\"data\":{\"content\":\"Nothing runs for this here.\",\"flags\":64}}")),
+            "an interaction the route does not run still gets an answer Discord accepts (a message only its user sees), naming nothing of the route");
+        var settled = await relay.SettledAsync(2, TimeSpan.FromSeconds(15));
+        Assert.That(settled.Single(d => d.State == RelayDeliveryState.Ignored).Event, Is.EqualTo("message_component.approve"));
+        var delivery = settled.Single(d => d.State != RelayDeliveryState.Ignored);
         Assert.That(delivery.Event, Is.EqualTo("application_command.ask"));
         Assert.That(delivery.DedupeKey, Is.EqualTo("id:1184311245427400715"));
         Assert.That(delivery.Message, Is.EqualTo("ada asks: Is the build green?"));
-        Assert.That(_sandbox.Requests, Has.Count.EqualTo(1), "the ping stored nothing; the command ran once");
+        Assert.That(_sandbox.Requests, Has.Count.EqualTo(1), "the ping stored nothing, the button was ignored; the command ran once");
     }
 
     [Test]
