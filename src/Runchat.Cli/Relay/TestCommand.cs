@@ -17,14 +17,39 @@ internal static class TestCommand
     public static Command Build(CliConsole console)
     {
         var config = RelayCommands.ConfigOption();
-        var route = new Option<string>("--route") { Description = "The route's path, such as /hooks/github.", Required = true };
+        var route = new Option<string?>("--route") { Description = "The route's path, such as /hooks/github (with --against-store: only this route's deliveries)." };
         var eventName = new Option<string?>("--event") { Description = "What the sender puts in its event header (GitHub's X-GitHub-Event: issues; the relay adds the body's action as serve does); for schemes that name the event in the body, the event name itself." };
-        var payload = new Option<string>("--payload", "-p") { Description = "The body: @file, @- for standard input, or inline JSON.", Required = true, HelpName = "JSON|@file|@-" };
-        var command = new Command("test", "Dry-run a route: print whether a delivery would run, and the exact text the agent would receive. Stores and sends nothing.") { config, route, eventName, payload };
+        var payload = new Option<string?>("--payload", "-p") { Description = "The body: @file, @- for standard input, or inline JSON.", HelpName = "JSON|@file|@-" };
+        var againstStore = new Option<bool>("--against-store") { Description = "Instead of one payload: every delivery stored in the period (received, ignored, replayed) through this configuration's routes, before and after." };
+        var since = new Option<string?>("--since") { Description = "With --against-store: the period, such as 7d (the default), 24h or 30m.", HelpName = "DURATION" };
+        var diff = new Option<bool>("--diff") { Description = "With --against-store: show each changed message, line by line." };
+        var command = new Command("test", "Dry-run a route: print whether a delivery would run, and the exact text the agent would receive; or, with --against-store, what this configuration does to the stored deliveries of a period. Stores and sends nothing.") { config, route, eventName, payload, againstStore, since, diff };
         command.SetAction((result, cancellationToken) => RelayCommands.Guard(console, async () =>
         {
+            if (result.GetValue(againstStore))
+            {
+                if (result.GetValue(payload) is not null || result.GetValue(eventName) is not null)
+                {
+                    throw new CliUsageException("--against-store reads the stored deliveries: it takes no --payload or --event.");
+                }
+
+                var period = RelayCommands.ParseDuration(result.GetValue(since) ?? "7d", "--since");
+                await using var stored = RelayCommands.Open(result.GetValue(config)!, storeMustExist: true);
+                return await BacktestOutput.RunAsync(console, stored, result.GetValue(config)!, period, result.GetValue(route), result.GetValue(diff), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (result.GetValue(since) is not null || result.GetValue(diff))
+            {
+                throw new CliUsageException("--since and --diff go with --against-store.");
+            }
+
+            var path = result.GetValue(route) ?? throw new CliUsageException("--route is required: the route to try, such as /hooks/github.");
+            if (result.GetValue(payload) is null)
+            {
+                throw new CliUsageException("--payload is required (or --against-store, for the stored deliveries).");
+            }
+
             await using var relay = RelayCommands.Open(result.GetValue(config)!, storeMustExist: false);
-            var path = result.GetValue(route)!;
             var rules = relay.Routes.Configured.FirstOrDefault(r => string.Equals(RelayRoute.Normalize(r.Path), RelayRoute.Normalize(path), StringComparison.OrdinalIgnoreCase))
                 ?? throw new RelayConfigurationException($"there is no route {path} in Relay:Routes (there are: {string.Join(", ", relay.Routes.Configured.Select(r => r.Path))}).");
             var body = await CliInput.ReadAsync("--payload", result.GetValue(payload)!, console, relay.Options.MaxBodyBytes, cancellationToken).ConfigureAwait(false);

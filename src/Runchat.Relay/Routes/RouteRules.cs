@@ -60,8 +60,13 @@ internal static class RouteRules
     }
 
     /// <summary><c>relay test</c>: whether a delivery would run, and the message the agent would receive.</summary>
-    public static async Task<Verdict> RunAsync(RelayRoute route, string? eventName, JsonElement payload, DateTimeOffset now)
+    public static Task<Verdict> RunAsync(RelayRoute route, string? eventName, JsonElement payload, DateTimeOffset now) =>
+        RunAsync(route, payload, new DeliveryFacts("dlv_test", eventName, null, now));
+
+    /// <summary>What <paramref name="route"/> would do with a delivery: run it (and the message), ignore it, or fail it. The backtest's and <c>relay test</c>'s.</summary>
+    public static async Task<Verdict> RunAsync(RelayRoute route, JsonElement payload, DeliveryFacts delivery)
     {
+        var eventName = delivery.EventName;
         var decision = route.Filter.Decide(eventName, payload);
         if (decision.State == RelayDeliveryState.Ignored)
         {
@@ -73,7 +78,7 @@ internal static class RouteRules
             return new Verdict("would fail: " + decision.Reason, Runs: false, Failed: true, Message: null);
         }
 
-        var (message, error) = await RenderAsync(route, payload, new DeliveryFacts("dlv_test", eventName, null, now)).ConfigureAwait(false);
+        var (message, error) = await RenderAsync(route, payload, delivery).ConfigureAwait(false);
         return error is null
             ? new Verdict("would run", Runs: true, Failed: false, message)
             : new Verdict("would fail: " + error, Runs: false, Failed: true, Message: null);

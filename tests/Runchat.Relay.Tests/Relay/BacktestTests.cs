@@ -1,0 +1,176 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Runchat.Cli.Relay;
+using Runchat.Cli.Sandbox;
+using Runchat.Relay;
+using Runchat.Tests.Cli;
+using Runchat.Tests.TestSupport;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// <c>relay test --against-store</c> on a store a running relay wrote (deliveries that ran, were ignored and were
+/// replayed), through a new configuration that changes a route's <c>Events</c> and its <c>Message</c>: the counts per
+/// route before and after, the deliveries that change and how, and nothing stored or sent.
+/// </summary>
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
+[Category("Relay")]
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public class BacktestTests : PerStoreFixture
+{
+    public BacktestTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
+    private SandboxServer _sandbox = null!;
+    private TestStore _store = null!;
+    private TempDirectory _directory = null!;
+    private string _crash = null!;
+    private string _closed = null!;
+
+    /// <summary>A relay with the old routes takes four deliveries (one ran, one ignored, one ran whole, one replayed), then stops.</summary>
+    [SetUp]
+    public async Task FillTheStoreAsync()
+    {
+        _sandbox = await SandboxServer.StartAsync();
+        _store = NewStore();
+        _directory = new TempDirectory();
+        await using (var relay = await StartRelayAsync(_sandbox.BaseUrl, o =>
+        {
+            o.Routes.Add(new RelayRouteOptions { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = { "issue.opened" }, Message = "Issue: {{ payload.title }}" });
+            o.Routes.Add(new RelayRouteOptions { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none" });
+            o.Routes.Add(new RelayRouteOptions { Path = "/hooks/retired", JobId = "old-agent", Signature = "none" });
+        }, store: _store))
+        {
+            var (_, crash) = await relay.PostAsync("/hooks/issues", "{\"type\":\"issue.opened\",\"title\":\"Crash on save\"}");
+            var (_, closed) = await relay.PostAsync("/hooks/issues", "{\"type\":\"issue.closed\",\"title\":\"Old bug\"}");
+            await relay.PostAsync("/hooks/pings", "{\"type\":\"ping\",\"n\":1}");
+            await relay.PostAsync("/hooks/retired", "{\"type\":\"old\"}");
+            _crash = crash.GetProperty("delivery_id").GetString()!;
+            _closed = closed.GetProperty("delivery_id").GetString()!;
+            await relay.SettledAsync(4, TimeSpan.FromSeconds(15));
+            Assert.That(await relay.Relay.ReplayAsync(_crash), Is.Not.Null, "replayed");
+            await Eventually.HoldsAsync(() => _sandbox.Requests.Count == 4, TimeSpan.FromSeconds(15), "the replay ran");
+            await relay.SettledAsync(4, TimeSpan.FromSeconds(15));
+        }
+    }
+
+    [TearDown]
+    public async Task CleanAsync()
+    {
+        await _sandbox.DisposeAsync();
+        await _store.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    /// <summary>The configuration an operator would deploy next: every issue event runs, with a new message; /hooks/retired is gone.</summary>
+    private string NewConfiguration()
+    {
+        var path = Path.Combine(_directory.Path, "new.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
+            Relay = new
+            {
+                Store = _store.Setting,
+                Routes = new object[]
+                {
+                    new { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = new[] { "issue.*" }, Message = "New issue: {{ payload.title }}\nEvent: {{ event.name }}" },
+                    new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none" },
+                },
+            },
+        }));
+        return path;
+    }
+
+    private async Task<string> StoredStatesAsync()
+    {
+        var store = _store.Open();
+        try
+        {
+            var all = await store.ListAsync(null, default);
+            return string.Join("\n", all.OrderBy(d => d.Id).Select(d => $"{d.Id} {d.State} {d.Attempts} {d.UpdatedAt:O} {d.ReplayedAt:O} {d.Message}"));
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task ItCountsEachRouteBeforeAndAfterListsWhatChangesAndSendsNothing()
+    {
+        var states = await StoredStatesAsync();
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", NewConfiguration(), "--against-store", "--since", "1h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        TestContext.Out.WriteLine(output);
+        var lines = output.Split(Environment.NewLine);
+        Assert.That(lines[0], Does.StartWith("Backtest of 4 deliveries received since ").And.EndWith("Nothing was stored or sent."));
+        Assert.That(lines.Single(l => l.StartsWith("/hooks/issues", StringComparison.Ordinal)), Does.Match(@"^/hooks/issues\s+2\s+1/1/0\s+2/0/0\s+2$"));
+        Assert.That(lines.Single(l => l.StartsWith("/hooks/pings", StringComparison.Ordinal)), Does.Match(@"^/hooks/pings\s+1\s+1/0/0\s+1/0/0\s+0$"));
+        Assert.That(lines.Single(l => l.StartsWith("/hooks/retired", StringComparison.Ordinal)), Does.Match(@"^/hooks/retired\s+1\s+1/0/0\s+0/0/0\s+1  \(no such route in the new configuration: 1\)$"));
+        Assert.That(output, Does.Contain("3 deliveries change (--diff shows each message's change):"));
+        Assert.That(lines.Single(l => l.Contains(_closed, StringComparison.Ordinal)), Does.EndWith("/hooks/issues  issue.closed: ignored -> ran"));
+        Assert.That(lines.Single(l => l.Contains(_crash, StringComparison.Ordinal)), Does.EndWith("/hooks/issues  issue.opened: runs, with another message"), "the replayed delivery, once");
+        Assert.That(_sandbox.Requests, Has.Count.EqualTo(4), "nothing sent: the sandbox saw only the relay's own four runs");
+        Assert.That(await StoredStatesAsync(), Is.EqualTo(states), "nothing stored, claimed or changed");
+    }
+
+    [Test]
+    public async Task DiffShowsEachChangedMessageLineByLine()
+    {
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", NewConfiguration(), "--against-store", "--route", "/hooks/issues", "--diff");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("Backtest of 2 deliveries received since").And.Contain(" on /hooks/issues,"));
+        var n = Environment.NewLine;
+        Assert.That(output, Does.Contain($"issue.opened: runs, with another message{n}      - Issue: Crash on save{n}      + New issue: Crash on save{n}      + Event: issue.opened{n}"));
+        Assert.That(output, Does.Contain($"issue.closed: ignored -> ran{n}  "), "an ignored delivery had no message to compare: no diff");
+        Assert.That(output, Does.Not.Contain("/hooks/pings"));
+    }
+
+    [Test]
+    public async Task ThePeriodLeavesOutOlderDeliveries()
+    {
+        var store = _store.Open();
+        await store.AddAsync(new NewDelivery("dlv_old_1", "/hooks/issues", "triage-agent", "sha256:old", "{\"type\":\"issue.closed\",\"title\":\"Older\"}"u8.ToArray(), DateTimeOffset.UtcNow.AddDays(-2), Event: "issue.closed") { State = RelayDeliveryState.Ignored, Reason = "not issue.opened" }, default);
+        (store as IDisposable)?.Dispose();
+
+        var week = await InProcessCli.RunAsync("relay", "test", "--config", NewConfiguration(), "--against-store", "--since", "7d");
+        var hour = await InProcessCli.RunAsync("relay", "test", "--config", NewConfiguration(), "--against-store", "--since", "1h");
+
+        Assert.That(week.Out, Does.StartWith("Backtest of 5 deliveries").And.Contain("dlv_old_1"));
+        Assert.That(hour.Out, Does.StartWith("Backtest of 4 deliveries").And.Not.Contain("dlv_old_1"));
+    }
+
+    [TestCase("--payload", "{}", "--against-store reads the stored deliveries: it takes no --payload or --event.")]
+    [TestCase("--since", "1h", "--since and --diff go with --against-store.")]
+    public async Task AnAgainstStoreOptionMixedWithAPayloadIsAUsageError(string option, string value, string message)
+    {
+        var args = option == "--payload"
+            ? new[] { "relay", "test", "--config", NewConfiguration(), "--against-store", option, value }
+            : new[] { "relay", "test", "--config", NewConfiguration(), "--route", "/hooks/issues", "--payload", "{}", option, value };
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync(args);
+
+        Assert.That(exitCode, Is.EqualTo(Runchat.Cli.ExitCodes.Usage));
+        Assert.That(error, Does.Contain(message));
+    }
+
+    [Test]
+    public void TheDiffMarksLinesOnlyBeforeOnlyAfterAndInBoth()
+    {
+        Assert.That(BacktestOutput.Diff("a\nb\nc", "a\nc\nd"), Is.EqualTo(new[] { "  a", "- b", "  c", "+ d" }));
+        Assert.That(BacktestOutput.Diff("same", "same"), Is.EqualTo(new[] { "  same" }));
+    }
+}
