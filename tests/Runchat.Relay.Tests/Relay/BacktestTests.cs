@@ -168,6 +168,22 @@ public class BacktestTests : PerStoreFixture
     }
 
     [Test]
+    public async Task TheCommandDocsRelayMdShowsRunsAsWritten()
+    {
+        var page = File.ReadAllText(Repository.Path("docs", "relay.md")).Replace("\r\n", "\n");
+        var chapter = page.Substring(page.IndexOf("#### Before you change a route", StringComparison.Ordinal));
+        var shown = System.Text.RegularExpressions.Regex.Match(chapter, @"^runchat-job (relay test [^\n]*)$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+        var args = System.Text.RegularExpressions.Regex.Replace(shown, @"\[([^\]]*)\]", "$1").Replace("/hooks/github", "/hooks/issues")
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a == "relay.next.json" ? NewConfiguration() : a).ToArray();
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync(args);
+
+        Assert.That(shown, Does.Contain("--against-store"));
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("issue.opened: runs, with another message"));
+    }
+
+    [Test]
     public void TheDiffMarksLinesOnlyBeforeOnlyAfterAndInBoth()
     {
         Assert.That(BacktestOutput.Diff("a\nb\nc", "a\nc\nd"), Is.EqualTo(new[] { "  a", "- b", "  c", "+ d" }));
