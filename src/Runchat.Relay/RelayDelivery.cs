@@ -60,6 +60,12 @@ public sealed class RelayDelivery
     /// </summary>
     public string? Event { get; init; }
 
+    /// <summary>
+    /// Where the delivery came from when not from its webhook: <c>backfill:github</c> (GitHub's hook deliveries API) or
+    /// <c>backfill:stripe</c> (Stripe's events API), stored by <c>relay backfill</c>; null for a webhook or a schedule's tick.
+    /// </summary>
+    public string? Source { get; init; }
+
     /// <summary>The flow the delivery runs (a route with <c>FlowId</c>); null for an agent job (<see cref="JobId"/>).</summary>
     public string? FlowId { get; init; }
 

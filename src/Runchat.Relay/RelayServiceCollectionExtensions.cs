@@ -131,6 +131,8 @@ public static class RunchatRelayServiceCollectionExtensions
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply, Runchat.Relay.Internal.ConfigurationKeys.Of<RelayReplyOptions>()));
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply.GetSection(nameof(RelayReplyOptions.GitHub)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelayGitHubOptions>()));
                 errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(reply.GetSection(nameof(RelayReplyOptions.Slack)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelaySlackOptions>()));
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(route.GetSection(nameof(RelayRouteOptions.GitHub)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelayGitHubSourceOptions>()));
+                errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(route.GetSection(nameof(RelayRouteOptions.Stripe)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelayStripeSourceOptions>()));
             }
 
             errors.AddRange(Runchat.Relay.Internal.ConfigurationKeys.Unknown(_section.GetSection(nameof(RunchatRelayOptions.Retention)), Runchat.Relay.Internal.ConfigurationKeys.Of<RelayRetentionOptions>()));

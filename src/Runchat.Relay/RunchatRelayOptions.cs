@@ -199,14 +199,43 @@ public sealed class RelayRouteOptions
     /// </summary>
     public RelayReplyOptions? PostReply { get; set; }
 
+    /// <summary>For a <c>github</c> route: the webhook whose deliveries <c>relay backfill</c> reads from GitHub's API.</summary>
+    public RelayGitHubSourceOptions? GitHub { get; set; }
+
+    /// <summary>For a <c>stripe</c> route: the account whose events <c>relay backfill</c> reads from Stripe's API.</summary>
+    public RelayStripeSourceOptions? Stripe { get; set; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Path} -> {JobId} ({Signature})";
+
+    /// <summary>Why the route's backfill source cannot be used, or null (none, or a good one).</summary>
+    private string? BackfillProblem()
+    {
+        var signature = Signature?.Trim().ToLowerInvariant();
+        if (GitHub is not null && signature != "github")
+        {
+            return $"GitHub (a backfill source) is for a github route; this one's Signature is {Signature}.";
+        }
+
+        if (Stripe is not null && signature != "stripe")
+        {
+            return $"Stripe (a backfill source) is for a stripe route; this one's Signature is {Signature}.";
+        }
+
+        return GitHub?.Problem() ?? Stripe?.Problem();
+    }
 
     internal RelayRoute? CreateRoute(WebhookSchemes schemes, out string? error)
     {
         if (string.IsNullOrWhiteSpace(Path) || !Path!.StartsWith("/", StringComparison.Ordinal))
         {
             error = "Path must start with '/', such as /hooks/stripe.";
+            return null;
+        }
+
+        if (BackfillProblem() is { } backfill)
+        {
+            error = backfill;
             return null;
         }
 

@@ -30,6 +30,7 @@ public static class RelayCommands
         relay.Subcommands.Add(PurgeCommand.Build(console));
         relay.Subcommands.Add(ForgetCommand.Build(console));
         relay.Subcommands.Add(InstancesCommand.Build(console));
+        relay.Subcommands.Add(BackfillCommand.Build(console));
         return relay;
     }
 

@@ -30,6 +30,11 @@ internal sealed class RelayServices : IAsyncDisposable
 
     public IDeliveryStore Store => _provider.GetRequiredService<IDeliveryStore>();
 
+    /// <summary>The ingest's path, for deliveries read from a sender's API (<c>relay backfill</c>).</summary>
+    public RelayIngest Ingest => _provider.GetRequiredService<RelayIngest>();
+
+    public TimeProvider Time => _provider.GetRequiredService<TimeProvider>();
+
     /// <summary>The store's location, for messages (a PostgreSQL password never shown).</summary>
     public DeliveryStoreLocation Location
     {

@@ -25,7 +25,7 @@ namespace Runchat.Relay;
 /// the store all read that. A <c>5xx</c> means only that the store could not be used: anything the relay cannot
 /// take from a sender is a <c>4xx</c> that says why.
 /// </remarks>
-internal sealed class RelayIngest
+internal sealed partial class RelayIngest
 {
     private readonly RunchatRelayOptions _options;
     private readonly ILogger _logger;

@@ -282,7 +282,7 @@ internal sealed class GitHubCommentTarget : ReplyTarget
     }
 
     /// <summary>GitHub's <c>message</c> in an error answer, as " GitHub says: …"; never a header, never a token.</summary>
-    private static async Task<string> GitHubMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task<string> GitHubMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
@@ -296,7 +296,7 @@ internal sealed class GitHubCommentTarget : ReplyTarget
     }
 
     /// <summary>The <c>rel="next"</c> URL of GitHub's <c>Link</c> header, if any.</summary>
-    private static Uri? NextPage(HttpResponseMessage response)
+    internal static Uri? NextPage(HttpResponseMessage response)
     {
         if (!response.Headers.TryGetValues("Link", out var links))
         {

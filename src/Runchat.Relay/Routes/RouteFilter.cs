@@ -111,6 +111,9 @@ internal sealed class RouteFilter
         return RouteVerdict.Run;
     }
 
+    /// <summary>Whether the route's <c>Events</c> take <paramref name="eventName"/> (any, when it has none). Backfill asks before it reads a payload.</summary>
+    public bool TakesEvent(string? eventName) => _events.Length == 0 || (eventName is not null && _events.Any(pattern => Matches(pattern, eventName)));
+
     private static bool Matches(string pattern, string eventName) =>
         pattern.EndsWith('*')
             ? eventName.StartsWith(pattern.Substring(0, pattern.Length - 1), StringComparison.Ordinal)

@@ -10,7 +10,7 @@ namespace Runchat.Relay;
 internal static class DeliveryRows
 {
     /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
-    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id, message, reply_state, reply_url, reply_error";
+    public const string Columns = "id, route, job_id, dedupe_key, state, attempts, received_at, updated_at, next_attempt_at, last_error, run_status, final_reply, length(body), sender_id, replayed_at, event_name, flow_id, message, reply_state, reply_url, reply_error, source";
 
     public static RelayDelivery Read(DbDataReader reader) => new()
     {
@@ -35,6 +35,7 @@ internal static class DeliveryRows
         ReplyState = reader.IsDBNull(18) ? null : ReplyStates.Parse(reader.GetString(18)),
         ReplyUrl = reader.IsDBNull(19) ? null : reader.GetString(19),
         ReplyError = reader.IsDBNull(20) ? null : reader.GetString(20),
+        Source = reader.IsDBNull(21) ? null : reader.GetString(21),
     };
 
     /// <summary>A claimed reply (<see cref="ReplyTransitions.ClaimedColumns"/>).</summary>

@@ -149,6 +149,12 @@ internal interface IDeliveryReader
     /// <summary>Whether a route or schedule is paused.</summary>
     Task<bool> IsPausedAsync(RelayPauseTarget target, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The id of a delivery on <paramref name="route"/> with <paramref name="dedupeKey"/>, or carrying the sender's
+    /// <paramref name="senderId"/> (its label); null when there is none. Backfill's question: did the relay receive it?
+    /// </summary>
+    Task<string?> FindIdAsync(string route, string dedupeKey, string? senderId, CancellationToken cancellationToken);
+
     /// <summary>The instances' heartbeats, the latest first (at most 1,000).</summary>
     Task<IReadOnlyList<RelayInstance>> ListInstancesAsync(CancellationToken cancellationToken);
 
@@ -249,6 +255,9 @@ internal sealed record NewDelivery(string Id, string Route, string JobId, string
 
     /// <summary>Why it is ignored or failed: kept as its <c>last_error</c>.</summary>
     public string? Reason { get; init; }
+
+    /// <summary>Where it came from when not from its webhook (<see cref="RelayDelivery.Source"/>).</summary>
+    public string? Source { get; init; }
 }
 
 /// <summary>What became of a new delivery: stored, a duplicate of <see cref="Id"/>, or a conflict with it (same key, another body).</summary>

@@ -172,10 +172,10 @@ internal sealed class PostgresDialect : SqlDialect, IDeliveryNotifications
         var held = new Dictionary<(string, string), (string, byte[])>();
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error)
-            SELECT id, route, job_id, dedupe_key, body, state, 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, reason
-            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows, @states, @reasons) WITH ORDINALITY
-                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, state, reason, n)
+            INSERT INTO runchat_relay_deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error, source)
+            SELECT id, route, job_id, dedupe_key, body, state, 0, received_at, received_at, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, reason, source
+            FROM unnest(@ids, @routes, @jobs, @keys, @bodies, @received, @traces, @senders, @senderIds, @events, @flows, @states, @reasons, @sources) WITH ORDINALITY
+                 AS r (id, route, job_id, dedupe_key, body, received_at, trace_parent, sender_trace, sender_id, event_name, flow_id, state, reason, source, n)
             ORDER BY n
             ON CONFLICT (route, dedupe_key) DO NOTHING
             RETURNING route, dedupe_key, id, body;
@@ -197,6 +197,7 @@ internal sealed class PostgresDialect : SqlDialect, IDeliveryNotifications
             Text("flows", r => r.FlowId);
             Text("states", r => DeliveryStates.Name(r.State));
             Text("reasons", r => r.Reason);
+            Text("sources", r => r.Source);
             await using var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false))
             {

@@ -159,6 +159,24 @@ internal sealed partial class SqlDeliveryStore
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
+    public async Task<string?> FindIdAsync(string route, string dedupeKey, string? senderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        // Two lookups by index, not an OR: the unique (route, dedupe_key) index, then the partial sender_id index.
+        command.CommandText = Dialect(senderId is null
+            ? $"SELECT id FROM {_dialect.Deliveries} WHERE route = @route AND dedupe_key = @key"
+            : $"SELECT id FROM {_dialect.Deliveries} WHERE route = @route AND dedupe_key = @key UNION ALL SELECT id FROM {_dialect.Deliveries} WHERE sender_id = @sender AND route = @route LIMIT 1");
+        Bind(command, "route", route);
+        Bind(command, "key", dedupeKey);
+        if (senderId is not null)
+        {
+            Bind(command, "sender", senderId);
+        }
+
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
     public Task HeartbeatAsync(RelayInstance instance, CancellationToken cancellationToken) =>
         WriteAsync(Dialect(
             $"INSERT INTO {_dialect.Instances} (id, host, process_id, started_at, last_seen, in_flight) VALUES (@id, @host, @pid, @started, @seen, @inFlight) " +

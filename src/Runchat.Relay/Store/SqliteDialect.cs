@@ -119,12 +119,12 @@ internal sealed class SqliteDialect : SqlDialect
         await using var insert = (SqliteCommand)connection.CreateCommand();
         insert.Transaction = (SqliteTransaction)transaction;
         insert.CommandText = """
-            INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error)
-            VALUES ($id, $route, $job, $key, $body, $state, 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow, $reason)
+            INSERT INTO deliveries (id, route, job_id, dedupe_key, body, state, attempts, received_at, updated_at, next_attempt_at, trace_parent, sender_trace, sender_id, event_name, flow_id, last_error, source)
+            VALUES ($id, $route, $job, $key, $body, $state, 0, $now, $now, $now, $trace, $sender, $senderId, $event, $flow, $reason, $source)
             ON CONFLICT (route, dedupe_key) DO NOTHING
             RETURNING id;
             """;
-        var parameters = new[] { "$id", "$route", "$job", "$key", "$body", "$state", "$now", "$trace", "$sender", "$senderId", "$event", "$flow", "$reason" };
+        var parameters = new[] { "$id", "$route", "$job", "$key", "$body", "$state", "$now", "$trace", "$sender", "$senderId", "$event", "$flow", "$reason", "$source" };
         foreach (var name in parameters)
         {
             insert.Parameters.Add(name, name is "$body" ? SqliteType.Blob : name is "$now" ? SqliteType.Integer : SqliteType.Text);
@@ -139,7 +139,7 @@ internal sealed class SqliteDialect : SqlDialect
         var held = new Dictionary<(string, string), (string, byte[])>();
         foreach (var delivery in batch)
         {
-            var values = new object?[] { delivery.Id, delivery.Route, delivery.JobId, delivery.DedupeKey, delivery.Body, DeliveryStates.Name(delivery.State), delivery.ReceivedAt.ToUnixTimeMilliseconds(), delivery.TraceParent, delivery.SenderTraceParent, delivery.SenderId, delivery.Event, delivery.FlowId, delivery.Reason };
+            var values = new object?[] { delivery.Id, delivery.Route, delivery.JobId, delivery.DedupeKey, delivery.Body, DeliveryStates.Name(delivery.State), delivery.ReceivedAt.ToUnixTimeMilliseconds(), delivery.TraceParent, delivery.SenderTraceParent, delivery.SenderId, delivery.Event, delivery.FlowId, delivery.Reason, delivery.Source };
             for (var i = 0; i < values.Length; i++)
             {
                 insert.Parameters[i].Value = values[i] ?? DBNull.Value;

@@ -20,7 +20,7 @@ namespace Runchat.Relay;
 internal sealed class StoreSchema
 {
     /// <summary>The version this relay writes into <c>runchat_relay_schema</c>, and the newest it reads.</summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     /// <summary>The steps, in order.</summary>
     public static readonly IReadOnlyList<SchemaStep> Steps = new SchemaStep[]
@@ -30,6 +30,7 @@ internal sealed class StoreSchema
         new(3, "lists by route, by event, and by either with a state read an index; outcomes per minute", CountsAsync),
         new(4, "replies (PostReply): their state, lease and outcome on the delivery; the run's credits and Runchat id", RepliesAsync),
         new(5, "operating: paused routes and schedules, instances' heartbeats, deliveries by sender id (erasure)", OperatingAsync),
+        new(6, "backfill: where a delivery came from when not from its webhook (RelayDelivery.Source)", (d, c, t, ct) => d.AddColumnAsync(c, t, d.Deliveries, "source", d.Text, ct)),
     };
 
     private readonly SemaphoreSlim _gate = new(1, 1);

@@ -1,0 +1,298 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Runchat.Cli.Sandbox;
+using Runchat.Relay;
+using Runchat.Relay.Signatures;
+using Runchat.Tests.Cli;
+using Runchat.Tests.TestSupport;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Runchat.Tests.Relay;
+
+/// <summary>
+/// <c>relay backfill</c> against fakes of GitHub's hook deliveries API and Stripe's events API (shapes from their docs):
+/// what the relay received live is recognised (by GUID and event id, not by the body, which the APIs format otherwise) and
+/// not stored again, a second backfill stores nothing, pages and rate limits are followed, bad credentials are a clear
+/// error, and the deliveries stored run once each when the relay serves again.
+/// </summary>
+[TestFixture(TestStore.Sqlite)]
+[TestFixture(TestStore.Postgres)]
+[Category("Relay")]
+[Parallelizable(ParallelScope.All)]
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public class BackfillTests : PerStoreFixture
+{
+    public BackfillTests(string storeKind)
+        : base(storeKind)
+    {
+    }
+
+    private const string GitHubSecret = "a-github-webhook-secret-0123456789";
+    private const string StripeSecret = "whsec_a-stripe-endpoint-secret-0123";
+    private const string Deliveries = "/repos/octo/api/hooks/42/deliveries";
+
+    private SandboxServer _sandbox = null!;
+    private WireMockServer _api = null!;
+    private TestStore _store = null!;
+    private TempDirectory _directory = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _sandbox = await SandboxServer.StartAsync();
+        _api = WireMockServer.Start();
+        _store = NewStore();
+        _directory = new TempDirectory();
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        _api.Stop();
+        await _sandbox.DisposeAsync();
+        await _store.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private RelayRouteOptions GitHubRoute() => new()
+    {
+        Path = "/hooks/github", JobId = "triage-agent", Signature = "github", Secret = GitHubSecret, Events = { "issues.*" },
+        Message = "#{{ payload.issue.number }} {{ payload.issue.title }} ({{ event.name }})",
+        GitHub = new RelayGitHubSourceOptions { Repository = "octo/api", HookId = 42, Token = "ghp_backfill_token", ApiUrl = new Uri(_api.Url! + "/") },
+    };
+
+    private RelayRouteOptions StripeRoute() => new()
+    {
+        Path = "/hooks/stripe", JobId = "billing-agent", Signature = "stripe", Secret = StripeSecret, Events = { "invoice.*" },
+        Stripe = new RelayStripeSourceOptions { ApiKey = "rk_test_backfill", ApiUrl = new Uri(_api.Url! + "/") },
+    };
+
+    /// <summary>The CLI's configuration: this fixture's store and sandbox, and the route.</summary>
+    private string Config(RelayRouteOptions route)
+    {
+        var path = Path.Combine(_directory.Path, "relay.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
+            Relay = new { Store = _store.Setting, Routes = new[] { route } },
+        }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
+        return path;
+    }
+
+    private static string Issue(int number, string title, string action) =>
+        $"{{\"action\":\"{action}\",\"issue\":{{\"number\":{number},\"title\":\"{title}\"}},\"repository\":{{\"full_name\":\"octo/api\"}}}}";
+
+    /// <summary>GitHub's list entry for one attempt of a delivery.</summary>
+    private static string Listed(long id, string guid, DateTimeOffset at, string action, bool redelivery = false) =>
+        $"{{\"id\":{id},\"guid\":\"{guid}\",\"delivered_at\":\"{at:yyyy-MM-ddTHH:mm:ssZ}\",\"redelivery\":{(redelivery ? "true" : "false")},\"duration\":0.27,\"status\":\"failed to connect\",\"status_code\":502,\"event\":\"issues\",\"action\":\"{action}\",\"installation_id\":null,\"repository_id\":1296269}}";
+
+    /// <summary>GitHub's one delivery, with the request as it was sent: its payload pretty-printed, as the API returns it.</summary>
+    private void Detail(long id, string guid, DateTimeOffset at, string payload)
+    {
+        var pretty = JsonSerializer.Serialize(JsonDocument.Parse(payload).RootElement, new JsonSerializerOptions { WriteIndented = true });
+        var body = $"{{\"id\":{id},\"guid\":\"{guid}\",\"delivered_at\":\"{at:yyyy-MM-ddTHH:mm:ssZ}\",\"redelivery\":false,\"duration\":0.27,\"status\":\"failed to connect\",\"status_code\":502,\"event\":\"issues\",\"action\":\"opened\",\"installation_id\":null,\"repository_id\":1296269,\"url\":\"https://relay.example.com/hooks/github\"," +
+                   $"\"request\":{{\"headers\":{{\"Accept\":\"*/*\",\"X-GitHub-Delivery\":\"{guid}\",\"X-GitHub-Event\":\"issues\",\"X-GitHub-Hook-ID\":\"42\",\"X-Hub-Signature-256\":\"sha256=00\"}},\"payload\":{pretty}}}," +
+                   "\"response\":{\"headers\":{},\"payload\":null}}";
+        _api.Given(Request.Create().WithPath($"{Deliveries}/{id}").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body));
+    }
+
+    private int Requests(string path) => _api.LogEntries.Count(e => e.RequestMessage!.Path == path);
+
+    /// <summary>A live delivery, received and run by a relay that then stops: what the backfill must recognise.</summary>
+    private async Task ReceiveLiveAsync(RelayRouteOptions route, string body, params (string, string)[] headers)
+    {
+        await using var relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(route), store: _store);
+        var (status, answer) = await relay.PostAsync(route.Path!, body, headers);
+        Assert.That(status, Is.EqualTo(202), answer.ToString());
+        await relay.SettledAsync(1, TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>GitHub's deliveries over two pages: two missed (one also redelivered), one received live, one older than the period.</summary>
+    private DateTimeOffset GitHubHistory()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _api.Given(Request.Create().WithPath(Deliveries).WithParam("per_page", "100").UsingGet()).AtPriority(2)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithHeader("Link", $"<{_api.Url}{Deliveries}?per_page=100&cursor=v1_page2>; rel=\"next\"")
+                .WithBody($"[{Listed(903, "guid-missed-2", now.AddMinutes(-5), "closed")},{Listed(902, "guid-live", now.AddMinutes(-30), "opened")}]"));
+        _api.Given(Request.Create().WithPath(Deliveries).WithParam("cursor", "v1_page2").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($"[{Listed(901, "guid-missed-1", now.AddHours(-2), "opened", redelivery: true)},{Listed(900, "guid-missed-1", now.AddHours(-2).AddSeconds(-30), "opened")},{Listed(800, "guid-too-old", now.AddHours(-30), "opened")}]"));
+        Detail(901, "guid-missed-1", now.AddHours(-2), Issue(1, "Crash on save", "opened"));
+        Detail(903, "guid-missed-2", now.AddMinutes(-5), Issue(2, "Typo", "closed"));
+        Detail(902, "guid-live", now.AddMinutes(-30), Issue(7, "Received live", "opened"));
+        return now;
+    }
+
+    [Test]
+    public async Task AGitHubBackfillStoresWhatTheRelayMissedOnceEachAndRunsThemOnce()
+    {
+        var live = Issue(7, "Received live", "opened");
+        await ReceiveLiveAsync(GitHubRoute(), live, WebhookSignature.GitHub(GitHubSecret).Sign(Encoding.UTF8.GetBytes(live), DateTimeOffset.UtcNow, "guid-live").Select(h => (h.Key, h.Value)).Append(("X-GitHub-Event", "issues")).ToArray());
+        GitHubHistory();
+        var config = Config(GitHubRoute());
+
+        var first = await InProcessCli.RunAsync("relay", "backfill", "--config", config, "--route", "/hooks/github", "--since", "24h");
+        var second = await InProcessCli.RunAsync("relay", "backfill", "--config", config, "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.Error);
+        TestContext.Out.WriteLine(first.Out);
+        Assert.That(first.Out, Does.StartWith("Backfill of /hooks/github from octo/api webhook 42 at "));
+        Assert.That(first.Out, Does.Contain("issues.opened  guid-missed-1  stored, runs (dlv_").And.Contain("issues.closed  guid-missed-2  stored, runs (dlv_"));
+        Assert.That(first.Out, Does.Contain("issues.opened  guid-live  skipped: the relay has it (dlv_"));
+        Assert.That(first.Out, Does.Contain("Stored 2, skipped 1, of 3 the sender lists since then.").And.Not.Contain("guid-too-old"));
+        Assert.That(second.Out, Does.Contain("Stored 0, skipped 3, of 3"), "a second backfill stores nothing");
+        Assert.That(Requests($"{Deliveries}/902"), Is.Zero, "the delivery received live was matched by its GUID, its payload never fetched");
+        Assert.That((Requests($"{Deliveries}/901"), Requests($"{Deliveries}/900"), Requests($"{Deliveries}/903")), Is.EqualTo((1, 0, 1)), "one fetch per GUID, the latest attempt, and none the second time");
+        var request = _api.LogEntries.First().RequestMessage!;
+        Assert.That(request.Headers!["Authorization"].Single(), Is.EqualTo("Bearer ghp_backfill_token"));
+        Assert.That(request.Headers!["X-GitHub-Api-Version"].Single(), Is.EqualTo("2022-11-28"));
+
+        await using (var relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(GitHubRoute()), store: _store))
+        {
+            var settled = await relay.SettledAsync(3, TimeSpan.FromSeconds(15));
+            var backfilled = settled.Where(d => d.Source == "backfill:github").OrderBy(d => d.SenderId).ToList();
+            Assert.That(backfilled.Select(d => (d.SenderId, d.DedupeKey, d.Event, d.State)), Is.EqualTo(new[]
+            {
+                ("guid-missed-1", "id:guid-missed-1", "issues.opened", RelayDeliveryState.Succeeded),
+                ("guid-missed-2", "id:guid-missed-2", "issues.closed", RelayDeliveryState.Succeeded),
+            }));
+            Assert.That(backfilled.Select(d => d.Message), Is.EqualTo(new[] { "#1 Crash on save (issues.opened)", "#2 Typo (issues.closed)" }));
+            Assert.That(settled.Single(d => d.Source is null).SenderId, Is.EqualTo("guid-live"));
+        }
+
+        Assert.That(_sandbox.Requests, Has.Count.EqualTo(3), "the live one once, and each backfilled one once");
+    }
+
+    [Test]
+    public async Task ADryRunSaysWhatItWouldStoreAndStoresNothing()
+    {
+        GitHubHistory();
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h", "--dry-run");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("(dry run: nothing is stored)").And.Contain("guid-missed-1  would be stored, runs").And.Contain("Would store 3, skipped 0"));
+        var store = _store.Open();
+        Assert.That(await store.ListAsync(null, default), Is.Empty);
+        (store as IDisposable)?.Dispose();
+    }
+
+    [Test]
+    public async Task AnExpiredTokenIsAClearErrorAndStoresNothing()
+    {
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(401).WithHeader("Content-Type", "application/json").WithBody("{\"message\":\"Bad credentials\",\"documentation_url\":\"https://docs.github.com/rest\",\"status\":\"401\"}"));
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Is.EqualTo("error: GitHub refused the credentials (401): GitHub says: Bad credentials The token or key may have expired or been revoked: give the route's GitHub.Token (or App) a valid one." + Environment.NewLine));
+        Assert.That(error, Does.Not.Contain("ghp_backfill_token"));
+    }
+
+    [Test]
+    public async Task GitHubsRateLimitsAreWaitedForAsAsked()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).InScenario("limit").WillSetStateTo("waited")
+            .RespondWith(Response.Create().WithStatusCode(403).WithHeader("Retry-After", "1").WithHeader("Content-Type", "application/json").WithBody("{\"message\":\"You have exceeded a secondary rate limit.\"}"));
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).InScenario("limit").WhenStateIs("waited")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithHeader("X-RateLimit-Remaining", "0").WithHeader("X-RateLimit-Reset", (now.ToUnixTimeSeconds() + 2).ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .WithBody($"[{Listed(901, "guid-missed-1", now.AddHours(-1), "opened")}]"));
+        Detail(901, "guid-missed-1", now.AddHours(-1), Issue(1, "Crash on save", "opened"));
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("Stored 1, skipped 0"));
+        var times = _api.LogEntries.Select(e => e.RequestMessage!.DateTime).OrderBy(t => t).ToArray();
+        Assert.That(times, Has.Length.EqualTo(3), "the list twice (after the 403), then the delivery");
+        Assert.That(times[1] - times[0], Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950)), "Retry-After: 1 was waited for");
+        Assert.That(new DateTimeOffset(DateTime.SpecifyKind(times[2].ToUniversalTime(), DateTimeKind.Utc)), Is.GreaterThanOrEqualTo(DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() + 2).AddMilliseconds(-50)),
+            "the page that spent the last request was followed by a wait for X-RateLimit-Reset");
+    }
+
+    [Test]
+    public async Task ARateLimitSpentForAnHourStopsAndSaysWhenToComeBack()
+    {
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(403).WithHeader("X-RateLimit-Remaining", "0").WithHeader("X-RateLimit-Reset", (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600).ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .WithBody("{\"message\":\"API rate limit exceeded\"}"));
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Does.StartWith("error: GitHub's rate limit is spent until ").And.Contain("run the backfill again then"));
+        Assert.That(_api.LogEntries.Count(), Is.EqualTo(1), "no request after the limit");
+    }
+
+    /// <summary>A Stripe event as the events API lists it (pretty-printed), and as its webhook sends it.</summary>
+    private static string StripeEvent(string id, string type, DateTimeOffset created, bool pretty)
+    {
+        var compact = $"{{\"id\":\"{id}\",\"object\":\"event\",\"api_version\":\"2025-10-29.clover\",\"created\":{created.ToUnixTimeSeconds()},\"data\":{{\"object\":{{\"id\":\"in_{id}\",\"object\":\"invoice\",\"amount_paid\":1100}}}},\"livemode\":false,\"pending_webhooks\":1,\"type\":\"{type}\"}}";
+        return pretty ? JsonSerializer.Serialize(JsonDocument.Parse(compact).RootElement, new JsonSerializerOptions { WriteIndented = true }) : compact;
+    }
+
+    [Test]
+    public async Task AStripeBackfillStoresMissedEventsAndKnowsTheLiveOneByItsId()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var live = StripeEvent("evt_live", "invoice.paid", now.AddMinutes(-40), pretty: false);
+        await ReceiveLiveAsync(StripeRoute(), live, WebhookSignature.Stripe(StripeSecret).Sign(Encoding.UTF8.GetBytes(live), DateTimeOffset.UtcNow, "x").Select(h => (h.Key, h.Value)).ToArray());
+        _api.Given(Request.Create().WithPath("/v1/events").WithParam("starting_after", "evt_live").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($"{{\"object\":\"list\",\"url\":\"/v1/events\",\"has_more\":false,\"data\":[{StripeEvent("evt_1", "invoice.created", now.AddHours(-3), true)},{StripeEvent("evt_cus", "customer.created", now.AddHours(-4), true)}]}}"));
+        _api.Given(Request.Create().WithPath("/v1/events").UsingGet()).AtPriority(2)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($"{{\"object\":\"list\",\"url\":\"/v1/events\",\"has_more\":true,\"data\":[{StripeEvent("evt_3", "invoice.paid", now.AddMinutes(-2), true)},{StripeEvent("evt_live", "invoice.paid", now.AddMinutes(-40), true)}]}}"));
+        var config = Config(StripeRoute());
+
+        var first = await InProcessCli.RunAsync("relay", "backfill", "--config", config, "--route", "/hooks/stripe", "--since", "24h");
+        var second = await InProcessCli.RunAsync("relay", "backfill", "--config", config, "--route", "/hooks/stripe", "--since", "24h");
+
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.Error);
+        TestContext.Out.WriteLine(first.Out);
+        Assert.That(first.Out, Does.Contain("invoice.created  evt_1  stored, runs").And.Contain("invoice.paid  evt_3  stored, runs"));
+        Assert.That(first.Out, Does.Contain("invoice.paid  evt_live  skipped: the relay has it (dlv_"), "the same event id, though the API's JSON is not the webhook's bytes");
+        Assert.That(first.Out, Does.Contain("customer.created  evt_cus  skipped: not one of the route's Events"));
+        Assert.That(first.Out, Does.Contain("Stored 2, skipped 2, of 4"));
+        Assert.That(second.Out, Does.Contain("Stored 0, skipped 4, of 4"));
+        var listed = _api.LogEntries.Where(e => e.RequestMessage!.Path == "/v1/events").Select(e => e.RequestMessage!).ToList();
+        Assert.That(long.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(listed[0].Url).Query)["created[gte]"].Single()!, System.Globalization.CultureInfo.InvariantCulture), Is.InRange(now.ToUnixTimeSeconds() - 86400, now.ToUnixTimeSeconds() - 86400 + 60), "24 hours back");
+        Assert.That(listed[0].Headers!["Authorization"].Single(), Is.EqualTo("Bearer rk_test_backfill"));
+
+        await using (var relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(StripeRoute()), store: _store))
+        {
+            var settled = await relay.SettledAsync(3, TimeSpan.FromSeconds(15));
+            Assert.That(settled.Where(d => d.Source == "backfill:stripe").Select(d => d.DedupeKey).OrderBy(k => k), Is.EqualTo(new[] { "id:evt_1", "id:evt_3" }));
+            Assert.That(settled, Has.All.Matches<RelayDelivery>(d => d.State == RelayDeliveryState.Succeeded));
+        }
+
+        Assert.That(_sandbox.Requests, Has.Count.EqualTo(3));
+    }
+
+    [TestCase("stripe", "{\"ApiKey\":\"\"}", "Stripe: ApiKey is required")]
+    [TestCase("github", "{\"Repository\":\"octo\",\"HookId\":42,\"Token\":\"t\"}", "GitHub: a repository's webhook needs Repository (owner/name), HookId (a number) and Token")]
+    [TestCase("github", "{\"AppId\":1,\"PrivateKey\":\"k\",\"Token\":\"t\"}", "GitHub: a GitHub App's webhook needs AppId (a number) and PrivateKey, and no Repository, HookId or Token")]
+    public async Task ABackfillSourceThatCannotWorkIsRefusedAtStartUp(string scheme, string source, string reason)
+    {
+        var path = Path.Combine(_directory.Path, "bad.json");
+        var secret = scheme == "stripe" ? StripeSecret : GitHubSecret;
+        File.WriteAllText(path, $"{{\"Relay\":{{\"Store\":\"sqlite:{Path.Combine(_directory.Path, "x.db").Replace("\\", "\\\\")}\",\"Routes\":[{{\"Path\":\"/hooks/x\",\"JobId\":\"a\",\"Signature\":\"{scheme}\",\"Secret\":\"{secret}\",\"{(scheme == "stripe" ? "Stripe" : "GitHub")}\":{source}}}]}}}}");
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", path, "--route", "/hooks/x", "--since", "1h");
+
+        Assert.That(exitCode, Is.EqualTo(2));
+        Assert.That(error, Does.Contain($"Relay:Routes:0 (/hooks/x): {reason}"));
+    }
+}
