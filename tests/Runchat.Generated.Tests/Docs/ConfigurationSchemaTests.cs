@@ -35,6 +35,8 @@ public class ConfigurationSchemaTests
         yield return new TestCaseData("Relay:Routes:n:PostReply:GitHub", typeof(RelayGitHubOptions)).SetArgDisplayNames("github");
         yield return new TestCaseData("Relay:Routes:n:PostReply:Slack", typeof(RelaySlackOptions)).SetArgDisplayNames("slack");
         yield return new TestCaseData("Relay:Retention", typeof(RelayRetentionOptions)).SetArgDisplayNames("retention");
+        yield return new TestCaseData("Relay:Routes:n:GitHub", typeof(RelayGitHubSourceOptions)).SetArgDisplayNames("githubSource");
+        yield return new TestCaseData("Relay:Routes:n:Stripe", typeof(RelayStripeSourceOptions)).SetArgDisplayNames("stripeSource");
     }
 
     private static JsonElement Of(string section) => section switch
@@ -45,6 +47,8 @@ public class ConfigurationSchemaTests
         "Relay:Routes:n:PostReply:GitHub" => Schema.GetProperty("definitions").GetProperty("github"),
         "Relay:Routes:n:PostReply:Slack" => Schema.GetProperty("definitions").GetProperty("slack"),
         "Relay:Retention" => Schema.GetProperty("definitions").GetProperty("retention"),
+        "Relay:Routes:n:GitHub" => Schema.GetProperty("definitions").GetProperty("githubSource"),
+        "Relay:Routes:n:Stripe" => Schema.GetProperty("definitions").GetProperty("stripeSource"),
         _ => Section(section),
     };
 
@@ -76,6 +80,8 @@ public class ConfigurationSchemaTests
                 : type == typeof(RelayReplyOptions) ? "#/definitions/reply"
                 : type == typeof(RelayGitHubOptions) ? "#/definitions/github"
                 : type == typeof(RelaySlackOptions) ? "#/definitions/slack"
+                : type == typeof(RelayGitHubSourceOptions) ? "#/definitions/githubSource"
+                : type == typeof(RelayStripeSourceOptions) ? "#/definitions/stripeSource"
                 : "array";
             Assert.That(declared, Is.EqualTo(expected), $"{section}:{property.Name} ({type.Name})");
             Assert.That(property.Value.GetProperty("description").GetString(), Is.Not.Empty, $"{section}:{property.Name}");

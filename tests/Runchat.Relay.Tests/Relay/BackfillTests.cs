@@ -173,6 +173,34 @@ public class BackfillTests : PerStoreFixture
     }
 
     [Test]
+    public async Task AGitHubAppsOwnWebhookIsReadWithTheAppsJwt()
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var now = DateTimeOffset.UtcNow;
+        _api.Given(Request.Create().WithPath("/app/hook/deliveries").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody($"[{Listed(501, "guid-app-1", now.AddMinutes(-9), "opened")}]"));
+        var detail = Issue(3, "From the App", "opened").Replace("{\"action\"", "{\"installation\":{\"id\":77},\"action\"");
+        _api.Given(Request.Create().WithPath("/app/hook/deliveries/501").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($"{{\"id\":501,\"guid\":\"guid-app-1\",\"event\":\"issues\",\"action\":\"opened\",\"request\":{{\"headers\":{{\"X-GitHub-Event\":\"issues\"}},\"payload\":{detail}}},\"response\":{{}}}}"));
+        var route = GitHubRoute();
+        route.GitHub = new RelayGitHubSourceOptions { AppId = 123456, PrivateKey = key.ExportPkcs8PrivateKeyPem(), ApiUrl = new Uri(_api.Url! + "/") };
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(route), "--route", "/hooks/github", "--since", "1h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("guid-app-1  stored, runs").And.Contain("from GitHub App 123456's webhook"));
+        foreach (var entry in _api.LogEntries)
+        {
+            // An RS256 JWT the App's public key verifies, issued by the App: GitHub's rule for the App's own endpoints.
+            var jwt = entry.RequestMessage!.Headers!["Authorization"].Single()["Bearer ".Length..].Split('.');
+            static byte[] Base64Url(string text) => Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight(text.Length + (4 - text.Length % 4) % 4, '='));
+            Assert.That(key.VerifyData(Encoding.ASCII.GetBytes(jwt[0] + "." + jwt[1]), Base64Url(jwt[2]), System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1), Is.True);
+            Assert.That(JsonDocument.Parse(Base64Url(jwt[1])).RootElement.GetProperty("iss").ToString(), Is.EqualTo("123456"));
+        }
+    }
+
+    [Test]
     public async Task ADryRunSaysWhatItWouldStoreAndStoresNothing()
     {
         GitHubHistory();
