@@ -37,6 +37,7 @@ internal static class ShowCommand
         d.FlowId is null ? $"job_id:      {d.JobId}" : $"flow_id:     {d.FlowId}",
         $"event:       {d.Event ?? "-"}",
         $"sender_id:   {d.SenderId ?? "-"}",
+        $"source:      {d.Source ?? "webhook"}",
         $"dedupe_key:  {d.DedupeKey}",
         $"state:       {DeliveryStates.Name(d.State)}",
         $"attempts:    {d.Attempts}",

@@ -188,6 +188,7 @@ internal sealed partial class DashboardPages
             new("Event", Or(delivery.Event)),
             new("Event id", Or(delivery.DedupeKey.StartsWith("id:", StringComparison.Ordinal) ? delivery.DedupeKey.Substring(3) : delivery.SenderId)),
             new("Dedupe key", delivery.DedupeKey),
+            new("Source", delivery.Source ?? (delivery.Route.StartsWith("schedule:", StringComparison.Ordinal) ? "schedule" : "webhook")),
             new("Attempts", delivery.Attempts.ToString(CultureInfo.InvariantCulture)),
             new("Received", Or(Time(delivery.ReceivedAt))),
             new("Updated", Or(Time(delivery.UpdatedAt))),

@@ -170,6 +170,11 @@ public class BackfillTests : PerStoreFixture
         }
 
         Assert.That(_sandbox.Requests, Has.Count.EqualTo(3), "the live one once, and each backfilled one once");
+        var id = System.Text.RegularExpressions.Regex.Match(first.Out, @"guid-missed-1  stored, runs \((dlv_\w+)\)").Groups[1].Value;
+        var shown = await InProcessCli.RunAsync("relay", "show", "--config", config, id);
+        var json = await InProcessCli.RunAsync("relay", "show", "--config", config, id, "--json");
+        Assert.That(shown.Out, Does.Contain("source:      backfill:github").And.Contain("sender_id:   guid-missed-1"));
+        Assert.That(JsonDocument.Parse(json.Out).RootElement.GetProperty("source").GetString(), Is.EqualTo("backfill:github"));
     }
 
     [Test]
@@ -307,6 +312,36 @@ public class BackfillTests : PerStoreFixture
         }
 
         Assert.That(_sandbox.Requests, Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task TheChapterDocsRelayMdShowsIsAConfigurationAndACommandThatRun()
+    {
+        var page = File.ReadAllText(Repository.Path("docs", "relay.md")).Replace("\r\n", "\n");
+        var chapter = page.Substring(page.IndexOf("### When the relay was down", StringComparison.Ordinal));
+        var block = System.Text.RegularExpressions.Regex.Match(chapter, "<!-- config: backfill -->\n```json\n(.*?)\n```", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        var shown = System.Text.RegularExpressions.Regex.Match(chapter, @"^runchat-job (relay backfill [^\n]*)$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+        // The page's configuration, with this fixture's store and fake API, and secrets long enough to start.
+        var config = System.Text.Json.Nodes.JsonNode.Parse(block)!.AsObject();
+        config["Runchat"] = new System.Text.Json.Nodes.JsonObject { ["ApiKey"] = "sandbox-key-0123456789", ["BaseUrl"] = _sandbox.BaseUrl.ToString() };
+        config["Relay"]!["Store"] = _store.Setting;
+        foreach (var route in config["Relay"]!["Routes"]!.AsArray())
+        {
+            route!["Secret"] = route["Signature"]!.GetValue<string>() == "stripe" ? StripeSecret : GitHubSecret;
+            var source = route["GitHub"] ?? route["Stripe"]!;
+            source["ApiUrl"] = _api.Url + "/";
+        }
+
+        var path = Path.Combine(_directory.Path, "docs.json");
+        File.WriteAllText(path, config.ToJsonString());
+        _api.Given(Request.Create().WithPath("/repos/acme/api/hooks/123456789/deliveries").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithBody("[]"));
+        var args = System.Text.RegularExpressions.Regex.Replace(shown, @"\[([^\]]*)\]", "$1").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a == "relay.json" ? path : a).ToArray();
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync(args);
+
+        Assert.That(shown, Does.Contain("--since 24h"));
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("Backfill of /hooks/github from acme/api webhook 123456789").And.Contain("Would store 0, skipped 0, of 0"));
     }
 
     [TestCase("stripe", "{\"ApiKey\":\"\"}", "Stripe: ApiKey is required")]
