@@ -2,6 +2,8 @@ using System;
 using System.CommandLine;
 using System.Linq;
 using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
 using Runchat.Relay;
 using Runchat.Relay.Signatures;
@@ -50,63 +52,68 @@ internal static class TestCommand
             }
 
             await using var relay = RelayCommands.Open(result.GetValue(config)!, storeMustExist: false);
-            var rules = relay.Routes.Configured.FirstOrDefault(r => string.Equals(RelayRoute.Normalize(r.Path), RelayRoute.Normalize(path), StringComparison.OrdinalIgnoreCase))
-                ?? throw new RelayConfigurationException($"there is no route {path} in Relay:Routes (there are: {string.Join(", ", relay.Routes.Configured.Select(r => r.Path))}).");
-            var body = await CliInput.ReadAsync("--payload", result.GetValue(payload)!, console, relay.Options.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
-
-            // The event is named as serve names it: from the header the sender would send, or from the body.
-            var headers = new HeaderDictionary { ["Content-Type"] = "application/json" };
-            var given = result.GetValue(eventName);
-            if (given is not null && rules.Scheme.EventHeader is { } eventHeader)
-            {
-                headers[eventHeader] = given;
-            }
-
-            var request = new WebhookRequest(headers, body, new Uri("http://relay.test" + rules.Path), DateTimeOffset.UtcNow, relay.Options.SignatureTolerance);
-            ReadOnlyMemory<byte> bytes;
-            try
-            {
-                bytes = rules.Scheme.ReadPayload(request);
-            }
-            catch (WebhookRefusedException refused)
-            {
-                await console.Out.WriteLineAsync($"would be refused (400): {refused.Message}").ConfigureAwait(false);
-                return ExitCodes.RunOrApiError;
-            }
-
-            if (!WebhookPayload.TryParse(bytes, relay.Options.MaxBodyDepth, out var parsed, out var refusal))
-            {
-                await console.Out.WriteLineAsync($"would be refused (400): {refusal}").ConfigureAwait(false);
-                return ExitCodes.RunOrApiError;
-            }
-
-            using var document = parsed!;
-            var described = rules.Scheme.Describe(request, document.Root);
-            if (described.Refusal is { } contradiction)
-            {
-                await console.Out.WriteLineAsync($"would be refused (400): {contradiction}").ConfigureAwait(false);
-                return ExitCodes.RunOrApiError;
-            }
-
-            var name = given is not null && rules.Scheme.EventHeader is null ? given : described.Name;
-            var verdict = await RouteRules.RunAsync(rules, name, document.Root, DateTimeOffset.UtcNow).ConfigureAwait(false);
-            await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.Target}, event {name ?? "(none)"})").ConfigureAwait(false);
-            if (verdict.Message is { } message)
-            {
-                await console.Out.WriteLineAsync($"--- the agent receives this message ({Encoding.UTF8.GetByteCount(message)} bytes) ---").ConfigureAwait(false);
-                await console.Out.WriteLineAsync(message).ConfigureAwait(false);
-            }
-            else if (verdict.Runs)
-            {
-                var sent = JobPayload.FromBytes(document.Bytes.ToArray());
-                await console.Out.WriteLineAsync(rules.FlowId is not null
-                    ? $"--- the flow's Webhook node receives the payload whole ({sent.Length} bytes) ---"
-                    : $"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);
-                await console.Out.WriteLineAsync(sent.ToString()).ConfigureAwait(false);
-            }
-
-            return verdict.Failed ? ExitCodes.RunOrApiError : ExitCodes.Success;
+            return await OnePayloadAsync(console, relay, path, result.GetValue(payload)!, result.GetValue(eventName), cancellationToken).ConfigureAwait(false);
         }));
         return command;
+    }
+
+    /// <summary>One payload through one route, as <c>serve</c> would take it.</summary>
+    private static async Task<int> OnePayloadAsync(CliConsole console, RelayServices relay, string path, string payload, string? given, CancellationToken cancellationToken)
+    {
+        var rules = relay.Routes.Configured.FirstOrDefault(r => string.Equals(RelayRoute.Normalize(r.Path), RelayRoute.Normalize(path), StringComparison.OrdinalIgnoreCase))
+            ?? throw new RelayConfigurationException($"there is no route {path} in Relay:Routes (there are: {string.Join(", ", relay.Routes.Configured.Select(r => r.Path))}).");
+        var body = await CliInput.ReadAsync("--payload", payload, console, relay.Options.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+
+        // The event is named as serve names it: from the header the sender would send, or from the body.
+        var headers = new HeaderDictionary { ["Content-Type"] = "application/json" };
+        if (given is not null && rules.Scheme.EventHeader is { } eventHeader)
+        {
+            headers[eventHeader] = given;
+        }
+
+        var request = new WebhookRequest(headers, body, new Uri("http://relay.test" + rules.Path), DateTimeOffset.UtcNow, relay.Options.SignatureTolerance);
+        ReadOnlyMemory<byte> bytes;
+        try
+        {
+            bytes = rules.Scheme.ReadPayload(request);
+        }
+        catch (WebhookRefusedException refused)
+        {
+            await console.Out.WriteLineAsync($"would be refused (400): {refused.Message}").ConfigureAwait(false);
+            return ExitCodes.RunOrApiError;
+        }
+
+        if (!WebhookPayload.TryParse(bytes, relay.Options.MaxBodyDepth, out var parsed, out var refusal))
+        {
+            await console.Out.WriteLineAsync($"would be refused (400): {refusal}").ConfigureAwait(false);
+            return ExitCodes.RunOrApiError;
+        }
+
+        using var document = parsed!;
+        var described = rules.Scheme.Describe(request, document.Root);
+        if (described.Refusal is { } contradiction)
+        {
+            await console.Out.WriteLineAsync($"would be refused (400): {contradiction}").ConfigureAwait(false);
+            return ExitCodes.RunOrApiError;
+        }
+
+        var name = given is not null && rules.Scheme.EventHeader is null ? given : described.Name;
+        var verdict = await RouteRules.RunAsync(rules, name, document.Root, DateTimeOffset.UtcNow).ConfigureAwait(false);
+        await console.Out.WriteLineAsync($"{verdict.Headline} ({rules.Path} -> {rules.Target}, event {name ?? "(none)"})").ConfigureAwait(false);
+        if (verdict.Message is { } message)
+        {
+            await console.Out.WriteLineAsync($"--- the agent receives this message ({Encoding.UTF8.GetByteCount(message)} bytes) ---").ConfigureAwait(false);
+            await console.Out.WriteLineAsync(message).ConfigureAwait(false);
+        }
+        else if (verdict.Runs)
+        {
+            var sent = JobPayload.FromBytes(document.Bytes.ToArray());
+            await console.Out.WriteLineAsync(rules.FlowId is not null
+                ? $"--- the flow's Webhook node receives the payload whole ({sent.Length} bytes) ---"
+                : $"--- the agent receives the payload whole ({sent.Length} bytes{(sent.HasTopLevelMessageKey ? ", wrapped as {\"message\": …}" : string.Empty)}) ---").ConfigureAwait(false);
+            await console.Out.WriteLineAsync(sent.ToString()).ConfigureAwait(false);
+        }
+
+        return verdict.Failed ? ExitCodes.RunOrApiError : ExitCodes.Success;
     }
 }
