@@ -89,10 +89,11 @@ internal static class RelayBacktest
         while (true)
         {
             var page = await store.ListPageAsync(new DeliveryPageQuery(null, route, null, beforeReceivedAt, beforeId, PageSize) { Since = since }, cancellationToken).ConfigureAwait(false);
+            var bodies = await store.GetBodiesAsync(page.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
             foreach (var delivery in page)
             {
                 var before = Before(delivery);
-                var after = await AfterAsync(store, routes.Find(delivery.Route), delivery, cancellationToken).ConfigureAwait(false);
+                var after = await AfterAsync(bodies.TryGetValue(delivery.Id, out var body) ? body : null, routes.Find(delivery.Route), delivery).ConfigureAwait(false);
                 total++;
                 if (!byRoute.TryGetValue(delivery.Route, out var counts))
                 {
@@ -129,14 +130,13 @@ internal static class RelayBacktest
         _ => new BacktestOutcome(BacktestOutcome.Runs, delivery.Message, true, null),
     };
 
-    private static async Task<BacktestOutcome> AfterAsync(IDeliveryStore store, RelayRoute? route, RelayDelivery delivery, CancellationToken cancellationToken)
+    private static async Task<BacktestOutcome> AfterAsync(byte[]? body, RelayRoute? route, RelayDelivery delivery)
     {
         if (route is null)
         {
             return new BacktestOutcome(BacktestOutcome.NoRoute, null, false, $"the configuration has no route {delivery.Route}");
         }
 
-        var body = await store.GetBodyAsync(delivery.Id, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
             return new BacktestOutcome(BacktestOutcome.Fails, null, false, "the delivery was deleted while the backtest read it");

@@ -140,6 +140,9 @@ internal interface IDeliveryReader
     /// <summary>The stored body of a delivery, or null when there is none.</summary>
     Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>The bodies of <paramref name="ids"/>, in one read (a page of them, for the backfill's and the backtest's reads); a deleted one is absent.</summary>
+    Task<IReadOnlyDictionary<string, byte[]>> GetBodiesAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
     /// <summary>How many deliveries <see cref="IDeliveryStore.PurgeBatchAsync"/> would delete (a count of the state's index range).</summary>
     Task<long> CountPurgeableAsync(RelayDeliveryState state, DateTimeOffset cutoff, CancellationToken cancellationToken);
 

@@ -302,6 +302,27 @@ internal sealed partial class SqlDeliveryStore : IDeliveryStore, IDeliveryNotifi
         QueryAsync($"SELECT {DeliveryRows.Columns} FROM {_table} WHERE {query.Where(_p)} ORDER BY received_at DESC, id DESC LIMIT {_p}limit",
             command => query.Bind(command, _p), cancellationToken);
 
+    public async Task<IReadOnlyDictionary<string, byte[]>> GetBodiesAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var bodies = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        if (ids.Count == 0)
+        {
+            return bodies;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT id, body FROM {_table} WHERE {_dialect.IdIn(_p + "ids")}";
+        _dialect.AddIds(command, _p + "ids", ids);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            bodies[reader.GetString(0)] = (byte[])reader.GetValue(1);
+        }
+
+        return bodies;
+    }
+
     public async Task<byte[]?> GetBodyAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -153,6 +153,31 @@ public class BacktestTests : PerStoreFixture
         Assert.That(hour.Out, Does.StartWith("Backtest of 4 deliveries").And.Not.Contain("dlv_old_1"));
     }
 
+    [Test]
+    public async Task ItReadsEveryPageOfALongPeriodOnce()
+    {
+        // 1,203 more deliveries, ignored by the old route: with the four above, three pages of 500 and a part.
+        var store = _store.Open();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-30);
+        for (var i = 0; i < 1203; i++)
+        {
+            await store.AddAsync(new NewDelivery($"dlv_page_{i:D5}", "/hooks/issues", "triage-agent", $"sha256:{i}", Encoding.UTF8.GetBytes($"{{\"type\":\"issue.labeled\",\"title\":\"n{i}\"}}"), start.AddMilliseconds(i), Event: "issue.labeled")
+            {
+                State = RelayDeliveryState.Ignored,
+                Reason = "not issue.opened",
+            }, default);
+        }
+
+        (store as IDisposable)?.Dispose();
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", NewConfiguration(), "--against-store", "--route", "/hooks/issues", "--since", "1h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.StartWith("Backtest of 1,205 deliveries"));
+        Assert.That(output.Split(Environment.NewLine).Single(l => l.StartsWith("/hooks/issues", StringComparison.Ordinal)), Does.Match(@"^/hooks/issues\s+1205\s+1/1204/0\s+1205/0/0\s+1205$"), "each delivery once, across the pages");
+        Assert.That(output, Does.Contain("… and 1,005 more (narrow with --route or --since)."));
+    }
+
     [TestCase("--payload", "{}", "--against-store reads the stored deliveries: it takes no --payload or --event.")]
     [TestCase("--since", "1h", "--since and --diff go with --against-store.")]
     public async Task AnAgainstStoreOptionMixedWithAPayloadIsAUsageError(string option, string value, string message)

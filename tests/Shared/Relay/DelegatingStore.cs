@@ -70,6 +70,8 @@ internal abstract class DelegatingStore : IDeliveryStore, IDisposable, IAsyncDis
 
     public virtual Task<bool> IsPausedAsync(RelayPauseTarget target, CancellationToken cancellationToken) => Inner.IsPausedAsync(target, cancellationToken);
 
+    public virtual Task<IReadOnlyDictionary<string, byte[]>> GetBodiesAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) => Inner.GetBodiesAsync(ids, cancellationToken);
+
     public virtual Task<string?> FindIdAsync(string route, string dedupeKey, string? senderId, CancellationToken cancellationToken) => Inner.FindIdAsync(route, dedupeKey, senderId, cancellationToken);
 
     public virtual Task HeartbeatAsync(RelayInstance instance, CancellationToken cancellationToken) => Inner.HeartbeatAsync(instance, cancellationToken);
