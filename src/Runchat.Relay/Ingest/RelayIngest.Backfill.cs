@@ -33,48 +33,32 @@ internal sealed partial class RelayIngest
     public async Task<BackfillResult> StoreFromSourceAsync(RelayRoute route, IHeaderDictionary headers, byte[] body, string id, string? label, string source, bool dryRun, CancellationToken cancellationToken)
     {
         var request = new WebhookRequest(headers, body, new Uri("http://relay.backfill" + route.Path), _time.GetUtcNow(), _options.SignatureTolerance);
-        ReadOnlyMemory<byte> bytes;
-        try
+        if (ReadPayload(route, request, out var parsed) is { } unreadable)
         {
-            bytes = route.Scheme.ReadPayload(request);
-        }
-        catch (WebhookRefusedException refused)
-        {
-            return new BackfillResult(false, null, null, "skipped: " + refused.Message);
-        }
-
-        if (!WebhookPayload.TryParse(bytes, _options.MaxBodyDepth, out var parsed, out var refusal))
-        {
-            return new BackfillResult(false, null, null, "skipped: " + refusal);
+            return new BackfillResult(false, null, null, "skipped: " + unreadable);
         }
 
         using var payload = parsed!;
-        var described = route.Scheme.Describe(request, payload.Root);
-        if (described.Handshake is not null || described.Refusal is not null)
+        var taken = Take(route, request, WebhookVerification.Valid(signedId: id, label: label), idempotencyKey: null, payload);
+        if (taken.Described.Handshake is not null || taken.Refusal is not null)
         {
-            return new BackfillResult(false, null, described.Name, "skipped: " + (described.Refusal ?? "a handshake, never stored"));
+            return new BackfillResult(false, null, taken.EventName, "skipped: " + (taken.Refusal ?? "a handshake, never stored"));
         }
 
-        var (eventName, eventError) = DeliveryIdentity.EventName(described.Name);
-        var (key, keyError) = DeliveryIdentity.KeyOf(route.Scheme, WebhookVerification.Valid(signedId: id, label: label), described, null, payload.Bytes.Span);
-        if ((eventError ?? keyError) is { } unusable)
-        {
-            return new BackfillResult(false, null, eventName, "skipped: " + unusable);
-        }
-
-        if (await _store.FindIdAsync(route.Path, key!, DeliveryIdentity.Label(label), cancellationToken).ConfigureAwait(false) is { } had)
+        var eventName = taken.EventName;
+        if (await _store.FindIdAsync(route.Path, taken.DedupeKey!, DeliveryIdentity.Label(label), cancellationToken).ConfigureAwait(false) is { } had)
         {
             return new BackfillResult(false, had, eventName, $"skipped: the relay has it ({had})");
         }
 
-        var verdict = route.Filter.Decide(eventName, payload.Root);
+        var verdict = taken.Verdict!.Value;
         var decided = verdict.State == RelayDeliveryState.Pending ? "runs" : DeliveryStates.Name(verdict.State) + ": " + verdict.Reason;
         if (dryRun)
         {
             return new BackfillResult(true, null, eventName, "would be stored, " + decided);
         }
 
-        var delivery = new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, key!, payload.Bytes.ToArray(), request.Now,
+        var delivery = new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, taken.DedupeKey!, WholeArray(payload.Bytes), request.Now,
             SenderId: DeliveryIdentity.Label(label), Event: eventName, FlowId: route.FlowId)
         {
             State = verdict.State,

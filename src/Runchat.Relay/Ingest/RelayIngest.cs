@@ -76,6 +76,44 @@ internal sealed partial class RelayIngest
             return IngestAnswer.Error(StatusCodes.Status401Unauthorized, "rejected_signature", $"The {route.Scheme.Name} signature was refused: {verification.Error}.");
         }
 
+        if (ReadPayload(route, request, out var payload) is { } unreadable)
+        {
+            return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", unreadable);
+        }
+
+        using (payload)
+        {
+            var taken = Take(route, request, verification, request.Header("Idempotency-Key"), payload!);
+            if (taken.Described.Handshake is { } handshake)
+            {
+                return new IngestAnswer(handshake.StatusCode, handshake.Body, "handshake");
+            }
+
+            if (taken.Refusal is { } refusal)
+            {
+                return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", refusal);
+            }
+
+            activity?.SetTag("runchat.relay.event", taken.EventName);
+            var verdict = taken.Verdict!.Value;
+            var delivery = new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, taken.DedupeKey!, WholeArray(payload!.Bytes), request.Now,
+                RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(verification.Label), taken.EventName, route.FlowId)
+            {
+                State = verdict.State,
+                Reason = verdict.Reason,
+            };
+
+            var answer = await StoreAsync(route, request, delivery, taken.Described, activity).ConfigureAwait(false);
+            return answer with { EventName = taken.EventName };
+        }
+    }
+
+    /// <summary>
+    /// Step 4, for every delivery, live or read back from its sender's API: the payload out of the body (a form's field,
+    /// for Slack), parsed once under the limits. Returns why it cannot be read, or null and the payload.
+    /// </summary>
+    private string? ReadPayload(RelayRoute route, WebhookRequest request, out WebhookPayload? payload)
+    {
         ReadOnlyMemory<byte> bytes;
         try
         {
@@ -83,52 +121,43 @@ internal sealed partial class RelayIngest
         }
         catch (WebhookRefusedException refused)
         {
-            return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", $"The delivery cannot be read: {refused.Message}.");
+            payload = null;
+            return $"The delivery cannot be read: {refused.Message}.";
         }
 
-        if (!WebhookPayload.TryParse(bytes, _options.MaxBodyDepth, out var payload, out var refusal))
-        {
-            return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", refusal!);
-        }
-
-        using (payload)
-        {
-            return await DescribeAndStoreAsync(context, route, request, verification, payload!, activity, inboundTraceParent).ConfigureAwait(false);
-        }
+        return WebhookPayload.TryParse(bytes, _options.MaxBodyDepth, out payload, out var refusal) ? null : refusal;
     }
 
-    private async Task<IngestAnswer> DescribeAndStoreAsync(HttpContext context, RelayRoute route, WebhookRequest request, WebhookVerification verification, WebhookPayload payload, Activity? activity, string? inboundTraceParent)
+    /// <summary>
+    /// Steps 5 to 7, for every delivery, live or read back from its sender's API: the scheme describes it (a handshake,
+    /// or a contradiction with its request), the identity names its event and dedupe key, and the route's
+    /// <c>Events</c> and <c>When</c> decide whether it runs.
+    /// </summary>
+    private static TakenDelivery Take(RelayRoute route, WebhookRequest request, WebhookVerification verification, string? idempotencyKey, WebhookPayload payload)
     {
         var described = route.Scheme.Describe(request, payload.Root);
-        if (described.Handshake is { } handshake)
+        if (described.Handshake is not null)
         {
-            return new IngestAnswer(handshake.StatusCode, handshake.Body, "handshake");
+            return new TakenDelivery(described, described.Name, null, null, null);
         }
 
         if (described.Refusal is { } contradiction)
         {
-            return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", $"The delivery contradicts its request: {contradiction}.");
+            return new TakenDelivery(described, described.Name, null, null, $"The delivery contradicts its request: {contradiction}.");
         }
 
         var (eventName, eventError) = DeliveryIdentity.EventName(described.Name);
-        var (dedupeKey, identityError) = DeliveryIdentity.KeyOf(route.Scheme, verification, described, request.Header("Idempotency-Key"), payload.Bytes.Span);
+        var (dedupeKey, identityError) = DeliveryIdentity.KeyOf(route.Scheme, verification, described, idempotencyKey, payload.Bytes.Span);
         if ((eventError ?? identityError) is { } unusable)
         {
-            return IngestAnswer.Error(StatusCodes.Status400BadRequest, "rejected_body", $"The delivery cannot be stored: {unusable}.");
+            return new TakenDelivery(described, eventName, null, null, $"The delivery cannot be stored: {unusable}.");
         }
 
-        activity?.SetTag("runchat.relay.event", eventName);
-        var verdict = route.Filter.Decide(eventName, payload.Root);
-        var delivery = new NewDelivery(DeliveryIds.New(_time), route.Path, route.JobId ?? string.Empty, dedupeKey!, WholeArray(payload.Bytes), request.Now,
-            RelayTelemetry.TraceParentToStore(activity), RelayTelemetry.SenderTraceParentToStore(inboundTraceParent), DeliveryIdentity.Label(verification.Label), eventName, route.FlowId)
-        {
-            State = verdict.State,
-            Reason = verdict.Reason,
-        };
-
-        var answer = await StoreAsync(route, request, delivery, described, activity).ConfigureAwait(false);
-        return answer with { EventName = eventName };
+        return new TakenDelivery(described, eventName, dedupeKey, route.Filter.Decide(eventName, payload.Root), null);
     }
+
+    /// <summary>What <see cref="Take"/> made of a delivery: its description, event name, key and verdict, or why it cannot be stored (<see cref="Refusal"/>), or a handshake (<c>Described.Handshake</c>).</summary>
+    private sealed record TakenDelivery(WebhookEvent Described, string? EventName, string? DedupeKey, RouteVerdict? Verdict, string? Refusal);
 
     private async Task<IngestAnswer> StoreAsync(RelayRoute route, WebhookRequest request, NewDelivery delivery, WebhookEvent described, Activity? activity)
     {

@@ -95,25 +95,24 @@ internal sealed class RelayBackfill
         for (Uri? page = new(api, hook + "?per_page=100"); page is not null;)
         {
             using var response = await SendAsync("GitHub", () => GitHubRequest(page, Bearer()), cancellationToken).ConfigureAwait(false);
-            using var items = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-            var older = false;
-            foreach (var item in items.RootElement.EnumerateArray())
+            var (entries, older) = await ReadAsync("GitHub", response, root =>
             {
-                var at = item.GetProperty("delivered_at").GetDateTimeOffset();
-                if (at < since)
+                var entries = new List<(long Id, BackfillCandidate Candidate)>();
+                foreach (var item in Items(root))
                 {
-                    older = true;
-                    break;
-                }
+                    var at = Time(item, "delivered_at");
+                    if (at < since)
+                    {
+                        return (entries, true);
+                    }
 
-                var guid = item.GetProperty("guid").GetString()!;
-                if (seen.Add(guid))
-                {
                     var action = item.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? "." + a.GetString() : string.Empty;
-                    listed.Add((item.GetProperty("id").GetInt64(), new BackfillCandidate(guid, item.GetProperty("event").GetString() + action, at)));
+                    entries.Add((Number(item, "id"), new BackfillCandidate(Text(item, "guid"), Text(item, "event") + action, at)));
                 }
-            }
 
+                return (entries, false);
+            }, cancellationToken).ConfigureAwait(false);
+            listed.AddRange(entries.Where(entry => seen.Add(entry.Candidate.Id)));
             page = older ? null : GitHubCommentTarget.NextPage(response);
         }
 
@@ -128,19 +127,21 @@ internal sealed class RelayBackfill
             }
 
             using var response = await SendAsync("GitHub", () => GitHubRequest(new Uri(api, $"{hook}/{id}"), Bearer()), cancellationToken).ConfigureAwait(false);
-            using var delivery = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-            var request = delivery.RootElement.GetProperty("request");
-            var headers = new HeaderDictionary { ["Content-Type"] = "application/json" };
-            if (request.TryGetProperty("headers", out var sent) && sent.ValueKind == JsonValueKind.Object)
+            var (headers, body) = await ReadAsync("GitHub", response, root =>
             {
-                foreach (var header in sent.EnumerateObject().Where(h => h.Value.ValueKind == JsonValueKind.String && h.Name.StartsWith("X-GitHub-", StringComparison.OrdinalIgnoreCase)))
+                var request = Member(root, "request");
+                var headers = new HeaderDictionary { ["Content-Type"] = "application/json" };
+                if (request.TryGetProperty("headers", out var sent) && sent.ValueKind == JsonValueKind.Object)
                 {
-                    headers[header.Name] = header.Value.GetString();
+                    foreach (var header in sent.EnumerateObject().Where(h => h.Value.ValueKind == JsonValueKind.String && h.Name.StartsWith("X-GitHub-", StringComparison.OrdinalIgnoreCase)))
+                    {
+                        headers[header.Name] = header.Value.GetString();
+                    }
                 }
-            }
 
-            headers["X-GitHub-Event"] = delivery.RootElement.GetProperty("event").GetString();
-            var body = Encoding.UTF8.GetBytes(request.GetProperty("payload").GetRawText());
+                headers["X-GitHub-Event"] = Text(root, "event");
+                return (headers, Encoding.UTF8.GetBytes(Member(request, "payload").GetRawText()));
+            }, cancellationToken).ConfigureAwait(false);
             lines.Add(new BackfillLine(candidate, await _ingest.StoreFromSourceAsync(route, headers, body, candidate.Id, candidate.Id, "backfill:github", dryRun, cancellationToken).ConfigureAwait(false)));
         }
 
@@ -167,14 +168,22 @@ internal sealed class RelayBackfill
         {
             var query = $"v1/events?limit=100&created%5Bgte%5D={since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}" + (after is null ? string.Empty : "&starting_after=" + Uri.EscapeDataString(after));
             using var response = await SendAsync("Stripe", () => StripeRequest(new Uri(api, query), stripe.ApiKey!), cancellationToken).ConfigureAwait(false);
-            using var page = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-            foreach (var item in page.RootElement.GetProperty("data").EnumerateArray())
+            var (listedEvents, more) = await ReadAsync("Stripe", response, root =>
             {
-                var candidate = new BackfillCandidate(item.GetProperty("id").GetString()!, item.GetProperty("type").GetString(), DateTimeOffset.FromUnixTimeSeconds(item.GetProperty("created").GetInt64()));
+                var listedEvents = new List<(BackfillCandidate Candidate, byte[] Body)>();
+                foreach (var item in Items(Member(root, "data")))
+                {
+                    listedEvents.Add((new BackfillCandidate(Text(item, "id"), Text(item, "type"), DateTimeOffset.FromUnixTimeSeconds(Number(item, "created"))), Encoding.UTF8.GetBytes(item.GetRawText())));
+                }
+
+                return (listedEvents, root.TryGetProperty("has_more", out var more) && more.ValueKind == JsonValueKind.True);
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var (candidate, body) in listedEvents)
+            {
                 after = candidate.Id;
                 if (route.Filter.TakesEvent(candidate.Event))
                 {
-                    events.Add((candidate, Encoding.UTF8.GetBytes(item.GetRawText())));
+                    events.Add((candidate, body));
                 }
                 else
                 {
@@ -183,7 +192,7 @@ internal sealed class RelayBackfill
                 }
             }
 
-            if (!page.RootElement.TryGetProperty("has_more", out var more) || !more.GetBoolean() || after is null)
+            if (!more || after is null)
             {
                 break;
             }
@@ -257,10 +266,55 @@ internal sealed class RelayBackfill
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
+    private TimeSpan? RetryAfter(HttpResponseMessage response) =>
         response.Headers.RetryAfter?.Delta is { } delta ? delta
-        : response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow
+        : response.Headers.RetryAfter?.Date is { } date ? Max(TimeSpan.Zero, date - _time.GetUtcNow())
         : null;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>
+    /// An answer's JSON, read by <paramref name="read"/> with the accessors below. An answer that is not what the API
+    /// documents (not JSON, a member missing or of another type: an ApiUrl that is not the sender's API, a proxy's page)
+    /// is a <see cref="BackfillException"/> naming the request and what was wrong, never a crash.
+    /// </summary>
+    private static async Task<T> ReadAsync<T>(string sender, HttpResponseMessage response, Func<JsonElement, T> read, CancellationToken cancellationToken)
+    {
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            return read(document.RootElement);
+        }
+        catch (Exception wrong) when (wrong is JsonException or FormatException)
+        {
+            throw new BackfillException($"{sender}'s answer to {response.RequestMessage?.RequestUri?.AbsolutePath} is not what its API documents ({(wrong is JsonException ? "not JSON" : wrong.Message)}). Check the route's ApiUrl; what was stored so far stays stored.");
+        }
+    }
+
+    private static JsonElement.ArrayEnumerator Items(JsonElement list) =>
+        list.ValueKind == JsonValueKind.Array ? list.EnumerateArray() : throw new FormatException($"a list was expected, not {Kind(list)}");
+
+    private static JsonElement Member(JsonElement item, string name) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var value) ? value : throw new FormatException($"\"{name}\" is missing");
+
+    private static string Text(JsonElement item, string name) =>
+        Member(item, name) is { ValueKind: JsonValueKind.String } value && value.GetString() is { Length: > 0 } text ? text : throw new FormatException($"\"{name}\" is not a non-empty string");
+
+    private static long Number(JsonElement item, string name) =>
+        Member(item, name) is { ValueKind: JsonValueKind.Number } value && value.TryGetInt64(out var number) ? number : throw new FormatException($"\"{name}\" is not a whole number");
+
+    private static DateTimeOffset Time(JsonElement item, string name) =>
+        Member(item, name) is { ValueKind: JsonValueKind.String } value && value.TryGetDateTimeOffset(out var time) ? time : throw new FormatException($"\"{name}\" is not a date and time");
+
+    private static string Kind(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Null => "null",
+        _ => element.ValueKind.ToString().ToLowerInvariant(),
+    };
 
     private TimeSpan? ResetWait(HttpResponseMessage response) =>
         long.TryParse(Header(response, "X-RateLimit-Reset"), NumberStyles.None, CultureInfo.InvariantCulture, out var reset)

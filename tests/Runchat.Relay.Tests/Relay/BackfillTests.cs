@@ -104,6 +104,19 @@ public class BackfillTests : PerStoreFixture
         _api.Given(Request.Create().WithPath($"{Deliveries}/{id}").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body));
     }
 
+    private async Task<IReadOnlyList<RelayDelivery>> StoredAsync()
+    {
+        var store = _store.Open();
+        try
+        {
+            return await store.ListAsync(null, default);
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+    }
+
     private int Requests(string path) => _api.LogEntries.Count(e => e.RequestMessage!.Path == path);
 
     /// <summary>A live delivery, received and run by a relay that then stops: what the backfill must recognise.</summary>
@@ -267,6 +280,71 @@ public class BackfillTests : PerStoreFixture
         Assert.That(exitCode, Is.EqualTo(1));
         Assert.That(error, Does.StartWith("error: GitHub's rate limit is spent until ").And.Contain("run the backfill again then"));
         Assert.That(_api.LogEntries.Count(), Is.EqualTo(1), "no request after the limit");
+    }
+
+    [TestCase("not JSON", "<html><body>Sign in to the proxy</body></html>", "not JSON")]
+    [TestCase("an object", "{\"message\":\"Not a list\"}", "a list was expected, not an object")]
+    [TestCase("no guid", "[{\"id\":1,\"delivered_at\":\"2030-01-01T00:00:00Z\",\"event\":\"issues\"}]", "\"guid\" is missing")]
+    [TestCase("a null guid", "[{\"id\":1,\"guid\":null,\"delivered_at\":\"2030-01-01T00:00:00Z\",\"event\":\"issues\"}]", "\"guid\" is not a non-empty string")]
+    [TestCase("a text id", "[{\"id\":\"1\",\"guid\":\"g\",\"delivered_at\":\"2030-01-01T00:00:00Z\",\"event\":\"issues\"}]", "\"id\" is not a whole number")]
+    [TestCase("a bad date", "[{\"id\":1,\"guid\":\"g\",\"delivered_at\":\"yesterday\",\"event\":\"issues\"}]", "\"delivered_at\" is not a date and time")]
+    public async Task AGitHubListThatIsNotWhatTheApiDocumentsIsAClearErrorNotACrash(string what, string answer, string reason)
+    {
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(answer));
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1), what + ": " + output);
+        Assert.That(error, Is.EqualTo($"error: GitHub's answer to {Deliveries} is not what its API documents ({reason}). Check the route's ApiUrl; what was stored so far stays stored." + Environment.NewLine), what);
+        Assert.That(await StoredAsync(), Is.Empty);
+    }
+
+    [Test]
+    public async Task AGitHubDeliveryWithoutItsRequestIsAClearErrorAndWhatCameBeforeStaysStored()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+            .WithBody($"[{Listed(902, "guid-broken", now.AddMinutes(-5), "closed")},{Listed(901, "guid-fine", now.AddHours(-1), "opened")}]"));
+        Detail(901, "guid-fine", now.AddHours(-1), Issue(1, "Crash on save", "opened"));
+        _api.Given(Request.Create().WithPath($"{Deliveries}/902").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+            .WithBody("{\"id\":902,\"guid\":\"guid-broken\",\"event\":\"issues\"}"));
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Is.EqualTo($"error: GitHub's answer to {Deliveries}/902 is not what its API documents (\"request\" is missing). Check the route's ApiUrl; what was stored so far stays stored." + Environment.NewLine));
+        Assert.That((await StoredAsync()).Select(d => d.SenderId), Is.EqualTo(new[] { "guid-fine" }), "the older delivery, stored before the broken one was read");
+    }
+
+    [TestCase("{\"object\":\"list\",\"has_more\":false}", "\"data\" is missing")]
+    [TestCase("{\"object\":\"list\",\"data\":[{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}],\"has_more\":false}", "\"created\" is missing")]
+    public async Task AStripePageThatIsNotWhatTheApiDocumentsIsAClearErrorNotACrash(string answer, string reason)
+    {
+        _api.Given(Request.Create().WithPath("/v1/events").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(answer));
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(StripeRoute()), "--route", "/hooks/stripe", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Is.EqualTo($"error: Stripe's answer to /v1/events is not what its API documents ({reason}). Check the route's ApiUrl; what was stored so far stays stored." + Environment.NewLine));
+        Assert.That(error, Does.Not.Contain("rk_test_backfill"));
+    }
+
+    [Test]
+    public async Task ARetryAfterDateAlreadyPastIsRetriedAtOnceAndOneAnHourAheadStops()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).InScenario("limit").WillSetStateTo("past")
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", now.AddMinutes(-1).ToString("R", System.Globalization.CultureInfo.InvariantCulture)).WithBody("{\"message\":\"slow down\"}"));
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).InScenario("limit").WhenStateIs("past")
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", now.AddHours(1).ToString("R", System.Globalization.CultureInfo.InvariantCulture)).WithBody("{\"message\":\"slow down\"}"));
+
+        var (exitCode, _, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1), error);
+        Assert.That(error, Does.StartWith($"error: GitHub's rate limit is spent until {now.AddHours(1):yyyy-MM-dd HH:}").And.Contain("run the backfill again then"));
+        var times = _api.LogEntries.Select(e => e.RequestMessage!.DateTime).OrderBy(t => t).ToArray();
+        Assert.That(times, Has.Length.EqualTo(2), "a date already past is no wait at all, and no crash; an hour ahead is not waited for");
+        Assert.That(times[1] - times[0], Is.LessThan(TimeSpan.FromSeconds(1)), "the date in the past was not taken as the 1 s fallback");
     }
 
     /// <summary>A Stripe event as the events API lists it (pretty-printed), and as its webhook sends it.</summary>
