@@ -55,7 +55,6 @@ public static class RunchatRelayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(factory);
-        WebhookSchemes.CheckName(name);
         services.AddSingleton(new WebhookSchemeRegistration(name, factory));
         return services;
     }

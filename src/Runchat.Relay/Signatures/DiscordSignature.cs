@@ -97,14 +97,14 @@ internal sealed class DiscordSignature : WebhookSignature
     {
         var type = payload.TryGetProperty("type", out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : 0;
         var id = StringProperty(payload, "id");
-        var data = payload.TryGetProperty("data", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner : default;
+        var data = payload.TryGetProperty("data", out var inner) ? inner : default; // StringProperty reads only objects
         return type switch
         {
             1 => WebhookEvent.HandshakeWith(new WebhookAnswer(200, new JsonObject { ["type"] = 1 })),
             4 => WebhookEvent.HandshakeWith(new WebhookAnswer(200, new JsonObject { ["type"] = 8, ["data"] = new JsonObject { ["choices"] = new JsonArray() } })),
-            2 => Stored("application_command", Member(data, "name"), id, deferredType: 5),
-            3 => Stored("message_component", Member(data, "custom_id"), id, deferredType: 6),
-            5 => Stored("modal_submit", Member(data, "custom_id"), id, deferredType: 5),
+            2 => Stored("application_command", StringProperty(data, "name"), id, deferredType: 5),
+            3 => Stored("message_component", StringProperty(data, "custom_id"), id, deferredType: 6),
+            5 => Stored("modal_submit", StringProperty(data, "custom_id"), id, deferredType: 5),
             _ => WebhookEvent.Refused($"'type' is {(type == 0 ? "missing" : type.ToString(System.Globalization.CultureInfo.InvariantCulture))}, not an interaction type Discord sends (1 to 5)"),
         };
     }
@@ -119,6 +119,4 @@ internal sealed class DiscordSignature : WebhookSignature
     private static WebhookEvent Stored(string kind, string? name, string? id, int deferredType) =>
         WebhookEvent.Named(name is { Length: > 0 } ? kind + "." + name : kind, signedId: id)
             .AnsweredWith(new WebhookAnswer(200, new JsonObject { ["type"] = deferredType }));
-
-    private static string? Member(JsonElement data, string name) => data.ValueKind == JsonValueKind.Object ? StringProperty(data, name) : null;
 }

@@ -57,9 +57,7 @@ internal sealed class GitLabSignature : WebhookSignature
             return WebhookEvent.Named(null);
         }
 
-        var action = payload.TryGetProperty("object_attributes", out var attributes) && attributes.ValueKind == JsonValueKind.Object
-            ? StringProperty(attributes, "action")
-            : null;
+        var action = payload.TryGetProperty("object_attributes", out var attributes) ? StringProperty(attributes, "action") : null;
         return WebhookEvent.Named(action is { Length: > 0 } ? kind + "." + action : kind);
     }
 }

@@ -55,8 +55,10 @@ internal sealed class PagerDutySignature : WebhookSignature
             : "X-PagerDuty-Signature has no v1=<hex> signature");
     }
 
-    public override WebhookEvent Describe(WebhookRequest request, JsonElement payload) =>
-        payload.TryGetProperty("event", out var inner) && inner.ValueKind == JsonValueKind.Object
-            ? WebhookEvent.Named(StringProperty(inner, "event_type"), signedId: StringProperty(inner, "id"))
-            : WebhookEvent.Named(null);
+    public override WebhookEvent Describe(WebhookRequest request, JsonElement payload)
+    {
+        // StringProperty reads only objects: an "event" that is not one names nothing.
+        var inner = payload.TryGetProperty("event", out var member) ? member : default;
+        return WebhookEvent.Named(StringProperty(inner, "event_type"), signedId: StringProperty(inner, "id"));
+    }
 }

@@ -48,7 +48,21 @@ public sealed class WebhookSchemeSettings
 }
 
 /// <summary>One scheme registered by name with <c>AddScheme</c>: a service the relay collects at start-up.</summary>
-internal sealed record WebhookSchemeRegistration(string Name, Func<WebhookSchemeSettings, WebhookScheme> Factory);
+internal sealed record WebhookSchemeRegistration
+{
+    /// <summary>A registration: the name is checked here, the one place (AddScheme makes these).</summary>
+    /// <exception cref="ArgumentException">The name is not 1-40 lower-case letters, digits and hyphens (<see cref="WebhookSchemes.CheckName"/>).</exception>
+    public WebhookSchemeRegistration(string name, Func<WebhookSchemeSettings, WebhookScheme> factory)
+    {
+        WebhookSchemes.CheckName(name);
+        Name = name;
+        Factory = factory;
+    }
+
+    public string Name { get; }
+
+    public Func<WebhookSchemeSettings, WebhookScheme> Factory { get; }
+}
 
 /// <summary>
 /// Every scheme a route's <c>Signature</c> may name: the built-in ones and those registered with <c>AddScheme</c>,
@@ -89,7 +103,6 @@ internal sealed class WebhookSchemes
         var factories = new Dictionary<string, Func<WebhookSchemeSettings, WebhookScheme>>(BuiltIn._factories, StringComparer.Ordinal);
         foreach (var registration in registrations)
         {
-            CheckName(registration.Name);
             if (!factories.TryAdd(registration.Name, registration.Factory))
             {
                 throw new ArgumentException(BuiltIn._factories.ContainsKey(registration.Name)
@@ -98,7 +111,7 @@ internal sealed class WebhookSchemes
             }
         }
 
-        return factories.Count == BuiltIn._factories.Count ? BuiltIn : new WebhookSchemes(factories);
+        return new WebhookSchemes(factories);
     }
 
     /// <summary>Refuses a name configuration could not spell plainly.</summary>

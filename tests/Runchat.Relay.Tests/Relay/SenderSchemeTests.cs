@@ -86,6 +86,7 @@ public class SenderSchemeTests
     [TestCase("{\"object_kind\":\"pipeline\",\"object_attributes\":{\"status\":\"failed\",\"action\":\"\"}}", "pipeline")]
     [TestCase("{\"object_kind\":\"issue\",\"object_attributes\":\"not an object\"}", "issue")]
     [TestCase("{\"event_name\":\"project_create\"}", null)]
+    [TestCase("{\"event_name\":\"project_create\",\"object_attributes\":{\"action\":\"open\"}}", null, Description = "an action without an object_kind names nothing")]
     public void GitLabNamesEventsByObjectKindAndAction(string body, string? expected)
     {
         var (_, named) = Read(WebhookSignature.GitLab(GitLabToken), Request(body, new HeaderDictionary()));
@@ -155,12 +156,31 @@ public class SenderSchemeTests
     [TestCase("orders/delete", "{\"id\":820982911946154508}")]
     [TestCase("customers/update", "{\"id\":1,\"email\":null}")]
     [TestCase("orders/paid", ShopifyOrder)]
+    [TestCase("bulk_operations", "{\"admin_graphql_api_id\":\"gid://shopify/BulkOperation/1\"}", Description = "a topic without a slash is its own resource")]
     public void AShopifyTopicTheBodyFitsIsNamed(string topic, string body)
     {
         var (_, named) = Read(WebhookSignature.Shopify(ShopifySecret), Request(body, ShopifyHeaders(body, topic)));
 
         Assert.That(named.Refusal, Is.Null);
         Assert.That(named.Name, Is.EqualTo(topic));
+    }
+
+    [TestCase("")]
+    [TestCase("  ")]
+    [TestCase(null)]
+    public void AShopifyDeliveryWithoutATopicNamesNoEventAndIsNotRefused(string? topic)
+    {
+        var headers = ShopifyHeaders(ShopifyOrder);
+        headers.Remove("X-Shopify-Topic");
+        if (topic is not null)
+        {
+            headers["X-Shopify-Topic"] = topic;
+        }
+
+        var (_, named) = Read(WebhookSignature.Shopify(ShopifySecret), Request(ShopifyOrder, headers));
+
+        Assert.That(named.Refusal, Is.Null);
+        Assert.That(named.Name, Is.Null, "a route with Events then ignores it, one without runs it");
     }
 
     // Linear ---------------------------------------------------------------------------------------------------------
@@ -191,6 +211,32 @@ public class SenderSchemeTests
         Assert.That(verification.IsValid, Is.True, verification.Error);
         Assert.That(verification.Label, Is.EqualTo("234d1a4e-b617-4388-90fe-adc3633d6b72"));
         Assert.That(named.Name, Is.EqualTo("Issue.create"));
+    }
+
+    [TestCase("{\"type\":\"Issue\",\"action\":\"create\"}", "Issue.create")]
+    [TestCase("{\"type\":\"Issue\"}", "Issue")]
+    [TestCase("{\"type\":\"Issue\",\"action\":\"\"}", "Issue")]
+    [TestCase("{\"action\":\"create\"}", null, Description = "an action without a type names nothing")]
+    [TestCase("{\"type\":7,\"action\":\"create\"}", null)]
+    public void LinearNamesEventsByTypeAndAction(string body, string? expected)
+    {
+        var (_, named) = Read(WebhookSignature.Linear(LinearSecret), Request(body, new HeaderDictionary()));
+
+        Assert.That(named.Name, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void ALinearTimestampAfterMembersNestedAsDeepAsTheRelayAllowsIsRead()
+    {
+        // The deepest body the relay can be configured to take (MaxBodyDepth up to 1,000): the signed timestamp is read
+        // past it, so the depth limit, not the signature check, is what refuses deeper bodies.
+        var depth = Runchat.Relay.RunchatRelayOptions.MaxBodyDepthLimit;
+        var nested = new string('[', depth - 1) + new string(']', depth - 1);
+        var body = $"{{\"type\":\"Issue\",\"data\":{nested},\"webhookTimestamp\":{Now.ToUnixTimeMilliseconds()}}}";
+
+        var verification = WebhookSignature.Linear(LinearSecret).Verify(Request(body, LinearHeaders(body)));
+
+        Assert.That(verification.IsValid, Is.True, verification.Error);
     }
 
     [TestCase(-301, false)]
@@ -309,6 +355,21 @@ public class SenderSchemeTests
         Assert.That(unaware.Error, Is.EqualTo("X-Twilio-Signature does not match the URL and the form (the URL checked is http://10.0.0.7:5080/hooks/twilio; behind a proxy, set the route's PublicUrl to the one Twilio posts to)"));
     }
 
+    [Test]
+    public void APublicUrlWithItsOwnQueryIsCheckedWholeWhateverTheProxyForwards()
+    {
+        // The URL configured in Twilio carries a query; the proxy strips or rewrites it on the way in.
+        const string publicUrl = "https://relay.example.com/hooks/twilio?route=sms";
+        var signature = TwilioRecipe(publicUrl, TwilioSms);
+        var scheme = WebhookSignature.Twilio(TwilioToken, new Uri(publicUrl));
+
+        var verification = scheme.Verify(Request(TwilioSms, TwilioHeaders(signature), "http://10.0.0.7:5080/hooks/twilio?proxied=1"));
+        var forged = scheme.Verify(Request(TwilioSms, TwilioHeaders(TwilioRecipe("https://relay.example.com/hooks/twilio?proxied=1", TwilioSms)), "http://10.0.0.7:5080/hooks/twilio?proxied=1"));
+
+        Assert.That(verification.IsValid, Is.True, verification.Error);
+        Assert.That(forged.IsValid, Is.False, "the forwarded query is not what Twilio signed");
+    }
+
     [TestCase("https://relay.example.com/hooks/twilio", "https://relay.example.com:443/hooks/twilio")]
     [TestCase("https://relay.example.com:443/hooks/twilio", "https://relay.example.com/hooks/twilio")]
     public void TwilioAcceptsTheUrlWithOrWithoutItsDefaultPortAsItsValidatorsDo(string publicUrl, string signedUrl)
@@ -356,6 +417,8 @@ public class SenderSchemeTests
     [TestCase("CallSid=CA1&CallStatus=ringing&From=%2B1", "call.ringing")]
     [TestCase("MessageSid=SM1&MessageStatus=delivered", "message.delivered")]
     [TestCase("AccountSid=AC1", null)]
+    [TestCase("MessageSid=SM1&SmsStatus=received", "message.received")]
+    [TestCase("MessageSid=SM1&SmsStatus=sent&MessageStatus=delivered", "message.delivered", Description = "MessageStatus is the current name, SmsStatus the deprecated one")]
     public void TwilioNamesMessagesAndCallsByTheirStatus(string body, string? expected)
     {
         var (_, named) = Read(WebhookSignature.Twilio(TwilioToken), Request(body, TwilioHeaders("x")));
@@ -475,6 +538,8 @@ public class SenderSchemeTests
     [TestCase("{\"id\":\"77\",\"type\":3,\"data\":{\"custom_id\":\"approve\",\"component_type\":2}}", "message_component.approve", "77", "{\"type\":6}")]
     [TestCase("{\"id\":\"78\",\"type\":5,\"data\":{\"custom_id\":\"feedback\",\"components\":[]}}", "modal_submit.feedback", "78", "{\"type\":5}")]
     [TestCase("{\"id\":\"79\",\"type\":2}", "application_command", "79", "{\"type\":5}")]
+    [TestCase("{\"id\":\"80\",\"type\":2,\"data\":{\"name\":\"\"}}", "application_command", "80", "{\"type\":5}")]
+    [TestCase("{\"id\":\"84\",\"type\":3,\"data\":\"approve\"}", "message_component", "84", "{\"type\":6}")]
     public void DiscordStoresACommandAComponentOrAModalAndDefersItsAnswer(string body, string name, string id, string answer)
     {
         using var app = new DiscordApp();
@@ -619,5 +684,40 @@ public class SenderSchemeTests
 
         Assert.That(scheme.Verify(Request(body, headers)).IsValid, Is.True);
         Assert.That(scheme.ToString(), Is.EqualTo(name), "ToString names the scheme, never its secret");
+    }
+
+    [TestCase("linear", "Linear-Signature", "")]
+    [TestCase("pagerduty", "X-PagerDuty-Signature", "v1=")]
+    public void TheHexSignatureTheRelayWritesIsLowerCaseAsTheSenderWritesIt(string name, string header, string prefix)
+    {
+        // Linear's and PagerDuty's own verifiers compare the hex text as sent (lower case, Node's digest("hex")).
+        const string secret = "a-sender-secret-of-32-characters";
+        var scheme = WebhookSchemes.BuiltIn.Create(name, new WebhookSchemeSettings("/hooks/x", secret));
+
+        var signed = scheme.Sign(Encoding.UTF8.GetBytes(PagerDutyIncident), Now, "delivery-1").Single(h => h.Key == header).Value;
+
+        Assert.That(signed, Is.EqualTo(prefix + HexHmacSha256(secret, PagerDutyIncident)));
+    }
+
+    [TestCase("standardwebhooks", "standard-webhooks")]
+    [TestCase("Standard-Webhooks", "standard-webhooks")]
+    [TestCase("hmacsha256", "hmac-sha256")]
+    [TestCase(" GitHub ", "github")]
+    public void ASignatureIsReadAsConfigurationMaySpellIt(string configured, string scheme)
+    {
+        var settings = new WebhookSchemeSettings("/hooks/x", "whsec_" + Convert.ToBase64String(Encoding.UTF8.GetBytes("a-sender-secret-of-32-characters")), "X-Signature");
+
+        Assert.That(WebhookSchemes.BuiltIn.Create(configured, settings).Name, Is.EqualTo(scheme));
+    }
+
+    [TestCase(null)]
+    [TestCase("")]
+    [TestCase("   ")]
+    public void ARouteWithoutASignatureIsToldEveryNameItMayGive(string? configured)
+    {
+        var refused = Assert.Throws<ArgumentException>(() => WebhookSchemes.BuiltIn.Create(configured, new WebhookSchemeSettings("/hooks/x", "a-sender-secret-of-32-characters")));
+
+        Assert.That(refused!.Message, Is.EqualTo("Signature is required: " + string.Join(", ", WebhookSchemes.BuiltIn.Names) + "."));
+        Assert.That(WebhookSchemes.BuiltIn.Names, Does.Contain("github").And.Contain("discord").And.Contain("standard-webhooks"));
     }
 }
