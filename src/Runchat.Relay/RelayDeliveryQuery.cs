@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 
 namespace Runchat.Relay;
 
@@ -27,6 +28,10 @@ public sealed class RelayDeliveryQuery
 
     /// <summary>How many deliveries the page holds at most: 1 to <see cref="MaxLimit"/>; 100 by default.</summary>
     public int Limit { get; init; } = 100;
+
+    /// <summary>The same filter from another place in the list: the page after <paramref name="cursor"/> (null: the newest), of <paramref name="limit"/> deliveries (null: this query's).</summary>
+    internal RelayDeliveryQuery From(string? cursor, int? limit = null) =>
+        new() { State = State, Route = Route, Event = Event, Since = Since, Before = cursor, Limit = limit ?? Limit };
 }
 
 /// <summary>One page of deliveries, newest first.</summary>
@@ -78,24 +83,44 @@ internal static class DeliveryCursor
         return true;
     }
 
-    /// <summary>The store's query for <paramref name="query"/>, asking one more than the limit to know whether a next page exists.</summary>
-    /// <exception cref="ArgumentException">The limit or the cursor is not one.</exception>
-    public static DeliveryPageQuery ToStoreQuery(RelayDeliveryQuery query)
+    /// <summary>
+    /// Why <paramref name="query"/> cannot be asked of a store (for a 400 or an exit 2), or null: the one check every list,
+    /// search and bulk replay passes, whichever surface built it. A route or event name with a control character
+    /// (a NUL, which PostgreSQL cannot even take as a parameter) names nothing a relay stores.
+    /// </summary>
+    public static string? Problem(RelayDeliveryQuery query)
     {
         if (query.Limit is < 1 or > RelayDeliveryQuery.MaxLimit)
         {
-            throw new ArgumentException($"A page holds 1 to {RelayDeliveryQuery.MaxLimit} deliveries; got {query.Limit}.", nameof(query));
+            return $"A page holds 1 to {RelayDeliveryQuery.MaxLimit} deliveries; got {query.Limit}.";
+        }
+
+        if (query.Before is not null && !TryParse(query.Before, out _, out _, out var error))
+        {
+            return error;
+        }
+
+        return HasControl(query.Route) ? $"'{Shorten(Printable(query.Route!))}' is not a route: a route's path has no control characters."
+            : HasControl(query.Event) ? $"'{Shorten(Printable(query.Event!))}' is not an event name: an event name has no control characters."
+            : null;
+    }
+
+    /// <summary>Whether <paramref name="text"/> holds a control character (U+0000 to U+001F, U+007F).</summary>
+    public static bool HasControl(string? text) => text is not null && (text.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0 || text.Contains('\u007f', StringComparison.Ordinal));
+
+    /// <summary>The store's query for <paramref name="query"/>, asking one more than the limit to know whether a next page exists.</summary>
+    /// <exception cref="ArgumentException">The query is not one (<see cref="Problem"/> says why).</exception>
+    public static DeliveryPageQuery ToStoreQuery(RelayDeliveryQuery query)
+    {
+        if (Problem(query) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(query));
         }
 
         DateTimeOffset? at = null;
         string? id = null;
-        if (query.Before is not null)
+        if (query.Before is not null && TryParse(query.Before, out var receivedAt, out var beforeId, out _))
         {
-            if (!TryParse(query.Before, out var receivedAt, out var beforeId, out var error))
-            {
-                throw new ArgumentException(error, nameof(query));
-            }
-
             (at, id) = (receivedAt, beforeId);
         }
 
@@ -118,6 +143,8 @@ internal static class DeliveryCursor
 
         return page;
     }
+
+    private static string Printable(string text) => new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     private static string Shorten(string? text) => text is null ? string.Empty : text.Length > 40 ? text.Substring(0, 40) + "…" : text;
 }

@@ -95,7 +95,7 @@ internal sealed class RunchatRelay : IRunchatRelay
                 yield break;
             }
 
-            page = new RelayDeliveryQuery { State = query.State, Route = query.Route, Event = query.Event, Since = query.Since, Limit = query.Limit, Before = read.NextCursor };
+            page = query.From(read.NextCursor);
         }
     }
 

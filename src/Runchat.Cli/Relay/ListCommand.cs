@@ -80,7 +80,7 @@ internal static class ListCommand
         var query = first;
         while (printed < wanted)
         {
-            var page = await relay.ListAsync(new RelayDeliveryQuery { State = query.State, Route = query.Route, Event = query.Event, Before = query.Before, Limit = (int)Math.Min(PageSize, wanted - printed) }, cancellationToken).ConfigureAwait(false);
+            var page = await relay.ListAsync(query.From(query.Before, (int)Math.Min(PageSize, wanted - printed)), cancellationToken).ConfigureAwait(false);
             foreach (var delivery in page.Deliveries)
             {
                 await output.WriteAsync(format switch
@@ -98,7 +98,7 @@ internal static class ListCommand
                 break;
             }
 
-            query = new RelayDeliveryQuery { State = query.State, Route = query.Route, Event = query.Event, Before = next };
+            query = query.From(next);
         }
 
         if (format == Format.Array)

@@ -121,7 +121,7 @@ internal static class ReplayCommand
                 break;
             }
 
-            page = new RelayDeliveryQuery { State = query.State, Route = query.Route, Event = query.Event, Since = query.Since, Limit = query.Limit, Before = read.NextCursor };
+            page = query.From(read.NextCursor);
         }
 
         if (count == 0)

@@ -240,7 +240,7 @@ internal sealed partial class DashboardPages
 
         var replayed = new List<RelayDelivery>();
         int kept = 0, seen = 0;
-        await foreach (var result in context.RequestServices.GetRequiredService<IRunchatRelay>().ReplayManyAsync(new RelayDeliveryQuery { State = filter.Query.State, Route = filter.Query.Route, Event = filter.Query.Event, Since = filter.Query.Since, Limit = 500 }, context.RequestAborted).ConfigureAwait(false))
+        await foreach (var result in context.RequestServices.GetRequiredService<IRunchatRelay>().ReplayManyAsync(filter.Query.From(null, 500), context.RequestAborted).ConfigureAwait(false))
         {
             if (result.Replayed)
             {
@@ -288,6 +288,12 @@ internal sealed partial class DashboardPages
             Since = period is { } p ? now - p : null,
             Limit = PageSize,
         };
+        if (DeliveryCursor.Problem(query) is { } problem)
+        {
+            await _templates.WriteMessageAsync(context, _root, "Replay", problem + " Nothing was replayed.", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            return null;
+        }
+
         var describe = $"{stateText} deliveries" + (query.Route is null ? string.Empty : " of " + query.Route) + (query.Event is null ? string.Empty : ", event " + query.Event) +
             (since.Length == 0 ? string.Empty : ", " + Periods.First(o => o.Value == since).Label);
         return (query, since, describe);

@@ -62,12 +62,6 @@ internal sealed partial class DashboardPages
         }
 
         var before = NonEmpty(query["before"]);
-        if (before is not null && !DeliveryCursor.TryParse(before, out _, out _, out var error))
-        {
-            await _templates.WriteMessageAsync(context, _root, "Deliveries", error!, StatusCodes.Status400BadRequest).ConfigureAwait(false);
-            return;
-        }
-
         var sinceText = NonEmpty(query["since"]) ?? string.Empty;
         if (!TryPeriod(sinceText, out var period))
         {
@@ -77,13 +71,19 @@ internal sealed partial class DashboardPages
 
         var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var text = NonEmpty(query["q"])?.Trim();
-        if (text is { Length: > 200 })
+        if (text is { Length: > 200 } || DeliveryCursor.HasControl(text))
         {
-            await _templates.WriteMessageAsync(context, _root, "Deliveries", "A search is at most 200 characters.", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            await _templates.WriteMessageAsync(context, _root, "Deliveries", "A search is at most 200 characters, with no control characters.", StatusCodes.Status400BadRequest).ConfigureAwait(false);
             return;
         }
 
         var filter = new RelayDeliveryQuery { State = state, Route = NonEmpty(query["route"]), Event = NonEmpty(query["event"]), Before = before, Since = period is { } p ? now - p : null, Limit = PageSize };
+        if (DeliveryCursor.Problem(filter) is { } problem)
+        {
+            await _templates.WriteMessageAsync(context, _root, "Deliveries", problem, StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            return;
+        }
+
         IReadOnlyList<RelayDelivery> rows;
         string? next;
         string? searched = null;

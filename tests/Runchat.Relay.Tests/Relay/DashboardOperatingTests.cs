@@ -252,11 +252,14 @@ public class DashboardOperatingTests : PerStoreFixture
     [TestCase("/deliveries?since=2h", 400, "is not a period the search offers")]
     [TestCase("/deliveries/replay?state=succeeded", 400, "A bulk replay takes failed or unknown deliveries")]
     [TestCase("/deliveries/replay?state=failed&since=forever", 400, "is not a period the page offers")]
+    [TestCase("/deliveries/replay?state=failed&route=%2Fhooks%00", 400, "'/hooks?' is not a route: a route's path has no control characters. Nothing was replayed.")]
+    [TestCase("/deliveries/replay?state=unknown&event=a%1Fb", 400, "'a?b' is not an event name: an event name has no control characters. Nothing was replayed.")]
     public async Task AnInputTheOperatingPagesCannotTakeIsA4xxThatSaysWhy(string path, int status, string phrase)
     {
         using var http = new HttpClient();
         using var response = await http.GetAsync(Url(path));
         Assert.That((int)response.StatusCode, Is.EqualTo(status));
         Assert.That(System.Net.WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync()), Does.Contain(phrase));
+        Assert.That(_relay.Errors, Does.Not.Contain("Exception"), "nothing was a 500");
     }
 }

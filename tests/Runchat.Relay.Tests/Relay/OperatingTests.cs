@@ -361,6 +361,8 @@ public class OperatingTests : PerStoreFixture
         Assert.That(() => relays[0].ReplayManyAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Succeeded }), Throws.ArgumentException.With.Message.Contains("failed or unknown"));
         Assert.That(() => relays[0].ReplayManyAsync(new RelayDeliveryQuery()), Throws.ArgumentException.With.Message.Contains("no state"));
         Assert.That(() => relays[0].ReplayManyAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Failed, Before = "nope" }), Throws.ArgumentException.With.Message.Contains("is not a list cursor"));
+        Assert.That(() => relays[0].ReplayManyAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Failed, Route = "/hooks\0" }), Throws.ArgumentException.With.Message.EqualTo("'/hooks?' is not a route: a route's path has no control characters. (Parameter 'query')"));
+        Assert.That(() => relays[0].ListAsync(new RelayDeliveryQuery { Event = "issues\u007f" }), Throws.ArgumentException.With.Message.StartWith("'issues?' is not an event name"));
     }
 
     [Test]
