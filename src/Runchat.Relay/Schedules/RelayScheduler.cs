@@ -123,6 +123,9 @@ internal sealed class RelayScheduler : BackgroundService
     }
 
     /// <summary>Ticks missed while no relay ran: none (skip), or the latest one (run-once). Never a burst.</summary>
+    /// <summary>How many manual runs, at most, the catch-up reads past to find the schedule's latest tick.</summary>
+    internal const int ManualRunsPassedOver = 1000;
+
     private async Task CatchUpAsync(RelaySchedule schedule, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (!schedule.RunOnceOnMisfire)
@@ -132,8 +135,7 @@ internal sealed class RelayScheduler : BackgroundService
 
         try
         {
-            var last = await LastTickAsync(schedule, cancellationToken).ConfigureAwait(false);
-            if (last?.FireTime is not { } lastFire)
+            if (await LastFireAsync(schedule, cancellationToken).ConfigureAwait(false) is not { } lastFire)
             {
                 return; // never ticked: nothing was missed
             }
@@ -227,9 +229,35 @@ internal sealed class RelayScheduler : BackgroundService
         return null;
     }
 
-    private async Task<(RelayDelivery Delivery, DateTimeOffset? FireTime)?> LastTickAsync(RelaySchedule schedule, CancellationToken cancellationToken)
+    /// <summary>
+    /// The fire time of the schedule's latest tick, or null when it never fired. Manual runs (<c>Run now</c>) name no fire
+    /// time and are passed over, newest first, a page at a time, up to <see cref="ManualRunsPassedOver"/> of them.
+    /// </summary>
+    private async Task<DateTimeOffset?> LastFireAsync(RelaySchedule schedule, CancellationToken cancellationToken)
     {
-        var latest = await _store.ListPageAsync(new DeliveryPageQuery(null, schedule.Route.Path, null, null, null, 1), cancellationToken).ConfigureAwait(false);
-        return latest.Count == 0 ? null : (latest[0], schedule.FireTimeOf(latest[0].DedupeKey));
+        const int page = 50;
+        DateTimeOffset? beforeAt = null;
+        string? beforeId = null;
+        for (var read = 0; read < ManualRunsPassedOver; read += page)
+        {
+            var latest = await _store.ListPageAsync(new DeliveryPageQuery(null, schedule.Route.Path, null, beforeAt, beforeId, page), cancellationToken).ConfigureAwait(false);
+            foreach (var delivery in latest)
+            {
+                if (schedule.FireTimeOf(delivery.DedupeKey) is { } fire)
+                {
+                    return fire;
+                }
+            }
+
+            if (latest.Count < page)
+            {
+                return null;
+            }
+
+            (beforeAt, beforeId) = (latest[^1].ReceivedAt, latest[^1].Id);
+        }
+
+        _logger.LogWarning("Schedule {Schedule}: its latest {Count} deliveries are all manual runs; no missed tick is caught up.", schedule.Name, ManualRunsPassedOver);
+        return null;
     }
 }

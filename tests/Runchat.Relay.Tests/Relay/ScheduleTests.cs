@@ -384,6 +384,39 @@ public class ScheduleTests
         Assert.That(deliveries.Select(d => d.DedupeKey), Is.EqualTo(new[] { "schedule:hourly:2026-06-01T08:00:00Z", "schedule:hourly:2026-06-01T11:00:00Z" }));
     }
 
+    [TestCase(1)]
+    [TestCase(120)]
+    [TestCase(RelayScheduler.ManualRunsPassedOver - 1)]
+    [TestCase(RelayScheduler.ManualRunsPassedOver, Description = "the catch-up reads no further: nothing is caught up")]
+    public async Task ManualRunsAfterTheLastTickDoNotHideTheTicksMissedSince(int manualRuns)
+    {
+        // The last tick ran at 08:00; an operator then ran the schedule by hand (Run now), once or 120 times (more than
+        // a page); the relays were down until 11:20. The manual runs name no fire time: the 11:00 tick is still caught up.
+        var last = new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero);
+        var (deliveries, woken) = await RunSchedulerAsync(
+            new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent", Misfire = "run-once", Overlap = "allow" },
+            new DateTimeOffset(2026, 6, 1, 11, 20, 0, TimeSpan.Zero),
+            async store =>
+            {
+                await LastTickAt(last, RelayDeliveryState.Succeeded)(store);
+                var schedule = new RelayScheduleOptions { Name = "hourly", Cron = "0 * * * *", JobId = "digest-agent" }.Create(out _)!;
+                for (var i = 0; i < manualRuns; i++)
+                {
+                    var id = $"dlv_manual_{i:D4}";
+                    var at = last.AddMinutes(30).AddSeconds(i);
+                    await store.AddAsync(new NewDelivery(id, schedule.Route.Path, "digest-agent", schedule.ManualKey(id), schedule.Body(at), at, SenderId: "manual", Event: "schedule"), default);
+                }
+            },
+            TimeSpan.Zero);
+
+        Assert.That(deliveries.Count(d => d.DedupeKey.Contains(":manual:", StringComparison.Ordinal)), Is.EqualTo(manualRuns));
+        var caughtUp = manualRuns < RelayScheduler.ManualRunsPassedOver;
+        Assert.That(deliveries.Select(d => d.DedupeKey).Where(k => !k.Contains(":manual:", StringComparison.Ordinal)),
+            Is.EqualTo(caughtUp ? new[] { "schedule:hourly:2026-06-01T08:00:00Z", "schedule:hourly:2026-06-01T11:00:00Z" } : new[] { "schedule:hourly:2026-06-01T08:00:00Z" }),
+            "the latest missed tick, once");
+        Assert.That(woken, Is.EqualTo(caughtUp), "the caught-up tick wakes the dispatcher");
+    }
+
     [TestCase("run-once", new[] { "schedule:hourly:2026-06-01T11:00:00Z" })]
     [TestCase("skip", new string[0])]
     public async Task AfterThreeHoursDownOnlyTheLatestMissedTickRunsOrNone(string misfire, string[] enqueued)
