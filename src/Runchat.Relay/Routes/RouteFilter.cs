@@ -36,8 +36,6 @@ internal sealed class RouteFilter
     /// <summary>A filter that lets every delivery through.</summary>
     public static RouteFilter None { get; } = new(Array.Empty<string>(), null);
 
-    public bool IsEmpty => _events.Length == 0 && _when is null;
-
     /// <summary>Checks the patterns, and parses and tries <paramref name="when"/>: whatever is wrong is refused here, at start-up.</summary>
     /// <exception cref="ArgumentException">A pattern is empty or has <c>*</c> elsewhere than at its end, or <paramref name="when"/> is not a JSONPath this relay can run.</exception>
     public static RouteFilter Create(IReadOnlyCollection<string>? events, string? when)
@@ -128,6 +126,4 @@ internal readonly record struct RouteVerdict(RelayDeliveryState State, string? R
     public static RouteVerdict Ignore(string reason) => new(RelayDeliveryState.Ignored, reason);
 
     public static RouteVerdict Fail(string reason) => new(RelayDeliveryState.Failed, reason);
-
-    public bool Runs => State == RelayDeliveryState.Pending;
 }

@@ -37,6 +37,14 @@ public class RouteRulesTests
         return await RouteRules.RenderAsync(Route(r => r.Message = template), payload.RootElement, new DeliveryFacts("dlv_1", "issues.opened", "evt_1", new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero)));
     }
 
+    /// <summary>What start-up would say of a relay with this one route.</summary>
+    private static System.Collections.Generic.IReadOnlyList<string> Validate(RelayRouteOptions route)
+    {
+        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "rules.db") };
+        options.Routes.Add(route);
+        return options.Validate();
+    }
+
     /// <summary>Null when the route runs the delivery; else why not (ignored or failed).</summary>
     private static string? WhyNot(RelayRoute route, string? eventName, byte[] body)
     {
@@ -116,8 +124,115 @@ public class RouteRulesTests
         Assert.That(WhyNot(route, "issues.opened", Labelled), Is.Null);
         Assert.That(WhyNot(route, "issues.closed", Labelled), Does.Contain("is not one this route runs"));
         Assert.That(WhyNot(route, "issues.opened", Unlabelled), Does.Contain("does not match the route's When"));
-        Assert.That(route.Filter.IsEmpty, Is.False);
-        Assert.That(Route(r => { }).Filter.IsEmpty, Is.True);
+        Assert.That(WhyNot(Route(r => { }), null, Unlabelled), Is.Null, "a route without Events or When runs everything");
+    }
+
+    [TestCase("issues.opened", true)]
+    [TestCase("star.created", true)]
+    [TestCase("star", false)]
+    [TestCase("issues.closed", false)]
+    [TestCase(null, false)]
+    public void BackfillAsksTheEventsOfEveryPatternBeforeItReadsAPayload(string? eventName, bool takes)
+    {
+        var route = Route(r =>
+        {
+            r.Events.Add("issues.opened");
+            r.Events.Add("star.*");
+        });
+
+        Assert.That(route.Filter.TakesEvent(eventName), Is.EqualTo(takes));
+        Assert.That(Route(_ => { }).Filter.TakesEvent(eventName), Is.True, "a route without Events takes every event, and none");
+    }
+
+    [TestCase("/hooks/{id}", "would make it a route template")]
+    [TestCase("/hooks/github}", "would make it a route template")]
+    [TestCase("/hooks/*", "would make it a route template")]
+    [TestCase("/hooks/github?secret=1", "a character a request path cannot match")]
+    [TestCase("/hooks/github#top", "a character a request path cannot match")]
+    [TestCase("/hooks\\github", "a character a request path cannot match")]
+    [TestCase("/hooks/git hub", "a character a request path cannot match")]
+    [TestCase("/hooks/github\u0001", "a character a request path cannot match")]
+    [TestCase("/hooks/../github", "a '.' or '..' segment")]
+    [TestCase("/hooks/./github", "a '.' or '..' segment")]
+    [TestCase("/hooks/github/..", "a '.' or '..' segment")]
+    public void APathNoRequestCanReachIsRefusedAtStartUpSayingWhy(string path, string phrase)
+    {
+        var errors = Validate(RelayHost.Route(path, "triage-agent"));
+
+        Assert.That(errors, Has.Count.EqualTo(1), string.Join(Environment.NewLine, errors));
+        Assert.That(errors[0], Does.Contain($"'{path}'").And.Contain(phrase));
+    }
+
+    [TestCase("/")]
+    [TestCase("/hooks/v1.2/.well-known/a..b")]
+    [TestCase("/hooks/github-issues_2026~x")]
+    public void APathARequestCanReachIsTaken(string path)
+    {
+        Assert.That(Validate(RelayHost.Route(path, "triage-agent")), Is.Empty);
+    }
+
+    [Test]
+    public void AFlowRouteSendsThePayloadWholeSoAMessageIsRefused()
+    {
+        var route = new RelayRouteOptions { Path = "/hooks/forms", FlowId = "intake-flow", Signature = "none", Message = "{{ payload.name }}" };
+
+        var errors = Validate(route);
+
+        Assert.That(errors, Has.Count.EqualTo(1), string.Join(Environment.NewLine, errors));
+        Assert.That(errors[0], Does.Contain("/hooks/forms").And.Contain("Message is for agent jobs"));
+    }
+
+    [Test]
+    public void ARouteNeedsASchemeToBeBuiltInCode()
+    {
+        Assert.That(() => RelayRoute.Create("/hooks/github", "triage-agent", null, null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("scheme"));
+    }
+
+    [Test]
+    public void AWhenThatCannotFinishOnASmallPayloadIsRefusedAtStartUp()
+    {
+        // Each filter compares every node with what the filter inside it selects from the root again: seven deep,
+        // a 20-node sample costs 20^7 visits, past the budget of 5,000,000 nodes or 1 s whichever comes first.
+        var when = "'q'";
+        for (var depth = 0; depth < 7; depth++)
+        {
+            when = $"$..[?(@ == {when})]";
+        }
+
+        var route = RelayHost.Route("/hooks/github", "triage-agent");
+        route.When = when;
+
+        var errors = Validate(route);
+
+        Assert.That(errors, Has.Count.EqualTo(1), string.Join(Environment.NewLine, errors));
+        Assert.That(errors[0], Does.Contain("/hooks/github").And.Contain("fails on a sample payload").And.Match("visited more than 5,000,000 nodes|ran longer than 1 s"));
+    }
+
+    [Test]
+    public async Task WhatRelayTestSaysOfADeliveryIsWhatTheRelayWouldDo()
+    {
+        var route = Route(r =>
+        {
+            r.Events.Add("issues.*");
+            r.When = @"$.issue.labels[?(@.name =~ /^(\w+\s?)*$/)]";
+            r.Message = "#{{ payload.issue.number }} {{ payload.issue.title }}";
+        });
+        var now = new DateTimeOffset(2026, 12, 6, 9, 0, 0, TimeSpan.Zero);
+        using var runs = JsonDocument.Parse(Labelled);
+        using var hostile = JsonDocument.Parse("{\"issue\":{\"labels\":[{\"name\":\"" + new string('a', 34) + "!\"}]}}");
+        using var unrenderable = JsonDocument.Parse("{\"issue\":{\"title\":\"no number\",\"labels\":[{\"name\":\"agent\"}]}}");
+
+        Assert.That(await RouteRules.RunAsync(route, "issues.opened", runs.RootElement, now), Is.EqualTo(new RouteRules.Verdict("would run", Runs: true, Failed: false, "#7 Crash on save")));
+        Assert.That(await RouteRules.RunAsync(route, "star.created", runs.RootElement, now),
+            Is.EqualTo(new RouteRules.Verdict("would be ignored: The event 'star.created' is not one this route runs (issues.*).", Runs: false, Failed: false, null)));
+
+        var failed = await RouteRules.RunAsync(route, "issues.opened", hostile.RootElement, now);
+        Assert.That(failed with { Headline = "" }, Is.EqualTo(new RouteRules.Verdict("", Runs: false, Failed: true, null)));
+        Assert.That(failed.Headline, Does.StartWith("would fail: The route's When").And.Contain("took longer than 100 ms"));
+
+        var broken = await RouteRules.RunAsync(route, "issues.opened", unrenderable.RootElement, now);
+        Assert.That(broken with { Headline = "" }, Is.EqualTo(new RouteRules.Verdict("", Runs: false, Failed: true, null)));
+        Assert.That(broken.Headline, Does.StartWith("would fail: The Message template could not be rendered").And.Contain("number"));
     }
 
     [TestCase("When", "$.issue[?(@.name ==", "When is not a JSONPath")]
@@ -125,6 +240,10 @@ public class RouteRulesTests
     [TestCase("Message", "{% if payload.issue %}unclosed", "Message is not a Liquid template")]
     [TestCase("Message", "{{ payload.issue.title | no_such_filter }}", null)]
     [TestCase("Events", "issue*.opened", "suffix wildcard only")]
+    [TestCase("Events", "*issues*", "suffix wildcard only")]
+    [TestCase("Events", "", "an empty pattern or one with spaces around it")]
+    [TestCase("Events", " issues.opened", "an empty pattern or one with spaces around it")]
+    [TestCase("Events", "issues.opened ", "an empty pattern or one with spaces around it")]
     [TestCase("Message", "{% include '/etc/passwd' %}", "Unknown tag 'include'")]
     [TestCase("Message", "{% render '../../../../../../etc/hostname' %}", "Unknown tag 'render'")]
     [TestCase("Message", "{% ifchanged %}x{% endifchanged %}", "Unknown tag 'ifchanged'")]
@@ -132,7 +251,6 @@ public class RouteRulesTests
     [TestCase("Message", "{% for i in (1..payload.n) %}{% endfor %}", "a range that is not two numbers")]
     public void InvalidRulesAreRefusedAtStartUpNamingTheRoute(string key, string value, string? phrase)
     {
-        var options = new RunchatRelayOptions { Store = "sqlite:" + Path.Combine(Path.GetTempPath(), "rules.db") };
         var route = RelayHost.Route("/hooks/github", "triage-agent");
         switch (key)
         {
@@ -141,8 +259,7 @@ public class RouteRulesTests
             default: route.Events.Add(value); break;
         }
 
-        options.Routes.Add(route);
-        var errors = options.Validate();
+        var errors = Validate(route);
 
         if (phrase is null)
         {

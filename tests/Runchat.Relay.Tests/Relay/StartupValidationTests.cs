@@ -2,6 +2,8 @@ using System;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
 using Runchat.Relay;
@@ -48,6 +50,81 @@ public class StartupValidationTests
         });
 
         Assert.That(exception!.Message, Does.Contain("/hooks/code").And.Contain("control character"));
+    }
+
+    [TestCase("hooks/code", "must start with '/'")]
+    [TestCase("", "must start with '/'")]
+    [TestCase(" ", "must start with '/'")]
+    [TestCase("/hooks/{id}", "would make it a route template")]
+    [TestCase("/hooks/a b", "a character a request path cannot match")]
+    [TestCase("/hooks/../code", "a '.' or '..' segment")]
+    public void APathMappedInCodeIsCheckedWhenMapped(string path, string phrase)
+    {
+        var exception = Assert.ThrowsAsync<ArgumentException>(async () =>
+        {
+            await using var host = await RelayHost.StartAsync(Nowhere, _ => { }, map: m => m.App.MapRunchatWebhookForTest(path, "demo-agent"));
+        });
+
+        Assert.That(exception!.Message, Does.Contain($"'{path}'").And.Contain(phrase));
+    }
+
+    [TestCase("/hooks/code", "/hooks/code")]
+    [TestCase("/hooks/code", "/HOOKS/Code/")]
+    [TestCase("/hooks/configured", "/hooks/Configured")]
+    public void APathMappedTwiceFailsAtStartupNamingIt(string first, string second)
+    {
+        var exception = Assert.ThrowsAsync<ArgumentException>(async () =>
+        {
+            await using var host = await RelayHost.StartAsync(
+                Nowhere,
+                o => o.Routes.Add(RelayHost.Route("/hooks/configured", "demo-agent")),
+                map: m =>
+                {
+                    if (first != "/hooks/configured")
+                    {
+                        m.App.MapRunchatWebhookForTest(first, "demo-agent");
+                    }
+
+                    m.App.MapRunchatWebhookForTest(second, "other-agent");
+                });
+        });
+
+        Assert.That(exception!.Message, Does.Contain(second).And.Contain("is mapped twice"));
+    }
+
+    [Test]
+    public async Task EachWebhookEndpointIsNamedByItsPathAndWhatItRuns()
+    {
+        await using var host = await RelayHost.StartAsync(Nowhere, o =>
+        {
+            o.Routes.Add(RelayHost.Route("/hooks/issues", "triage-agent"));
+            o.Routes.Add(new RelayRouteOptions { Path = "/hooks/forms", FlowId = "intake-flow", Signature = "none" });
+        });
+
+        var names = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.Select(e => e.DisplayName).ToList();
+
+        Assert.That(names, Does.Contain("Runchat webhook /hooks/issues -> job triage-agent"));
+        Assert.That(names, Does.Contain("Runchat webhook /hooks/forms -> flow intake-flow"));
+    }
+
+    [Test]
+    public async Task AWhenThatCannotBeEvaluatedOnADeliveryStoresItFailedWithTheReasonAndRunsNothing()
+    {
+        // Nowhere answers nothing: a delivery that ran would fail with a connection error, not this reason.
+        await using var host = await RelayHost.StartAsync(Nowhere, o =>
+        {
+            var route = RelayHost.Route("/hooks/regex", "regex-agent");
+            route.When = @"$.labels[?(@.name =~ /^(\w+\s?)*$/)]";
+            o.Routes.Add(route);
+        });
+
+        var (status, body) = await host.PostAsync("/hooks/regex", "{\"labels\":[{\"name\":\"" + new string('a', 34) + "!\"}]}");
+
+        Assert.That(status, Is.EqualTo(202), body.ToString());
+        var delivery = await host.Relay.GetAsync(body.GetProperty("delivery_id").GetString()!);
+        Assert.That(delivery!.State, Is.EqualTo(RelayDeliveryState.Failed));
+        Assert.That(delivery.LastError, Does.StartWith("The route's When").And.Contain("could not be evaluated").And.Contain("took longer than 100 ms").And.Contain("Nothing was run"));
+        Assert.That(delivery.Attempts, Is.EqualTo(0));
     }
 
     [TestCase("postgres:", "needs an Npgsql connection string")]
