@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing where safety lives (Stryker.NET, pinned in .config/dotnet-tools.json).
 #
-#   bash build/mutation.sh schemes            # one area: schemes, routes, templates, schedules, safety, operating
+#   bash build/mutation.sh schemes            # one area: schemes, routes, templates, schedules, safety, operating, backfill
 #   bash build/mutation.sh all                # every area, one after the other
 #   bash build/mutation.sh routes --since main   # only mutants in files changed since main (Stryker's --since)
 #   bash build/mutation.sh changed [REF]      # the areas whose files changed since REF (default origin/main,
@@ -20,17 +20,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-areas_all=(schemes routes templates schedules safety operating)
+areas_all=(schemes routes templates schedules safety operating backfill)
 
 usage() {
-  echo "usage: bash build/mutation.sh schemes|routes|templates|schedules|safety|operating|all|changed [REF] [--since REF]" >&2
+  echo "usage: bash build/mutation.sh schemes|routes|templates|schedules|safety|operating|backfill|all|changed [REF] [--since REF]" >&2
   exit 2
 }
 
 # The test project each area runs against, and the source paths whose change selects it in "changed" mode.
 test_project() {
   case "$1" in
-    schemes|routes|templates|schedules|operating) echo "tests/Runchat.Relay.Tests" ;;
+    schemes|routes|templates|schedules|operating|backfill) echo "tests/Runchat.Relay.Tests" ;;
     safety) echo "tests/Runchat.Generated.Tests" ;;
     *) usage ;;
   esac
@@ -44,7 +44,8 @@ sources() {
     routes) echo "src/Runchat.Relay/Routes/RelayRoute.cs src/Runchat.Relay/Routes/RelayRouteTable.cs src/Runchat.Relay/Routes/RouteFilter.cs src/Runchat.Relay/Routes/RouteRules.cs" ;;
     templates) echo "src/Runchat.Relay/Routes/MessageTemplate.cs src/Runchat.Relay/Routes/TemplateModel.cs src/Runchat.Relay/Routes/JsonPathQuery.cs" ;;
     schedules) echo "src/Runchat.Relay/Schedules/" ;;
-    operating) echo "src/Runchat.Relay/Operations/ src/Runchat.Relay/RunchatRelay.cs src/Runchat.Relay/RelayOperations.cs" ;;
+    operating) echo "src/Runchat.Relay/Operations/RelayRetention.cs src/Runchat.Relay/Operations/RelayHeartbeat.cs src/Runchat.Relay/Operations/RelayHealthChecks.cs src/Runchat.Relay/Operations/RelayInstanceStatus.cs src/Runchat.Relay/RunchatRelay.cs src/Runchat.Relay/RelayOperations.cs" ;;
+    backfill) echo "src/Runchat.Relay/Operations/RelayBackfill.cs src/Runchat.Relay/Operations/RelayBacktest.cs" ;;
     safety) echo "src/Runchat.Generated/Internal/RunchatSendGuard.cs src/Runchat.Generated/Internal/SecretRedactor.cs src/Runchat.Generated/Internal/ExactJson.cs" ;;
   esac
 }
@@ -84,12 +85,12 @@ case "$mode" in
       done
     done
     if [ ${#areas[@]} -eq 0 ]; then
-      echo "mutation: no file of schemes, routes, templates, schedules, safety or operating changed since $ref; nothing to run"
+      echo "mutation: no file of schemes, routes, templates, schedules, safety, operating or backfill changed since $ref; nothing to run"
       exit 0
     fi
     echo "mutation: changed since $ref: ${areas[*]}" >&2
     ;;
-  schemes|routes|templates|schedules|safety|operating) areas=("$mode") ;;
+  schemes|routes|templates|schedules|safety|operating|backfill) areas=("$mode") ;;
   *) usage ;;
 esac
 
