@@ -130,16 +130,9 @@ internal sealed class RelayBackfill
             var (headers, body) = await ReadAsync("GitHub", response, root =>
             {
                 var request = Member(root, "request");
-                var headers = new HeaderDictionary { ["Content-Type"] = "application/json" };
-                if (request.TryGetProperty("headers", out var sent) && sent.ValueKind == JsonValueKind.Object)
-                {
-                    foreach (var header in sent.EnumerateObject().Where(h => h.Value.ValueKind == JsonValueKind.String && h.Name.StartsWith("X-GitHub-", StringComparison.OrdinalIgnoreCase)))
-                    {
-                        headers[header.Name] = header.Value.GetString();
-                    }
-                }
-
-                headers["X-GitHub-Event"] = Text(root, "event");
+                // The API gives the payload as JSON whatever content type the hook sends (so no Content-Type: it is read
+                // as JSON), and the scheme reads one header of the request as sent: the event name.
+                var headers = new HeaderDictionary { ["X-GitHub-Event"] = Text(root, "event") };
                 return (headers, Encoding.UTF8.GetBytes(Member(request, "payload").GetRawText()));
             }, cancellationToken).ConfigureAwait(false);
             lines.Add(new BackfillLine(candidate, await _ingest.StoreFromSourceAsync(route, headers, body, candidate.Id, candidate.Id, "backfill:github", dryRun, cancellationToken).ConfigureAwait(false)));
@@ -201,7 +194,7 @@ internal sealed class RelayBackfill
         var lines = new List<BackfillLine>(skipped);
         foreach (var (candidate, body) in Enumerable.Reverse(events))
         {
-            lines.Add(new BackfillLine(candidate, await _ingest.StoreFromSourceAsync(route, new HeaderDictionary { ["Content-Type"] = "application/json" }, body, candidate.Id, null, "backfill:stripe", dryRun, cancellationToken).ConfigureAwait(false)));
+            lines.Add(new BackfillLine(candidate, await _ingest.StoreFromSourceAsync(route, new HeaderDictionary(), body, candidate.Id, null, "backfill:stripe", dryRun, cancellationToken).ConfigureAwait(false)));
         }
 
         return lines.OrderBy(l => l.Candidate.At).ToList();

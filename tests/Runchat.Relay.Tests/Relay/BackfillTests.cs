@@ -168,6 +168,8 @@ public class BackfillTests : PerStoreFixture
         var request = _api.LogEntries.First().RequestMessage!;
         Assert.That(request.Headers!["Authorization"].Single(), Is.EqualTo("Bearer ghp_backfill_token"));
         Assert.That(request.Headers!["X-GitHub-Api-Version"].Single(), Is.EqualTo("2022-11-28"));
+        Assert.That(_api.LogEntries.Select(e => (e.RequestMessage!.Headers!["Accept"].Single(), e.RequestMessage.Headers["User-Agent"].Single())).Distinct(),
+            Is.EqualTo(new[] { ("application/vnd.github+json", "Runchat.Relay") }), "GitHub refuses a request without a User-Agent");
 
         await using (var relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(GitHubRoute()), store: _store))
         {
@@ -355,6 +357,81 @@ public class BackfillTests : PerStoreFixture
     }
 
     [Test]
+    public async Task AGitHubEnterpriseApiUrlKeepsItsPathAndAPageReachingPastThePeriodIsTheLast()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var route = GitHubRoute();
+        route.GitHub!.ApiUrl = new Uri(_api.Url + "/api/v3");
+        _api.Given(Request.Create().WithPath("/api/v3" + Deliveries).WithParam("per_page", "100").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithHeader("Link", $"<{_api.Url}/api/v3{Deliveries}?per_page=100&cursor=v1_page2>; rel=\"next\"")
+                .WithBody($"[{Listed(905, "guid-recent", now.AddMinutes(-3), "opened")},{Listed(804, "guid-last-week", now.AddDays(-7), "opened")}]"));
+        var detail = $"{{\"id\":905,\"guid\":\"guid-recent\",\"event\":\"issues\",\"request\":{{\"headers\":{{}},\"payload\":{Issue(5, "On the enterprise server", "opened")}}}}}";
+        _api.Given(Request.Create().WithPath($"/api/v3{Deliveries}/905").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(detail));
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(route), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error + output);
+        Assert.That(output, Does.Contain("issues.opened  guid-recent  stored, runs").And.Contain("Stored 1, skipped 0, of 1"));
+        Assert.That(_api.LogEntries.Select(e => e.RequestMessage!.Path), Is.EqualTo(new[] { "/api/v3" + Deliveries, $"/api/v3{Deliveries}/905" }),
+            "the API's path kept; the next page not read, the first already reached a delivery older than the period");
+        Assert.That((await StoredAsync()).Single().Event, Is.EqualTo("issues.opened"));
+    }
+
+    [TestCase(404, "", "GitHub answered 404 for /repos/octo/api/hooks/42/deliveries: GitHub says: Not Found Check the route's repository and webhook id")]
+    [TestCase(403, "59", "GitHub answered 403 for /repos/octo/api/hooks/42/deliveries: GitHub says: Not Found")]
+    [TestCase(500, "", "GitHub answered 500 for /repos/octo/api/hooks/42/deliveries")]
+    public async Task AnAnswerThatIsNotARateLimitIsAnErrorAtOnceNotRetried(int status, string remaining, string message)
+    {
+        var answer = Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody("{\"message\":\"Not Found\",\"documentation_url\":\"https://docs.github.com/rest\"}");
+        if (remaining.Length > 0)
+        {
+            // A 403 that is no rate limit: requests remain, so the reset time is not a reason to wait.
+            answer = answer.WithHeader("X-RateLimit-Remaining", remaining).WithHeader("X-RateLimit-Reset", DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).RespondWith(answer);
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1), output);
+        Assert.That(error, Does.Contain(message));
+        Assert.That(_api.LogEntries, Has.Count.EqualTo(1), "asked once");
+        Assert.That(await StoredAsync(), Is.Empty);
+    }
+
+    [Test]
+    public async Task A429WithoutRetryAfterIsWaitedForASecondThenAskedAgain()
+    {
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).InScenario("limited").WillSetStateTo("once")
+            .RespondWith(Response.Create().WithStatusCode(429).WithBody("{\"message\":\"Too many requests\"}"));
+        _api.Given(Request.Create().WithPath(Deliveries).UsingGet()).InScenario("limited").WhenStateIs("once")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("[]"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(GitHubRoute()), "--route", "/hooks/github", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("Stored 0, skipped 0, of 0"));
+        Assert.That(_api.LogEntries, Has.Count.EqualTo(2));
+        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950)), "a second between the two");
+    }
+
+    [Test]
+    public async Task StripesOwnWordsAreInTheErrorWithoutTheKey()
+    {
+        _api.Given(Request.Create().WithPath("/v1/events").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(401).WithHeader("Content-Type", "application/json")
+                .WithBody("{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"Invalid API Key provided: rk_test_***fill\"}}"));
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "backfill", "--config", Config(StripeRoute()), "--route", "/hooks/stripe", "--since", "24h");
+
+        Assert.That(exitCode, Is.EqualTo(1), output);
+        Assert.That(error, Does.Contain("Stripe refused the credentials (401): Stripe says: Invalid API Key provided").And.Contain("Stripe.ApiKey"));
+        Assert.That(error + output, Does.Not.Contain("rk_test_backfill"));
+    }
+
+    [Test]
     public async Task AStripeBackfillStoresMissedEventsAndKnowsTheLiveOneByItsId()
     {
         var now = DateTimeOffset.UtcNow;
@@ -381,12 +458,16 @@ public class BackfillTests : PerStoreFixture
         var listed = _api.LogEntries.Where(e => e.RequestMessage!.Path == "/v1/events").Select(e => e.RequestMessage!).ToList();
         Assert.That(long.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(listed[0].Url).Query)["created[gte]"].Single()!, System.Globalization.CultureInfo.InvariantCulture), Is.InRange(now.ToUnixTimeSeconds() - 86400, now.ToUnixTimeSeconds() - 86400 + 60), "24 hours back");
         Assert.That(listed[0].Headers!["Authorization"].Single(), Is.EqualTo("Bearer rk_test_backfill"));
+        Assert.That(listed.Select(r => r.Headers!["User-Agent"].Single()).Distinct(), Is.EqualTo(new[] { "Runchat.Relay" }));
+        var order = first.Out.Split(Environment.NewLine).Where(l => l.Contains("  evt_", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).First(w => w.StartsWith("evt_", StringComparison.Ordinal))).ToList();
+        Assert.That(order, Is.EqualTo(new[] { "evt_cus", "evt_1", "evt_live", "evt_3" }), "listed oldest first, as they happened");
 
         await using (var relay = await StartRelayAsync(_sandbox.BaseUrl, o => o.Routes.Add(StripeRoute()), store: _store))
         {
             var settled = await relay.SettledAsync(3, TimeSpan.FromSeconds(15));
             Assert.That(settled.Where(d => d.Source == "backfill:stripe").Select(d => d.DedupeKey).OrderBy(k => k), Is.EqualTo(new[] { "id:evt_1", "id:evt_3" }));
             Assert.That(settled, Has.All.Matches<RelayDelivery>(d => d.State == RelayDeliveryState.Succeeded));
+            Assert.That(settled.Where(d => d.Source == "backfill:stripe").OrderBy(d => d.Id, StringComparer.Ordinal).Select(d => d.DedupeKey), Is.EqualTo(new[] { "id:evt_1", "id:evt_3" }), "stored oldest first: the older one has the earlier id");
         }
 
         Assert.That(_sandbox.Requests, Has.Count.EqualTo(3));

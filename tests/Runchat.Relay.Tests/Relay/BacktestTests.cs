@@ -127,6 +127,102 @@ public class BacktestTests : PerStoreFixture
     }
 
     [Test]
+    public async Task ADeliveryTheNewRulesWouldIgnoreOrFailIsCountedSoWithTheReason()
+    {
+        var path = Path.Combine(_directory.Path, "stricter.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
+            Relay = new
+            {
+                Store = _store.Setting,
+                Routes = new object[]
+                {
+                    // Reads a member these payloads do not have: each render fails.
+                    new { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = new[] { "issue.opened" }, Message = "{{ payload.issue.title }}" },
+                    new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none", Events = new[] { "pong" } },
+                },
+            },
+        }));
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", path, "--against-store", "--since", "1h");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        TestContext.Out.WriteLine(output);
+        var lines = output.Split(Environment.NewLine);
+        Assert.That(lines.Single(l => l.StartsWith("/hooks/issues", StringComparison.Ordinal)), Does.Match(@"^/hooks/issues\s+2\s+1/1/0\s+0/1/1\s+1$"));
+        Assert.That(lines.Single(l => l.StartsWith("/hooks/pings", StringComparison.Ordinal)), Does.Match(@"^/hooks/pings\s+1\s+1/0/0\s+0/1/0\s+1$"));
+        Assert.That(lines.Single(l => l.Contains(_crash, StringComparison.Ordinal)), Does.EndWith("/hooks/issues  issue.opened: ran -> failed (The Message template could not be rendered: payload has no 'issue' (it has: type, title). Nothing was sent.)"));
+        Assert.That(lines.Single(l => l.Contains("/hooks/pings  ping", StringComparison.Ordinal)), Does.EndWith("/hooks/pings  ping: ran -> ignored (The event 'ping' is not one this route runs (pong).)"));
+        Assert.That(_sandbox.Requests, Has.Count.EqualTo(4), "nothing sent");
+    }
+
+    private static RelayDelivery Stored(RelayDeliveryState state, int attempts, string? message) => new()
+    {
+        Id = "dlv_1", Route = "/hooks/issues", DedupeKey = "sha256:x", State = state, Attempts = attempts, ReceivedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch,
+        LastError = state is RelayDeliveryState.Ignored or RelayDeliveryState.Failed ? "why" : null, Message = message,
+    };
+
+    [TestCase(RelayDeliveryState.Ignored, 0, null, "ignored", null, false, "why")]
+    [TestCase(RelayDeliveryState.Failed, 0, null, "fails", null, false, "why")]
+    [TestCase(RelayDeliveryState.Failed, 2, "sent text", "runs", "sent text", true, null)]
+    [TestCase(RelayDeliveryState.Unknown, 1, null, "runs", null, true, null)]
+    [TestCase(RelayDeliveryState.Succeeded, 1, "sent text", "runs", "sent text", true, null)]
+    [TestCase(RelayDeliveryState.Pending, 0, null, "runs", null, false, null)]
+    [TestCase(RelayDeliveryState.Pending, 0, "rendered", "runs", "rendered", true, null)]
+    public void WhatTheRelayDidIsReadFromTheStoredState(RelayDeliveryState state, int attempts, string? message, string decision, string? before, bool known, string? reason)
+    {
+        // A failure with no attempt was the relay's own decision (a When or a template); with attempts, the run happened.
+        // A pending delivery whose text is not yet rendered has no known message to compare.
+        Assert.That(RelayBacktest.Before(Stored(state, attempts, message)), Is.EqualTo(new BacktestOutcome(decision, before, known, reason)));
+    }
+
+    [TestCase("runs", "a", true, "runs", "b", true, true)]
+    [TestCase("runs", "a", true, "runs", "a", true, false)]
+    [TestCase("runs", null, false, "runs", "b", true, false)]
+    [TestCase("runs", "a", true, "runs", null, false, false)]
+    [TestCase("ignored", null, false, "ignored", null, false, false)]
+    [TestCase("ignored", null, false, "runs", "b", true, true)]
+    [TestCase("runs", "a", true, "no route", null, false, true)]
+    public void AChangeIsAnotherDecisionOrAnotherKnownText(string before, string? beforeText, bool beforeKnown, string after, string? afterText, bool afterKnown, bool changes)
+    {
+        Assert.That(RelayBacktest.Changes(new BacktestOutcome(before, beforeText, beforeKnown, null), new BacktestOutcome(after, afterText, afterKnown, null)), Is.EqualTo(changes));
+    }
+
+    [Test]
+    public async Task ATemplatesEventIdIsTheOneTheDeliveryWasStoredUnder()
+    {
+        var store = _store.Open();
+        try
+        {
+            // A backfilled delivery is kept under its sender's id ("id:" and the id); a live one from a sender that names no
+            // signed id is kept under its body's hash, and its event id is its label (GitHub's X-GitHub-Delivery).
+            var now = DateTimeOffset.UtcNow;
+            await store.AddAsync(new NewDelivery("dlv_01backfilled00000000000001", "/hooks/pings", "ping-agent", "id:evt_9", Encoding.UTF8.GetBytes("{\"type\":\"ping\",\"n\":9}"), now, Event: "ping") { State = RelayDeliveryState.Ignored, Reason = "kept" }, default);
+            await store.AddAsync(new NewDelivery("dlv_01labelled0000000000000001", "/hooks/pings", "ping-agent", "sha256:" + new string('0', 64), Encoding.UTF8.GetBytes("{\"type\":\"ping\",\"n\":7}"), now, SenderId: "guid-7", Event: "ping") { State = RelayDeliveryState.Ignored, Reason = "kept" }, default);
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+
+        // As if each had run with the old text: the backtest shows the new one beside it.
+        _store.Execute($"UPDATE {(_store.Kind == TestStore.Postgres ? "runchat_relay_deliveries" : "deliveries")} SET state = 'succeeded', attempts = 1, message = 'old text' WHERE id IN ('dlv_01backfilled00000000000001', 'dlv_01labelled0000000000000001')");
+        var path = Path.Combine(_directory.Path, "event-id.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
+            Relay = new { Store = _store.Setting, Routes = new object[] { new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none", Message = "ping {{ payload.n }} as {{ event.id }}" } } },
+        }));
+
+        var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", path, "--against-store", "--route", "/hooks/pings", "--diff");
+
+        Assert.That(exitCode, Is.EqualTo(0), error);
+        TestContext.Out.WriteLine(output);
+        Assert.That(output, Does.Contain("ping 9 as evt_9").And.Contain("ping 7 as guid-7"));
+    }
+
+    [Test]
     public async Task DiffShowsEachChangedMessageLineByLine()
     {
         var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", NewConfiguration(), "--against-store", "--route", "/hooks/issues", "--diff");
