@@ -72,21 +72,19 @@ public class BacktestTests : PerStoreFixture
     }
 
     /// <summary>The configuration an operator would deploy next: every issue event runs, with a new message; /hooks/retired is gone.</summary>
-    private string NewConfiguration()
+    private string NewConfiguration() => Configuration(
+        "new.json",
+        new { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = new[] { "issue.*" }, Message = "New issue: {{ payload.title }}\nEvent: {{ event.name }}" },
+        new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none" });
+
+    /// <summary>A configuration file of this store and sandbox with <paramref name="routes"/>.</summary>
+    private string Configuration(string name, params object[] routes)
     {
-        var path = Path.Combine(_directory.Path, "new.json");
+        var path = Path.Combine(_directory.Path, name);
         File.WriteAllText(path, JsonSerializer.Serialize(new
         {
             Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
-            Relay = new
-            {
-                Store = _store.Setting,
-                Routes = new object[]
-                {
-                    new { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = new[] { "issue.*" }, Message = "New issue: {{ payload.title }}\nEvent: {{ event.name }}" },
-                    new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none" },
-                },
-            },
+            Relay = new { Store = _store.Setting, Routes = routes },
         }));
         return path;
     }
@@ -129,21 +127,11 @@ public class BacktestTests : PerStoreFixture
     [Test]
     public async Task ADeliveryTheNewRulesWouldIgnoreOrFailIsCountedSoWithTheReason()
     {
-        var path = Path.Combine(_directory.Path, "stricter.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(new
-        {
-            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
-            Relay = new
-            {
-                Store = _store.Setting,
-                Routes = new object[]
-                {
-                    // Reads a member these payloads do not have: each render fails.
-                    new { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = new[] { "issue.opened" }, Message = "{{ payload.issue.title }}" },
-                    new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none", Events = new[] { "pong" } },
-                },
-            },
-        }));
+        var path = Configuration(
+            "stricter.json",
+            // Reads a member these payloads do not have: each render fails.
+            new { Path = "/hooks/issues", JobId = "triage-agent", Signature = "none", Events = new[] { "issue.opened" }, Message = "{{ payload.issue.title }}" },
+            new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none", Events = new[] { "pong" } });
 
         var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", path, "--against-store", "--since", "1h");
 
@@ -208,12 +196,7 @@ public class BacktestTests : PerStoreFixture
 
         // As if each had run with the old text: the backtest shows the new one beside it.
         _store.Execute($"UPDATE {(_store.Kind == TestStore.Postgres ? "runchat_relay_deliveries" : "deliveries")} SET state = 'succeeded', attempts = 1, message = 'old text' WHERE id IN ('dlv_01backfilled00000000000001', 'dlv_01labelled0000000000000001')");
-        var path = Path.Combine(_directory.Path, "event-id.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(new
-        {
-            Runchat = new { ApiKey = "sandbox-key-0123456789", BaseUrl = _sandbox.BaseUrl.ToString() },
-            Relay = new { Store = _store.Setting, Routes = new object[] { new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none", Message = "ping {{ payload.n }} as {{ event.id }}" } } },
-        }));
+        var path = Configuration("event-id.json", new { Path = "/hooks/pings", JobId = "ping-agent", Signature = "none", Message = "ping {{ payload.n }} as {{ event.id }}" });
 
         var (exitCode, output, error) = await InProcessCli.RunAsync("relay", "test", "--config", path, "--against-store", "--route", "/hooks/pings", "--diff");
 
