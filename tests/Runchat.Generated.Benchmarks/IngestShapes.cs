@@ -61,7 +61,7 @@ public class IngestShapes
             var described = route.Scheme.Describe(_request, payload!.Root);
             name = described.Name;
             var (key, _) = DeliveryIdentity.KeyOf(route.Scheme, WebhookVerification.Valid(), described, null, payload.Bytes.Span);
-            if (key is null || !route.Filter.Decide(name, payload.Root).Runs)
+            if (key is null || route.Filter.Decide(name, payload.Root).State != RelayDeliveryState.Pending)
             {
                 throw new InvalidOperationException("the benchmark's body must run");
             }
