@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing where safety lives (Stryker.NET, pinned in .config/dotnet-tools.json).
 #
-#   bash build/mutation.sh schemes            # one area: schemes, routes, templates, schedules, safety, operating, backfill
+#   bash build/mutation.sh schemes            # one area: schemes, routes, templates, schedules, safety, operating,
+#                                             # services, backfill
 #   bash build/mutation.sh all                # every area, one after the other
 #   bash build/mutation.sh routes --since main   # only mutants in files changed since main (Stryker's --since)
 #   bash build/mutation.sh changed [REF]      # the areas whose files changed since REF (default origin/main,
@@ -20,34 +21,52 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-areas_all=(schemes routes templates schedules safety operating backfill)
+# Each area is one configuration, build/mutation/AREA.json: its project, its test project and the files it mutates
+# ("mutate") are written there alone; this script reads them.
+areas_all=(schemes routes templates schedules safety operating services backfill)
 
 usage() {
-  echo "usage: bash build/mutation.sh schemes|routes|templates|schedules|safety|operating|backfill|all|changed [REF] [--since REF]" >&2
+  local names
+  names=$(IFS='|'; echo "${areas_all[*]}")
+  echo "usage: bash build/mutation.sh $names|all|changed [REF] [--since REF]" >&2
   exit 2
 }
 
-# The test project each area runs against, and the source paths whose change selects it in "changed" mode.
-test_project() {
-  case "$1" in
-    schemes|routes|templates|schedules|operating|backfill) echo "tests/Runchat.Relay.Tests" ;;
-    safety) echo "tests/Runchat.Generated.Tests" ;;
-    *) usage ;;
-  esac
+is_area() {
+  local area
+  for area in "${areas_all[@]}"; do [ "$area" = "$1" ] && return 0; done
+  return 1
 }
 
-sources() {
-  case "$1" in
-    schemes) echo "src/Runchat.Relay/Signatures/" ;;
-    # The route table and its filter, and the templates with their JSONPath: one directory, two areas, so that each
-    # run fits in an hour on two cores (together they took over two).
-    routes) echo "src/Runchat.Relay/Routes/RelayRoute.cs src/Runchat.Relay/Routes/RelayRouteTable.cs src/Runchat.Relay/Routes/RouteFilter.cs src/Runchat.Relay/Routes/RouteRules.cs" ;;
-    templates) echo "src/Runchat.Relay/Routes/MessageTemplate.cs src/Runchat.Relay/Routes/TemplateModel.cs src/Runchat.Relay/Routes/JsonPathQuery.cs" ;;
-    schedules) echo "src/Runchat.Relay/Schedules/" ;;
-    operating) echo "src/Runchat.Relay/Operations/RelayRetention.cs src/Runchat.Relay/Operations/RelayHeartbeat.cs src/Runchat.Relay/Operations/RelayHealthChecks.cs src/Runchat.Relay/Operations/RelayInstanceStatus.cs src/Runchat.Relay/RunchatRelay.cs src/Runchat.Relay/RelayOperations.cs" ;;
-    backfill) echo "src/Runchat.Relay/Operations/RelayBackfill.cs src/Runchat.Relay/Operations/RelayBacktest.cs" ;;
-    safety) echo "src/Runchat.Generated/Internal/RunchatSendGuard.cs src/Runchat.Generated/Internal/SecretRedactor.cs src/Runchat.Generated/Internal/ExactJson.cs" ;;
-  esac
+# The test project an area runs against (its configuration's "test-projects"), as a directory under tests/.
+test_project() {
+  python3 - "$root/build/mutation/$1.json" <<'PY'
+import json, sys
+print("tests/" + json.load(open(sys.argv[1]))["stryker-config"]["test-projects"][0].removesuffix(".csproj"))
+PY
+}
+
+# The areas whose "mutate" globs (relative to their project, src/NAME for NAME.csproj; "**/" any folders, "*" any
+# name) match one of the paths given, a line each (the program itself comes on standard input).
+areas_of() {
+  python3 - "$root/build/mutation" "$1" "${areas_all[@]}" <<'PY'
+import json, re, sys
+folder, paths, areas = sys.argv[1], [p.strip() for p in sys.argv[2].splitlines() if p.strip()], sys.argv[3:]
+def regex(glob):
+    out, i = "", 0
+    while i < len(glob):
+        if glob.startswith("**/", i): out, i = out + "(?:.*/)?", i + 3
+        elif glob.startswith("**", i): out, i = out + ".*", i + 2
+        elif glob[i] == "*": out, i = out + "[^/]*", i + 1
+        else: out, i = out + re.escape(glob[i]), i + 1
+    return re.compile(out + r"\Z")
+for area in areas:
+    config = json.load(open(f"{folder}/{area}.json"))["stryker-config"]
+    root = "src/" + config["project"].removesuffix(".csproj") + "/"
+    globs = [regex(g) for g in config["mutate"]]
+    if any(p.startswith(root) and any(g.match(p[len(root):]) for g in globs) for p in paths):
+        print(area)
+PY
 }
 
 [ $# -ge 1 ] || usage
@@ -75,23 +94,16 @@ case "$mode" in
     # Within each area, only the mutants of files changed since the base (Stryker's --since).
     since=$base
     changed=$(git diff --name-only "$base" -- src; git diff --name-only -- src; git ls-files --others --exclude-standard -- src)
-    areas=()
-    for area in "${areas_all[@]}"; do
-      for path in $(sources "$area"); do
-        if printf '%s\n' "$changed" | grep -F -- "$path" >/dev/null; then
-          areas+=("$area")
-          break
-        fi
-      done
-    done
+    # An assignment, so that a failure here stops the script (set -e) rather than run no area.
+    selected=$(areas_of "$changed")
+    mapfile -t areas < <(printf '%s' "$selected" | sed '/^$/d')
     if [ ${#areas[@]} -eq 0 ]; then
-      echo "mutation: no file of schemes, routes, templates, schedules, safety, operating or backfill changed since $ref; nothing to run"
+      echo "mutation: no file of the areas (${areas_all[*]}) changed since $ref; nothing to run"
       exit 0
     fi
     echo "mutation: changed since $ref: ${areas[*]}" >&2
     ;;
-  schemes|routes|templates|schedules|safety|operating|backfill) areas=("$mode") ;;
-  *) usage ;;
+  *) is_area "$mode" || usage; areas=("$mode") ;;
 esac
 
 dotnet tool restore >/dev/null
