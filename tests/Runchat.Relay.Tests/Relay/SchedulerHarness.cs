@@ -20,13 +20,13 @@ namespace Runchat.Tests.Relay;
 /// </summary>
 internal sealed class SchedulerHarness : IAsyncDisposable
 {
-    private readonly CountingClock _clock;
+    private readonly WaitingClock _clock;
     private readonly RelayScheduler _scheduler;
     private readonly RecordingStore _store;
 
     private readonly FakeLogger<RelayScheduler> _logger;
 
-    private SchedulerHarness(CountingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options, DispatchSignal signal, FakeLogger<RelayScheduler> logger)
+    private SchedulerHarness(WaitingClock clock, RelayScheduler scheduler, RecordingStore store, RunchatRelayOptions options, DispatchSignal signal, FakeLogger<RelayScheduler> logger)
     {
         _logger = logger;
         Signal = signal;
@@ -62,7 +62,7 @@ internal sealed class SchedulerHarness : IAsyncDisposable
         var options = new RunchatRelayOptions();
         options.Schedules.AddRange(schedules);
         Assert.That(options.Validate(), Is.Empty);
-        var clock = new CountingClock(start);
+        var clock = new WaitingClock(start);
         var recording = new RecordingStore(store);
         var signal = new DispatchSignal();
         var logger = new FakeLogger<RelayScheduler>();
@@ -126,59 +126,6 @@ internal sealed class SchedulerHarness : IAsyncDisposable
     {
         await _scheduler.StopAsync(default);
         _scheduler.Dispose();
-    }
-
-    /// <summary>A fake clock that tells when a timer is asked of it (a scheduler that asks for one is waiting), and for when.</summary>
-    private sealed class CountingClock : TimeProvider
-    {
-        private readonly FakeTimeProvider _fake;
-        private TaskCompletionSource _nextWait = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private DateTimeOffset? _due;
-
-        public CountingClock(DateTimeOffset start) => _fake = new FakeTimeProvider(start);
-
-        /// <summary>When the latest timer asked for is due.</summary>
-        public DateTimeOffset? Due
-        {
-            get
-            {
-                lock (_fake)
-                {
-                    return _due;
-                }
-            }
-        }
-
-        /// <summary>Completes when the next timer is asked for.</summary>
-        public Task NextWait()
-        {
-            lock (_fake)
-            {
-                return (_nextWait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            }
-        }
-
-        public void Advance(TimeSpan by) => _fake.Advance(by);
-
-        public override DateTimeOffset GetUtcNow() => _fake.GetUtcNow();
-
-        public override long GetTimestamp() => _fake.GetTimestamp();
-
-        public override long TimestampFrequency => _fake.TimestampFrequency;
-
-        public override TimeZoneInfo LocalTimeZone => _fake.LocalTimeZone;
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = _fake.CreateTimer(callback, state, dueTime, period);
-            lock (_fake)
-            {
-                _due = dueTime == Timeout.InfiniteTimeSpan ? null : _fake.GetUtcNow() + dueTime;
-                _nextWait.TrySetResult();
-            }
-
-            return timer;
-        }
     }
 
     /// <summary>The store, recording each AddAsync, and failing the next one on demand.</summary>
