@@ -50,9 +50,16 @@ public class OperatingTests : PerStoreFixture
 
     private static string Table(TestStore store) => store.Kind == TestStore.Sqlite ? "deliveries" : "runchat_relay_deliveries";
 
-    /// <summary>The operator API over a store, on a clock stopped at <see cref="Now"/>, with no routes configured.</summary>
-    private static RunchatRelay OperatorApi(IDeliveryStore store) =>
-        new(store, new RelayMonitor(store, TimeProvider.System), new FakeTimeProvider(Now), new DispatchSignal(), new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(new RunchatRelayOptions())));
+    /// <summary>
+    /// The operator API over a store, on a clock stopped at <see cref="Now"/>, with the routes and schedules of
+    /// <paramref name="options"/> (none by default), waking <paramref name="signal"/> as it would the dispatcher.
+    /// </summary>
+    private static RunchatRelay OperatorApi(IDeliveryStore store, RunchatRelayOptions? options = null, DispatchSignal? signal = null)
+    {
+        options ??= new RunchatRelayOptions();
+        Assert.That(options.Validate(), Is.Empty);
+        return new(store, new RelayMonitor(store, TimeProvider.System), new FakeTimeProvider(Now), signal ?? new DispatchSignal(), new RelayRouteTable(Microsoft.Extensions.Options.Options.Create(options)));
+    }
 
     private static RelayRetention Retention(IDeliveryStore store, TimeProvider clock, Action<RelayRetentionOptions>? configure = null)
     {
@@ -366,6 +373,117 @@ public class OperatingTests : PerStoreFixture
     }
 
     [Test]
+    public async Task AReplayOrAResumeWakesTheDispatcherAndAnUnknownOrRefusedOneDoesNot()
+    {
+        await using var testStore = NewStore();
+        var refuse = new RefusingReplays(testStore.Open(), "a_changed");
+        using var store = refuse;
+        var options = new RunchatRelayOptions();
+        options.Routes.Add(RelayHost.Route("/hooks/a", "agent-a"));
+        var signal = new DispatchSignal();
+        var relay = OperatorApi(store, options, signal);
+        await store.AddAsync(Delivery("a_failed", Now - TimeSpan.FromMinutes(1), RelayDeliveryState.Failed), default);
+        await store.AddAsync(Delivery("a_changed", Now - TimeSpan.FromMinutes(2), RelayDeliveryState.Failed), default);
+
+        Assert.That(await relay.ReplayAsync("dlv_nothing"), Is.Null, "no such delivery");
+        Assert.That(signal.IsPending, Is.False);
+        Assert.That(() => relay.ReplayAsync(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("deliveryId"));
+
+        var refused = await Collect(relay.ReplayManyAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Failed, Before = await CursorAfter(relay, "a_failed") }));
+        Assert.That(refused.Select(r => (r.Delivery.Id, r.Replayed, r.Reason)), Is.EqualTo(new[] { ("a_changed", false, (string?)"it changed since it was read") }));
+        Assert.That(signal.IsPending, Is.False, "nothing was replayed: nothing to send");
+
+        Assert.That((await relay.ReplayAsync("a_failed"))!.State, Is.EqualTo(RelayDeliveryState.Pending));
+        Assert.That(signal.IsPending, Is.True, "a replay wakes the dispatcher at once");
+        await signal.WaitAsync(TimeSpan.FromSeconds(5), TimeProvider.System, default);
+        Assert.That(signal.IsPending, Is.False);
+
+        await store.AddAsync(Delivery("a_third", Now - TimeSpan.FromMinutes(3), RelayDeliveryState.Failed), default);
+        var bulk = await Collect(relay.ReplayManyAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Failed }));
+        Assert.That(bulk.Select(r => (r.Delivery.Id, r.Replayed)), Is.EqualTo(new[] { ("a_changed", false), ("a_third", true) }));
+        Assert.That(signal.IsPending, Is.True, "so does a bulk replay that replayed one");
+        await signal.WaitAsync(TimeSpan.FromSeconds(5), TimeProvider.System, default);
+
+        Assert.That(await relay.PauseAsync(RelayPauseTarget.Route("/hooks/a")), Is.True);
+        Assert.That(signal.IsPending, Is.False, "a pause sends nothing");
+        Assert.That(await relay.ResumeAsync(RelayPauseTarget.Route("/hooks/a")), Is.True);
+        Assert.That(signal.IsPending, Is.True, "a resume wakes the dispatcher for what waited");
+        Assert.That(() => relay.PauseAsync(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("target"));
+        Assert.That(() => relay.ReplayManyAsync(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("query"));
+    }
+
+    [Test]
+    public async Task ABulkReplayCancelledBetweenTwoDeliveriesReplaysNoMore()
+    {
+        await using var testStore = NewStore();
+        using var store = (SqlDeliveryStore)testStore.Open();
+        for (var i = 0; i < 3; i++)
+        {
+            await store.AddAsync(Delivery($"a_{i}", Now - TimeSpan.FromMinutes(i), RelayDeliveryState.Failed), default);
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var seen = new List<string>();
+        Assert.That(async () =>
+        {
+            await foreach (var result in OperatorApi(store).ReplayManyAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Failed }, cancel.Token))
+            {
+                seen.Add(result.Delivery.Id);
+                cancel.Cancel();
+            }
+        }, Throws.InstanceOf<OperationCanceledException>());
+
+        Assert.That(seen, Is.EqualTo(new[] { "a_0" }));
+        Assert.That((await store.ListAsync(RelayDeliveryState.Pending, default)).Select(d => d.Id), Is.EqualTo(new[] { "a_0" }), "the other two stay failed, in the page already read");
+    }
+
+    [Test]
+    public async Task RunNowStoresOneTickOfTheNamedScheduleAndWakesTheDispatcher()
+    {
+        await using var testStore = NewStore();
+        using var store = (SqlDeliveryStore)testStore.Open();
+        var options = new RunchatRelayOptions();
+        options.Schedules.Add(new RelayScheduleOptions { Name = "nightly", Cron = "0 3 * * *", JobId = "digest-agent" });
+        options.Schedules.Add(new RelayScheduleOptions { Name = "weekly-flow", Cron = "0 4 * * 1", TimeZone = "Europe/Paris", FlowId = "report-flow" });
+        var signal = new DispatchSignal();
+        var relay = OperatorApi(store, options, signal);
+
+        var tick = await relay.RunScheduleNowAsync("WEEKLY-FLOW");
+
+        Assert.That(signal.IsPending, Is.True);
+        var stored = await store.GetAsync(tick.Id, default);
+        Assert.That((stored?.Id, stored?.DedupeKey), Is.EqualTo(((string?)tick.Id, (string?)tick.DedupeKey)), "what is returned is what was stored");
+        Assert.That((tick.Route, tick.JobId, tick.FlowId, tick.DedupeKey, tick.State, tick.SenderId, tick.Event, tick.ReceivedAt),
+            Is.EqualTo(("schedule:weekly-flow", (string?)null, (string?)"report-flow", "schedule:weekly-flow:manual:" + tick.Id, RelayDeliveryState.Pending, (string?)"manual", (string?)"schedule", Now)),
+            "the second schedule's, by its configured name, whatever the case asked");
+        Assert.That(System.Text.Encoding.UTF8.GetString((await store.GetBodyAsync(tick.Id, default))!), Is.EqualTo("{\"schedule\":\"weekly-flow\",\"fire_time\":\"2026-12-06T13:00:00+01:00\"}"),
+            "its body is a tick's, fired now in the schedule's zone");
+
+        var job = await relay.RunScheduleNowAsync("nightly");
+        Assert.That((job.Route, job.JobId, job.FlowId), Is.EqualTo(("schedule:nightly", (string?)"digest-agent", (string?)null)));
+        Assert.That(job.Id, Is.Not.EqualTo(tick.Id));
+
+        Assert.That(() => relay.RunScheduleNowAsync("hourly"), Throws.ArgumentException.With.Message.StartWith("No schedule is named hourly (Relay:Schedules)."));
+        Assert.That(() => relay.RunScheduleNowAsync(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("name"));
+        Assert.That(await store.ListAsync(null, default), Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task APurgeOfOneSecondIsAllowedAndForgettingNeedsASenderId()
+    {
+        await using var testStore = NewStore();
+        using var store = (SqlDeliveryStore)testStore.Open();
+        await store.AddAsync(Delivery("failed_2s", Now - TimeSpan.FromSeconds(2), RelayDeliveryState.Failed), default);
+        var relay = OperatorApi(store);
+
+        Assert.That((await relay.PurgeAsync(TimeSpan.FromSeconds(1))).Total, Is.EqualTo(1), "one second is the shortest period, and allowed");
+        foreach (var blank in new[] { "", "  " })
+        {
+            Assert.That(() => relay.ForgetSenderAsync(blank), Throws.ArgumentException.With.Message.StartWith("A sender id is needed.").And.Property("ParamName").EqualTo("senderId"));
+        }
+    }
+
+    [Test]
     public async Task ARunningRelayRecordsItsHeartbeatAndRemovesItWhenItStops()
     {
         await using var sandbox = await SandboxServer.StartAsync();
@@ -403,6 +521,7 @@ public class OperatingTests : PerStoreFixture
         Assert.That(body.GetProperty("status").GetString(), Is.EqualTo("Healthy"));
         Assert.That(body.GetProperty("checks").GetProperty("runchat-relay-store").GetProperty("status").GetString(), Is.EqualTo("Healthy"));
         Assert.That(body.GetProperty("checks").GetProperty("runchat-relay-dispatcher").GetProperty("description").GetString(), Is.EqualTo("The relay's dispatch loop goes round."));
+        Assert.That(body.GetProperty("checks").EnumerateObject().Select(c => c.Value.GetProperty("duration_ms").GetDouble()), Has.Exactly(2).GreaterThanOrEqualTo(0), "how long each check took, in ms");
 
         broken.Down = true;
         (status, body) = await GetAsync(relay, "/readyz");
@@ -449,6 +568,51 @@ public class OperatingTests : PerStoreFixture
         status.Pass(clock.GetUtcNow(), Now, 0);
         Assert.That(Read(), Is.EqualTo("Degraded: The relay's dispatch loop cannot reach the store, since 2026-12-06 12:00:00Z; it tries each second."));
         Assert.That(status.Snapshot(clock.GetUtcNow()).RunsInFlight, Is.Zero);
+    }
+
+    [Test]
+    public async Task TheStoreCheckIsUnhealthyOnAnyFailureButTheProbesOwnCancellation()
+    {
+        var store = new PingFailing(new TaskCanceledException("the command timed out"));
+        var check = new RelayStoreHealthCheck(store);
+        var context = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext
+        {
+            Registration = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration("s", check, null, null),
+        };
+
+        var timedOut = await check.CheckHealthAsync(context);
+        Assert.That((timedOut.Status, timedOut.Description, timedOut.Exception), Is.EqualTo((Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, "The relay store could not be reached: the command timed out", (Exception?)null)),
+            "a driver's timeout is the store not answering");
+
+        using var probe = new CancellationTokenSource();
+        probe.Cancel();
+        store.Failure = new OperationCanceledException(probe.Token);
+        Assert.That(() => check.CheckHealthAsync(context, probe.Token), Throws.InstanceOf<OperationCanceledException>(), "the probe gave up: no verdict on the store");
+        store.Failure = new InvalidOperationException("connection refused");
+        Assert.That((await check.CheckHealthAsync(context, probe.Token)).Description, Is.EqualTo("The relay store could not be reached: connection refused"), "a failure is one, whatever the token");
+    }
+
+    [Test]
+    public async Task TheDispatcherCheckNamesTheInstanceAndItsRunsInFlight()
+    {
+        var clock = new FakeTimeProvider(Now);
+        var status = new RelayInstanceStatus(clock);
+        status.Pass(Now, null, 2);
+        var check = new RelayDispatcherHealthCheck(status, clock);
+
+        var result = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext
+        {
+            Registration = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration("d", check, null, null),
+        });
+
+        Assert.That(result.Data.OrderBy(d => d.Key).Select(d => $"{d.Key}={d.Value}"), Is.EqualTo(new[] { "instance=" + status.Id, "runs_in_flight=2" }));
+    }
+
+    [Test]
+    public void APauseTargetSaysWhatItIs()
+    {
+        Assert.That(RelayPauseTarget.Route(" /hooks/a ").ToString(), Is.EqualTo("route /hooks/a"));
+        Assert.That(RelayPauseTarget.Schedule("nightly").ToString(), Is.EqualTo("schedule nightly"));
     }
 
     [Test]
@@ -520,6 +684,48 @@ public class OperatingTests : PerStoreFixture
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"), text);
         return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    private static async Task<List<RelayReplayResult>> Collect(IAsyncEnumerable<RelayReplayResult> results)
+    {
+        var list = new List<RelayReplayResult>();
+        await foreach (var result in results)
+        {
+            list.Add(result);
+        }
+
+        return list;
+    }
+
+    /// <summary>The list cursor just after <paramref name="id"/>, newest first.</summary>
+    private static async Task<string> CursorAfter(RunchatRelay relay, string id)
+    {
+        var page = await relay.ListAsync(new RelayDeliveryQuery { State = RelayDeliveryState.Failed, Limit = 1 });
+        Assert.That(page.Deliveries.Single().Id, Is.EqualTo(id));
+        return page.NextCursor!;
+    }
+
+    /// <summary>A store that refuses to replay one delivery, as one changed since it was read is refused.</summary>
+    private sealed class RefusingReplays : DelegatingStore
+    {
+        private readonly string _id;
+
+        public RefusingReplays(IDeliveryStore inner, string id)
+            : base(inner) => _id = id;
+
+        public override Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken) =>
+            seen.Id == _id ? Task.FromException<RelayDelivery?>(new InvalidOperationException("it changed since it was read")) : base.ReplayAsync(seen, now, cancellationToken);
+    }
+
+    /// <summary>A store whose ping fails with <see cref="Failure"/>; nothing else is asked of it.</summary>
+    private sealed class PingFailing : DelegatingStore
+    {
+        public PingFailing(Exception failure)
+            : base(null!) => Failure = failure;
+
+        public Exception Failure { get; set; }
+
+        public override Task PingAsync(CancellationToken cancellationToken) => Task.FromException(Failure);
     }
 
     /// <summary>Records the size of each retention batch of ignored deliveries.</summary>
