@@ -47,6 +47,8 @@ public class JsonPathQueryTests
         "$.issue.labels[?(@.name == 'bug' || @.name == 'agent' || @.name == 'x')]", "$.issue.labels[?(@.id > 0 && @.id < 300000000 && @.name != 'x')]",
         "$.l[?(@ > -1.5e+2)]", "$.l[?(@ == 1.5E0)]", "$.issue.labels[?(@.name =~ /BUG|AGENT/i)]", "$.l[?(@ == true)]", "$.l[?(@ == false)]",
         "$.list[?(@ =~ /^B$/i)]", "$.l[?(@ > 0.5)]", "$.l[?(@ >= 0)]", "$.l[?(@ < 0.5)]", "$.l[?(@ <= 0)]", "$.list[?(@.x == 1 || @ == 2)]", "$.odd['it\\'s','dot.key']", "$['odd'].*", "$..labels[?(@.name)].id",
+        "$.issue[0:2]", "$.list[-10::-1]", "$.list[-10:-20:-1]", "$.nested.a[?(@.y == @.y)]", "$.nested.a[?(@.y > 1)]", "$.nested.a[?(@.y != 1)]",
+        "$.list[?(@ == @)]", "$.l[?(@ > false)]", "$.l[?(@ < false)]",
     };
 
     private static readonly string[] Documents = LoadDocuments();
@@ -117,9 +119,18 @@ public class JsonPathQueryTests
     [TestCase("$.a[?(@.name =~ /abc", "a regular expression is not closed with '/'")]
     [TestCase("$.a[?(@.x == 1", "is expected at the end")]
     [TestCase("$.a[?(@.x == 1]", "is expected where")]
+    [TestCase("$.a[?(@.name =~ /x/i", "is expected at the end")]
     public void AnExpressionThatDoesNotParseIsRefusedSayingWhere(string expression, string phrase)
     {
         Assert.That(() => JsonPathQuery.Parse(expression), Throws.ArgumentException.With.Message.Contains(phrase).And.Message.Contains("(at character"));
+    }
+
+    [Test]
+    public void ARefusalCountsCharactersFromOneAndNullIsNoExpression()
+    {
+        Assert.That(() => JsonPathQuery.Parse("$.a]"), Throws.ArgumentException.With.Message.Contains("unexpected ']' (at character 4)"));
+        Assert.That(() => JsonPathQuery.Parse("]"), Throws.ArgumentException.With.Message.Contains("(at character 1)"));
+        Assert.That(() => JsonPathQuery.Parse(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("text"));
     }
 
     [Test]
