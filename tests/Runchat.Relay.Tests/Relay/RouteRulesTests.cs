@@ -22,6 +22,12 @@ namespace Runchat.Tests.Relay;
 public class RouteRulesTests
 {
     private static readonly byte[] Labelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"when\":\"2026-11-28T10:00:00Z\",\"issue\":{\"number\":7,\"title\":\"Crash on save\",\"body\":null,\"labels\":[{\"name\":\"bug\"},{\"name\":\"agent\"}]}}");
+    /// <summary>A payload with every shape a template reads: booleans, null, objects equal and not, arrays, empty ones, a NUL, and a wide object.</summary>
+    private static readonly byte[] Shapes = Encoding.UTF8.GetBytes(
+        "{\"f\":false,\"t\":true,\"n\":null,\"items\":[{\"x\":1,\"c\":\"a\"},{\"x\":2}],\"o\":{\"a\":1},\"o2\":{\"a\":1},\"o3\":{\"a\":2},"
+        + "\"arr\":[1,2],\"e\":[],\"eo\":{},\"u\":\"\u00e9 <b>\",\"z\":\"a\\u0000b\",\"wide\":{"
+        + string.Join(",", System.Linq.Enumerable.Range(1, 13).Select(i => $"\"{(i == 1 ? new string('w', 45) : $"m{i:D2}")}\":{i}")) + "}}");
+
     private static readonly byte[] Unlabelled = Encoding.UTF8.GetBytes("{\"action\":\"opened\",\"issue\":{\"number\":8,\"title\":\"Typo\",\"body\":\"fix\",\"labels\":[{\"name\":\"docs\"}]}}");
 
     private static RelayRoute Route(Action<RelayRouteOptions> rules)
@@ -303,6 +309,48 @@ public class RouteRulesTests
         Assert.That(message, Is.EqualTo(expected));
     }
 
+    [TestCase("{{ payload.t }} {{ payload.f }} {{ payload.items[0].x }}", "true false 1")]
+    [TestCase("{% if payload.n %}n{% endif %}{% if payload.f %}f{% endif %}{% if payload.t %}t{% endif %}{% if payload.o %}o{% endif %}", "to")]
+    [TestCase("{% if payload.o == payload.o2 %}same{% endif %}{% if payload.o == payload.o3 %}differs{% endif %}{% if payload.arr == payload.arr %} arr{% endif %}", "same arr")]
+    [TestCase("{% if payload.arr contains 2 %}has 2{% endif %}{% if payload.arr contains 3 %}has 3{% endif %}{% if payload.items[0].x contains 1 %}number{% endif %}", "has 2")]
+    [TestCase("{{ payload.arr['size'] }} {{ payload.arr[-1] }} {{ payload.arr[-2] }}", "2 2 1")]
+    [TestCase("[{{ payload.e.first }}{{ payload.e.last }}]", "[]")]
+    [TestCase("{{ delivery.size }} {{ route.size }}", "2 2")]
+    [TestCase("{{ payload.u | json }} {{ 'é' | json }}", "\"\u00e9 <b>\" \"\u00e9\"")]
+    public async Task EachShapeOfJsonReadsAsLiquidReadsIt(string template, string expected)
+    {
+        var (message, error) = await Render(template, Shapes);
+
+        Assert.That(error, Is.Null);
+        Assert.That(message, Is.EqualTo(expected));
+    }
+
+    [TestCase("{% for item in payload.items %}{{ item.c }}{% endfor %}", "payload.items[1] has no 'c' (it has: x)")]
+    [TestCase("{{ payload.items[1].c }}", "payload.items[1] has no 'c' (it has: x)")]
+    [TestCase("{{ payload.arr[2] }}", "payload.arr has 2 items; it has no [2]")]
+    [TestCase("{{ payload.arr[-3] }}", "payload.arr has 2 items; it has no [-3]")]
+    [TestCase("{{ payload.eo.x }}", "payload.eo has no 'x' (it is empty)")]
+    [TestCase("{{ payload.wide.x }}", "payload.wide has no 'x' (it has: wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww\u2026, m02, m03, m04, m05, m06, m07, m08, m09, m10, m11, m12, \u2026)")]
+    [TestCase("{{ payload.z }}", "rendered a NUL character")]
+    [TestCase("{% for i in (1..3) %}{% capture c %}{{ i }}{% break %}{% endcapture %}{% endfor %}x{{ c }}", "'c' is not in the model")]
+    [TestCase("{{ payload.u | replace: '', '-' }}", "could not be rendered")]
+    public async Task WhatAShapeDoesNotHaveIsNamedWithWhereItIs(string template, string phrase)
+    {
+        var (message, error) = await Render(template, Shapes);
+
+        Assert.That(message, Is.Null);
+        Assert.That(error, Does.Contain(phrase));
+    }
+
+    [Test]
+    public void ARangeIsAtMostTenThousandApartAndAnEmptyTemplateIsNamed()
+    {
+        Assert.That(() => MessageTemplate.Parse("{% for i in (1..10000) %}x{% endfor %}"), Throws.Nothing);
+        Assert.That(() => MessageTemplate.Parse("{% for i in (1..10001) %}x{% endfor %}"), Throws.ArgumentException.With.Message.Contains("at most 10000 apart"));
+        Assert.That(() => MessageTemplate.Parse(" "), Throws.ArgumentException.With.Message.EqualTo("Message is empty; leave it out to send the payload whole."));
+        Assert.That(() => MessageTemplate.Parse("", "Relay:Routes:0:PostReply:Body"), Throws.ArgumentException.With.Message.EqualTo("Relay:Routes:0:PostReply:Body is empty; leave it out for the default."));
+    }
+
     [TestCase("{{ payload.big | replace: 'x', 'yy' }}", "the replace filter would build more than 100000 characters")]
     [TestCase("{{ payload.list | join: payload.big }}", "the join filter would build more than 100000 characters")]
     [TestCase("{{ payload.big | append: payload.big }}", "'append' grew past 100000")]
@@ -333,6 +381,8 @@ public class RouteRulesTests
     [TestCase("{{ payload.s | split: '' | join: ', ' | size }}", 33_334, "100000")]
     [TestCase("{{ payload.s | split: '' | join: ', ' | size }}", 33_335, "the join filter would build more than 100000 characters")]
     [TestCase("{{ payload.s | split: '' | join | size }}", 100_000, "100000")]
+    [TestCase("{{ payload.s | replace: 'x', 'yyy' | size }}", 33_333, "99999")]
+    [TestCase("{{ payload.s | replace: 'x', 'yyy' | size }}", 33_334, "the replace filter would build more than 100000 characters")]
     public async Task EveryBoundHoldsExactlyAtOneHundredThousand(string template, int length, string? outcome)
     {
         var body = Encoding.UTF8.GetBytes("{\"s\":\"" + new string('x', length) + "\"}");
