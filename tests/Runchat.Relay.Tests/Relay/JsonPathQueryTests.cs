@@ -48,7 +48,7 @@ public class JsonPathQueryTests
         "$.l[?(@ > -1.5e+2)]", "$.l[?(@ == 1.5E0)]", "$.issue.labels[?(@.name =~ /BUG|AGENT/i)]", "$.l[?(@ == true)]", "$.l[?(@ == false)]",
         "$.list[?(@ =~ /^B$/i)]", "$.l[?(@ > 0.5)]", "$.l[?(@ >= 0)]", "$.l[?(@ < 0.5)]", "$.l[?(@ <= 0)]", "$.list[?(@.x == 1 || @ == 2)]", "$.odd['it\\'s','dot.key']", "$['odd'].*", "$..labels[?(@.name)].id",
         "$.issue[0:2]", "$.list[-10::-1]", "$.list[-10:-20:-1]", "$.nested.a[?(@.y == @.y)]", "$.nested.a[?(@.y > 1)]", "$.nested.a[?(@.y != 1)]",
-        "$.list[?(@ == @)]", "$.l[?(@ > false)]", "$.l[?(@ < false)]",
+        "$.list[?(@ == @)]", "$.l[?(@ > false)]", "$.l[?(@ < false)]", "$.list[?(@ =~ /^b\\/?$/)]", "$.s[?(@ =~ /^\\/|a/)]",
     };
 
     private static readonly string[] Documents = LoadDocuments();
