@@ -33,9 +33,7 @@ public class RelayServicesTests
         var logger = new FakeLogger<RelayRetention>();
         using var retention = Retention(store, clock, logger);
 
-        var waiting = clock.NextWait();
-        await retention.StartAsync(default);
-        await UntilAsync(waiting, "retention waits after its first round");
+        await StartedAsync(retention, clock, "retention waits after its first round");
 
         Assert.That(store.Batches, Is.EqualTo(new[]
         {
@@ -49,9 +47,7 @@ public class RelayServicesTests
 
         clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromMilliseconds(1));
         Assert.That(store.Removed, Has.Count.EqualTo(1), "not before five minutes");
-        waiting = clock.NextWait();
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        await UntilAsync(waiting, "retention waits after its second round");
+        await AdvancedAsync(clock, TimeSpan.FromMilliseconds(1), "retention waits after its second round");
 
         var second = Now + TimeSpan.FromMinutes(5);
         Assert.That(store.Batches.Skip(4).Select(b => (b.State, b.Cutoff)), Is.EqualTo(new[]
@@ -81,18 +77,14 @@ public class RelayServicesTests
         var logger = new FakeLogger<RelayRetention>();
         using var retention = Retention(store, clock, logger);
 
-        var waiting = clock.NextWait();
-        await retention.StartAsync(default);
-        await UntilAsync(waiting, "retention waits after its failed round");
+        await StartedAsync(retention, clock, "retention waits after its failed round");
         Assert.That(Warnings(logger), Is.EqualTo(new[]
         {
             "Retention could not delete old deliveries this round: " + (failure == "store" ? "database is locked" : "the command timed out"),
         }), "a timeout that is not the host stopping is a failed round, not the end of retention");
         Assert.That(store.Removed, Is.Empty, "the round stopped at the failure");
 
-        waiting = clock.NextWait();
-        clock.Advance(TimeSpan.FromMinutes(5));
-        await UntilAsync(waiting, "retention waits after its next round");
+        await AdvancedAsync(clock, TimeSpan.FromMinutes(5), "retention waits after its next round");
         Assert.That(store.Batches.Skip(1).Select(b => b.State), Is.EqualTo(new[] { RelayDeliveryState.Succeeded, RelayDeliveryState.Failed, RelayDeliveryState.Unknown, RelayDeliveryState.Ignored }));
         Assert.That(store.Removed, Has.Count.EqualTo(1));
         Assert.That(Warnings(logger), Has.Count.EqualTo(1));
@@ -220,18 +212,14 @@ public class RelayServicesTests
         status.Pass(Now, null, 2);
         using var heartbeat = new RelayHeartbeat(store, status, clock, new FakeLogger<RelayHeartbeat>());
 
-        var waiting = clock.NextWait();
-        await heartbeat.StartAsync(default);
-        await UntilAsync(waiting, "the heartbeat waits after its first beat");
+        await StartedAsync(heartbeat, clock, "the heartbeat waits after its first beat");
         Assert.That(store.Beats.Select(Describe), Is.EqualTo(new[] { Describe(status.Snapshot(Now)) }));
         Assert.That(store.Beats.Single().RunsInFlight, Is.EqualTo(2));
         Assert.That(clock.Due, Is.EqualTo(Now + TimeSpan.FromSeconds(10)));
 
         clock.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromMilliseconds(1));
         Assert.That(store.Beats, Has.Count.EqualTo(1), "not before ten seconds");
-        waiting = clock.NextWait();
-        clock.Advance(TimeSpan.FromMilliseconds(1));
-        await UntilAsync(waiting, "the heartbeat waits after its second beat");
+        await AdvancedAsync(clock, TimeSpan.FromMilliseconds(1), "the heartbeat waits after its second beat");
         Assert.That(store.Beats.Last().LastSeenAt, Is.EqualTo(Now + TimeSpan.FromSeconds(10)));
         Assert.That(store.Removed, Is.Empty);
 
@@ -256,16 +244,12 @@ public class RelayServicesTests
         var logger = new FakeLogger<RelayHeartbeat>();
         using var heartbeat = new RelayHeartbeat(store, new RelayInstanceStatus(clock), clock, logger);
 
-        var waiting = clock.NextWait();
-        await heartbeat.StartAsync(default);
-        for (var beat = 1; beat < 6; beat++)
+        await StartedAsync(heartbeat, clock, "the heartbeat waits after its first beat");
+        for (var beat = 2; beat <= 6; beat++)
         {
-            await UntilAsync(waiting, $"the heartbeat waits after beat {beat}");
-            waiting = clock.NextWait();
-            clock.Advance(RelayInstance.HeartbeatInterval);
+            await AdvancedAsync(clock, RelayInstance.HeartbeatInterval, $"the heartbeat waits after beat {beat}");
         }
 
-        await UntilAsync(waiting, "the heartbeat waits after its sixth beat");
         Assert.That(store.Beats, Has.Count.EqualTo(6));
         Assert.That(Warnings(logger), Is.EqualTo(new[]
         {
@@ -335,6 +319,22 @@ public class RelayServicesTests
 
     private static List<string> Warnings<T>(FakeLogger<T> logger) =>
         logger.Collector.GetSnapshot().Where(r => r.Level == LogLevel.Warning).Select(r => r.Message).ToList();
+
+    /// <summary>Starts <paramref name="service"/> and waits until it asks the clock for a timer: it is waiting.</summary>
+    private static async Task StartedAsync(Microsoft.Extensions.Hosting.BackgroundService service, WaitingClock clock, string what)
+    {
+        var waiting = clock.NextWait();
+        await service.StartAsync(default);
+        await UntilAsync(waiting, what);
+    }
+
+    /// <summary>Moves the clock by <paramref name="by"/> and waits until the service waits again.</summary>
+    private static async Task AdvancedAsync(WaitingClock clock, TimeSpan by, string what)
+    {
+        var waiting = clock.NextWait();
+        clock.Advance(by);
+        await UntilAsync(waiting, what);
+    }
 
     private static async Task UntilAsync(Task waiting, string what)
     {
