@@ -573,7 +573,7 @@ public class OperatingTests : PerStoreFixture
     [Test]
     public async Task TheStoreCheckIsUnhealthyOnAnyFailureButTheProbesOwnCancellation()
     {
-        var store = new PingFailing(new TaskCanceledException("the command timed out"));
+        var store = new ScriptedStore { Ping = () => Task.FromException(new TaskCanceledException("the command timed out")) };
         var check = new RelayStoreHealthCheck(store);
         var context = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext
         {
@@ -586,9 +586,9 @@ public class OperatingTests : PerStoreFixture
 
         using var probe = new CancellationTokenSource();
         probe.Cancel();
-        store.Failure = new OperationCanceledException(probe.Token);
+        store.Ping = () => Task.FromException(new OperationCanceledException(probe.Token));
         Assert.That(() => check.CheckHealthAsync(context, probe.Token), Throws.InstanceOf<OperationCanceledException>(), "the probe gave up: no verdict on the store");
-        store.Failure = new InvalidOperationException("connection refused");
+        store.Ping = () => Task.FromException(new InvalidOperationException("connection refused"));
         Assert.That((await check.CheckHealthAsync(context, probe.Token)).Description, Is.EqualTo("The relay store could not be reached: connection refused"), "a failure is one, whatever the token");
     }
 
@@ -715,17 +715,6 @@ public class OperatingTests : PerStoreFixture
 
         public override Task<RelayDelivery?> ReplayAsync(RelayDelivery seen, DateTimeOffset now, CancellationToken cancellationToken) =>
             seen.Id == _id ? Task.FromException<RelayDelivery?>(new InvalidOperationException("it changed since it was read")) : base.ReplayAsync(seen, now, cancellationToken);
-    }
-
-    /// <summary>A store whose ping fails with <see cref="Failure"/>; nothing else is asked of it.</summary>
-    private sealed class PingFailing : DelegatingStore
-    {
-        public PingFailing(Exception failure)
-            : base(null!) => Failure = failure;
-
-        public Exception Failure { get; set; }
-
-        public override Task PingAsync(CancellationToken cancellationToken) => Task.FromException(Failure);
     }
 
     /// <summary>Records the size of each retention batch of ignored deliveries.</summary>
