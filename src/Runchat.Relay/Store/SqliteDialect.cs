@@ -15,6 +15,10 @@ namespace Runchat.Relay;
 /// </summary>
 internal sealed class SqliteDialect : SqlDialect
 {
+    // Microsoft.Data.Sqlite's pool is the process's (one per connection string), so the turn to open one is too:
+    // two stores on one file share a pool.
+    private static readonly object OpenTurn = new();
+
     private readonly string _path;
     private readonly string _connectionString;
     private readonly SemaphoreSlim _write = new(1, 1);
@@ -23,8 +27,12 @@ internal sealed class SqliteDialect : SqlDialect
     public SqliteDialect(string path)
     {
         _path = path;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = ConnectionString(path);
     }
+
+    /// <summary>The connection string the store opens <paramref name="path"/> with (its pool's key in Microsoft.Data.Sqlite).</summary>
+    internal static string ConnectionString(string path) =>
+        new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
 
     public override string Kind => "sqlite";
 
@@ -53,10 +61,19 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var connection = new SqliteConnection(_connectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // Opens take turns. Microsoft.Data.Sqlite 8.0 to 10.0.12 can lend one pooled connection to two opens that
+            // run at once (dotnet/efcore#39008: a second open reclaims the first's as leaked between the two steps of
+            // its activation), and two owners of one SQLite handle share its transactions. One open at a time leaves
+            // no such gap; an open from the pool takes microseconds (and is synchronous: there is nothing to await).
+            lock (OpenTurn)
+            {
+                connection.Open();
+            }
+
             await using var pragma = connection.CreateCommand();
             // WAL is the file's (set once, outside any transaction); FULL is the connection's: a commit is on disk
             // (WAL fsync) before the relay answers 202.
@@ -229,5 +246,24 @@ internal sealed class SqliteDialect : SqlDialect
     }
 
     // Nothing to close: connections are pooled by Microsoft.Data.Sqlite, and a write may still be finishing.
-    public override ValueTask DisposeAsync() => default;
+    // A stopped store leaves no handle on its file (to copy, move or delete it). Another store of the same file in this
+    // process, if any, goes on: its connections in use are closed as they are returned, instead of kept.
+    public override ValueTask DisposeAsync()
+    {
+        ReleasePool(_path);
+        return default;
+    }
+
+    /// <summary>
+    /// Closes the pooled connections to <paramref name="path"/>, in its turn to open: a clear also reclaims the connections
+    /// it takes for leaked, and one between an open's two steps is not (see <see cref="OpenAsync"/>).
+    /// </summary>
+    internal static void ReleasePool(string path)
+    {
+        using var pooled = new SqliteConnection(ConnectionString(path));
+        lock (OpenTurn)
+        {
+            SqliteConnection.ClearPool(pooled);
+        }
+    }
 }
