@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Newtonsoft.Json.Linq;
 using NUnit.Framework;
 using Runchat.Cli;
+using Runchat.Tests.Relay;
 using Runchat.Tests.TestSupport;
 
 namespace Runchat.Tests.Cli;
@@ -146,7 +147,7 @@ public class CliTests : WireMockTest
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            SqliteFiles.Delete(Path.Combine(directory, "relative.db"));
             Directory.Delete(directory, recursive: true);
         }
     }

@@ -74,7 +74,6 @@ public class SignalTests
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             System.IO.Directory.Delete(directory, recursive: true);
         }
     }

@@ -22,6 +22,7 @@ using OpenTelemetry.Trace;
 using Runchat;
 using Runchat.Relay;
 using Runchat.Relay.Signatures;
+using Runchat.Tests.Relay;
 using Runchat.Tests.TestSupport;
 using StandardWebhooks;
 
@@ -446,8 +447,7 @@ public class ReadMeSnippets : WireMockTest
         {
             await app.StopAsync();
             await app.DisposeAsync();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(store + suffix);
+            SqliteFiles.Delete(store);
         }
     }
 
@@ -511,8 +511,7 @@ public class ReadMeSnippets : WireMockTest
         {
             await app.StopAsync();
             await app.DisposeAsync();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(store + suffix);
+            SqliteFiles.Delete(store);
         }
     }
 

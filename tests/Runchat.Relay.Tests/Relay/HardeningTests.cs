@@ -161,7 +161,6 @@ public class HardeningTests
             command.ExecuteNonQuery();
         }
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         AssertOneLineRefusal(await ServeUntilExitAsync(WriteConfig(directory, Routes("sqlite:relay.db"))), "relay.db", "newer relay");
     }
 

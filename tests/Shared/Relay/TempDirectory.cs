@@ -12,9 +12,13 @@ public sealed class TempDirectory : IDisposable
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
+            foreach (var file in Directory.EnumerateFiles(Path, "*.db", SearchOption.AllDirectories))
+            {
+                SqliteFiles.Delete(file);
+            }
+
             Directory.Delete(Path, recursive: true);
         }
         catch (IOException)

@@ -48,6 +48,9 @@ public sealed class TestStore : IAsyncDisposable
         return new TestStore(kind, "postgres:" + PostgresServer.ConnectionString(name), name, null);
     }
 
+    // The test's own reads and writes, behind the relay's back, keep no pool: nothing of theirs is left to clear.
+    private string Unpooled => "Data Source=" + Path + ";Pooling=False";
+
     /// <summary>The store as the relay opens it, for reading what it committed.</summary>
     internal IDeliveryStore Open()
     {
@@ -67,7 +70,7 @@ public sealed class TestStore : IAsyncDisposable
         }
         else
         {
-            using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path);
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Unpooled);
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = sql;
@@ -86,7 +89,7 @@ public sealed class TestStore : IAsyncDisposable
             return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path);
+        using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection(Unpooled);
         sqlite.Open();
         using var query = sqlite.CreateCommand();
         query.CommandText = sql;
@@ -110,22 +113,17 @@ public sealed class TestStore : IAsyncDisposable
     {
         if (_databaseName is not null)
         {
-            NpgsqlConnection.ClearAllPools();
+            // This database's pool only (the relay's own closed with its store); then no connection holds it.
+            using (var pooled = new NpgsqlConnection(PostgresServer.ConnectionString(_databaseName)))
+            {
+                NpgsqlConnection.ClearPool(pooled);
+            }
+
             PostgresServer.Execute($"DROP DATABASE IF EXISTS {_databaseName} WITH (FORCE);");
         }
         else
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" })
-            {
-                try
-                {
-                    File.Delete(Path + suffix);
-                }
-                catch (IOException)
-                {
-                }
-            }
+            SqliteFiles.Delete(Path!);
         }
 
         return ValueTask.CompletedTask;
