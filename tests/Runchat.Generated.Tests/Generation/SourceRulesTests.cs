@@ -57,6 +57,23 @@ public class SourceRulesTests
         Assert.That(found, Is.Empty, "HTML belongs in Dashboard/Pages/*.liquid, rendered with an HTML encoder");
     }
 
+    [Test]
+    public void NoTestClearsEveryConnectionPoolOfItsProcess()
+    {
+        // The tests of a project run in parallel, in one process: ClearAllPools (Microsoft.Data.Sqlite's or Npgsql's) is
+        // the process's, and it disposes the connections other tests' relays are opening. A test clears its own pool:
+        // SqliteFiles.Delete, or NpgsqlConnection.ClearPool for its database. (The benchmarks run one at a time.)
+        var files = new[] { "Shared", "Runchat.Relay.Tests", "Runchat.Cli.Tests", "Runchat.Generated.Tests" }.SelectMany(under => Sources("tests", under)).ToArray();
+        var found = files
+            .SelectMany(file => Root(file).DescendantNodes().OfType<MemberAccessExpressionSyntax>()
+                .Where(access => access.Name.Identifier.Text == "ClearAllPools")
+                .Select(access => $"{Path.GetRelativePath(Repository.Path(), file)}:{access.GetLocation().GetLineSpan().StartLinePosition.Line + 1} {access}"))
+            .ToList();
+
+        Assert.That(files, Has.Length.GreaterThan(100), "the test sources were found");
+        Assert.That(found, Is.Empty, "clears of every pool in the process");
+    }
+
     [TestCase("<p>There is no state</p>", true)]
     [TestCase("<td>", true)]
     [TestCase("<a class=\"card\" href=\"/relay\">", true)]
