@@ -245,9 +245,8 @@ internal sealed class SqliteDialect : SqlDialect
         return result;
     }
 
-    // Nothing to close: connections are pooled by Microsoft.Data.Sqlite, and a write may still be finishing.
-    // A stopped store leaves no handle on its file (to copy, move or delete it). Another store of the same file in this
-    // process, if any, goes on: its connections in use are closed as they are returned, instead of kept.
+    // A stopped store leaves no handle on its file (to copy, move or delete it). A connection still in use (a write
+    // finishing, or another store of the same file in this process) goes on, and is closed when returned, not kept.
     public override ValueTask DisposeAsync()
     {
         ReleasePool(_path);
