@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing where safety lives (Stryker.NET, pinned in .config/dotnet-tools.json).
 #
-#   bash build/mutation.sh schemes            # one area: schemes, routes, templates, schedules, safety, operating,
-#                                             # services, backfill
+#   bash build/mutation.sh schemes            # one area: schemes, routes, templates, jsonpath, schedules, safety,
+#                                             # operating, services, backfill
 #   bash build/mutation.sh all                # every area, one after the other
 #   bash build/mutation.sh routes --since main   # only mutants in files changed since main (Stryker's --since)
 #   bash build/mutation.sh changed [REF]      # the areas whose files changed since REF (default origin/main,
@@ -23,7 +23,7 @@ root=$(pwd)
 
 # Each area is one configuration, build/mutation/AREA.json: its project, its test project and the files it mutates
 # ("mutate") are written there alone; this script reads them.
-areas_all=(schemes routes templates schedules safety operating services backfill)
+areas_all=(schemes routes templates jsonpath schedules safety operating services backfill)
 
 usage() {
   local names
